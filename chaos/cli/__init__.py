@@ -1,0 +1,50 @@
+"""The ``chaos`` command line: thin commands that parse, call one library function, print.
+
+Errors: only :class:`chaos.errors.ChaosError` is caught here; it becomes one line on stderr
+and its ``exit_code``. Ctrl-C exits 130 after the library's own clean-up ran.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import click
+
+from chaos import __version__
+from chaos.errors import ChaosError
+
+
+class _Group(click.Group):
+    """Maps the tool's own errors to one-line messages and exit codes, never a traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except ChaosError as exc:
+            click.echo(f"chaos: error: {exc}", err=True)
+            sys.exit(exc.exit_code)
+        except KeyboardInterrupt:
+            click.echo("chaos: interrupted", err=True)
+            sys.exit(130)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="chaos")
+def cli() -> None:
+    """Chaos experiments and availability benchmarks for Docker Swarm."""
+
+
+def _register() -> None:
+    from chaos.cli.lab import lab
+    from chaos.cli.load import load
+
+    cli.add_command(lab)
+    cli.add_command(load)
+
+
+_register()
+
+
+def main() -> None:
+    cli(prog_name="chaos")

@@ -1,0 +1,80 @@
+"""Parsing of unit-bearing values at the edge: ``300/s``, ``30s``, ``250ms``, ``0.1%``.
+
+Everything deeper in the program works with floats in SI units (seconds, requests per second,
+fractions); strings with units never travel past these functions.
+"""
+
+from __future__ import annotations
+
+import re
+
+from chaos.errors import UsageError
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ns|us|µs|ms|s|m|h)?\s*$")
+_DURATION_SCALE = {
+    "ns": 1e-9,
+    "us": 1e-6,
+    "µs": 1e-6,
+    "ms": 1e-3,
+    "s": 1.0,
+    "m": 60.0,
+    "h": 3600.0,
+}
+_RATE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(?:/\s*(s|sec|second|m|min|minute))?\s*$")
+
+
+def parse_duration(text: str | float | int, *, what: str = "duration") -> float:
+    """Return seconds for ``30s``, ``250ms``, ``1.5m``, ``2h``; a bare number means seconds."""
+    if isinstance(text, int | float):
+        value = float(text)
+    else:
+        match = _DURATION.match(text)
+        if match is None:
+            raise UsageError(
+                f"invalid {what} {text!r}: use a number with a unit, e.g. 30s, 250ms, 2m"
+            )
+        value = float(match.group(1)) * _DURATION_SCALE[match.group(2) or "s"]
+    if value < 0:
+        raise UsageError(f"invalid {what} {text!r}: must not be negative")
+    return value
+
+
+def parse_rate(text: str | float | int) -> float:
+    """Return requests per second for ``300/s``, ``300``, ``6000/m``; must be positive."""
+    if isinstance(text, int | float):
+        value = float(text)
+    else:
+        match = _RATE.match(text)
+        if match is None:
+            raise UsageError(f"invalid rate {text!r}: use requests per second, e.g. 300/s")
+        value = float(match.group(1))
+        if (match.group(2) or "s").startswith("m"):
+            value /= 60.0
+    if value <= 0:
+        raise UsageError(f"invalid rate {text!r}: must be greater than zero")
+    return value
+
+
+def parse_fraction(text: str | float | int, *, what: str = "ratio") -> float:
+    """Return a fraction for ``0.1%`` (0.001) or ``0.001``; must lie in [0, 1]."""
+    if isinstance(text, int | float):
+        value = float(text)
+    else:
+        raw = text.strip()
+        try:
+            value = float(raw[:-1]) / 100.0 if raw.endswith("%") else float(raw)
+        except ValueError:
+            raise UsageError(f"invalid {what} {text!r}: use a percentage like 0.1% or a fraction like 0.001") from None
+    if not 0.0 <= value <= 1.0:
+        raise UsageError(f"invalid {what} {text!r}: must lie between 0% and 100%")
+    return value
+
+
+def format_duration(seconds: float) -> str:
+    """Human form used in messages: ``850ms``, ``12.3s``, ``2m05s``."""
+    if seconds < 1:
+        return f"{seconds * 1000:.0f}ms"
+    if seconds < 60:
+        return f"{seconds:.1f}s"
+    minutes, rest = divmod(int(round(seconds)), 60)
+    return f"{minutes}m{rest:02d}s"
