@@ -64,7 +64,9 @@ def parse_fraction(text: str | float | int, *, what: str = "ratio") -> float:
         try:
             value = float(raw[:-1]) / 100.0 if raw.endswith("%") else float(raw)
         except ValueError:
-            raise UsageError(f"invalid {what} {text!r}: use a percentage like 0.1% or a fraction like 0.001") from None
+            raise UsageError(
+                f"invalid {what} {text!r}: use a percentage like 0.1% or a fraction like 0.001"
+            ) from None
     if not 0.0 <= value <= 1.0:
         raise UsageError(f"invalid {what} {text!r}: must lie between 0% and 100%")
     return value
@@ -76,5 +78,5 @@ def format_duration(seconds: float) -> str:
         return f"{seconds * 1000:.0f}ms"
     if seconds < 60:
         return f"{seconds:.1f}s"
-    minutes, rest = divmod(int(round(seconds)), 60)
+    minutes, rest = divmod(round(seconds), 60)
     return f"{minutes}m{rest:02d}s"

@@ -1,0 +1,1 @@
+"""The swarm as plain data (``model``) and the one module that talks to engines (``engine``)."""

@@ -1,0 +1,309 @@
+"""The one module that imports the docker SDK: a small, typed client per engine.
+
+Every SDK or transport failure is translated here into :class:`chaos.errors.EngineError`
+(with the original as ``__cause__``), so nothing above this module knows docker-py's
+exception tree. Calls are blocking; async callers run them through ``anyio.to_thread``.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import docker
+import docker.errors
+import requests.exceptions
+
+from chaos.errors import EngineError
+from chaos.swarm.model import (
+    NodeView,
+    PortRequest,
+    ServiceRequest,
+    ServiceView,
+    TaskView,
+    UpdatePolicy,
+)
+
+_NS = 1_000_000_000
+
+
+def _ns(seconds: float) -> int:
+    return round(seconds * _NS)
+
+
+@contextmanager
+def _translated(what: str, where: str) -> Iterator[None]:
+    try:
+        yield
+    except docker.errors.APIError as exc:
+        text = exc.explanation or str(exc)
+        if isinstance(text, bytes):
+            text = text.decode(errors="replace")
+        raise EngineError(f"{what} on {where} failed: {str(text).strip()}") from exc
+    except docker.errors.DockerException as exc:
+        raise EngineError(f"{what} on {where} failed: {exc}") from exc
+    except (requests.exceptions.RequestException, OSError) as exc:
+        raise EngineError(f"{what} on {where} failed: engine unreachable ({exc})") from exc
+
+
+def _update_config(policy: UpdatePolicy) -> dict[str, Any] | None:
+    """Only the fields set; the engine fills the rest with its own defaults (not docker-py's)."""
+    cfg: dict[str, Any] = {}
+    if policy.parallelism is not None:
+        cfg["Parallelism"] = policy.parallelism
+    if policy.delay_s is not None:
+        cfg["Delay"] = _ns(policy.delay_s)
+    if policy.order is not None:
+        cfg["Order"] = policy.order
+    if policy.failure_action is not None:
+        cfg["FailureAction"] = policy.failure_action
+    if policy.monitor_s is not None:
+        cfg["Monitor"] = _ns(policy.monitor_s)
+    if policy.max_failure_ratio is not None:
+        cfg["MaxFailureRatio"] = policy.max_failure_ratio
+    return cfg or None
+
+
+def _port_doc(port: PortRequest) -> dict[str, Any]:
+    doc: dict[str, Any] = {"Protocol": "tcp", "TargetPort": port.target, "PublishMode": port.mode}
+    if port.published is not None:
+        doc["PublishedPort"] = port.published
+    return doc
+
+
+def service_spec(req: ServiceRequest) -> dict[str, Any]:
+    """The engine API ``ServiceSpec`` document for a request (pure; exposed for tests)."""
+    container: dict[str, Any] = {"Image": req.image}
+    if req.env:
+        container["Env"] = [f"{k}={v}" for k, v in sorted(req.env.items())]
+    if req.stop_grace_s is not None:
+        container["StopGracePeriod"] = _ns(req.stop_grace_s)
+    if req.health is not None:
+        container["Healthcheck"] = {
+            "Test": list(req.health.test),
+            "Interval": _ns(req.health.interval_s),
+            "Timeout": _ns(req.health.timeout_s),
+            "Retries": req.health.retries,
+            "StartPeriod": _ns(req.health.start_period_s),
+        }
+    template: dict[str, Any] = {"ContainerSpec": container, "ForceUpdate": 0}
+    if req.constraints:
+        template["Placement"] = {"Constraints": list(req.constraints)}
+    if req.restart_delay_s is not None:
+        template["RestartPolicy"] = {"Condition": "any", "Delay": _ns(req.restart_delay_s)}
+    spec: dict[str, Any] = {
+        "Name": req.name,
+        "Labels": dict(req.labels),
+        "TaskTemplate": template,
+        "Mode": {"Global": {}}
+        if req.replicas is None
+        else {"Replicated": {"Replicas": req.replicas}},
+    }
+    update = _update_config(req.update)
+    if update:
+        spec["UpdateConfig"] = update
+    rollback = _update_config(req.rollback)
+    if rollback:
+        spec["RollbackConfig"] = rollback
+    if req.ports:
+        spec["EndpointSpec"] = {"Mode": "vip", "Ports": [_port_doc(p) for p in req.ports]}
+    return spec
+
+
+class Engine:
+    """A docker engine reached at ``base_url`` (``unix://…``, ``ssh://…``, ``tcp://…``).
+
+    ``timeout`` bounds every call in seconds; keep it short for probes: an engine without
+    quorum holds manager calls for up to 20 s.
+    """
+
+    def __init__(self, base_url: str, *, name: str = "", timeout: float = 10.0) -> None:
+        self.base_url = base_url
+        self.name = name or base_url
+        self.timeout = timeout
+        self._client: docker.DockerClient | None = None
+
+    # -- connection ---------------------------------------------------------------------
+    @property
+    def _docker(self) -> docker.DockerClient:
+        if self._client is None:
+            with _translated("connecting", self.name):
+                self._client = docker.DockerClient(
+                    base_url=self.base_url, version="auto", timeout=int(max(1, round(self.timeout)))
+                )
+        return self._client
+
+    @property
+    def _api(self) -> Any:
+        # docker-py's low-level client; its stubs are partial, so it is Any in this one module.
+        return self._docker.api
+
+    @property
+    def sdk(self) -> docker.DockerClient:
+        """The raw docker SDK client, for tests and ad-hoc use; prefer the typed methods."""
+        return self._docker
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+
+    def __enter__(self) -> Engine:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def ping(self) -> bool:
+        """True when the engine answers ``/_ping``; never raises."""
+        try:
+            client = docker.APIClient(base_url=self.base_url, version="1.24", timeout=2)
+            try:
+                return bool(client.ping())
+            finally:
+                client.close()
+        except (docker.errors.DockerException, requests.exceptions.RequestException, OSError):
+            return False
+
+    # -- engine -------------------------------------------------------------------------
+    def info(self) -> Mapping[str, Any]:
+        with _translated("docker info", self.name):
+            return dict(self._docker.info())
+
+    def server_version(self) -> str:
+        with _translated("docker version", self.name):
+            return str(self._docker.version().get("Version", ""))
+
+    def import_image(self, tar: bytes, repository: str, tag: str, changes: Sequence[str]) -> None:
+        with _translated(f"importing {repository}:{tag}", self.name):
+            self._api.import_image_from_data(
+                io.BytesIO(tar).getvalue(), repository=repository, tag=tag, changes=list(changes)
+            )
+
+    def has_image(self, ref: str) -> bool:
+        try:
+            self._docker.images.get(ref)
+            return True
+        except docker.errors.ImageNotFound:
+            return False
+        except (
+            docker.errors.DockerException,
+            requests.exceptions.RequestException,
+            OSError,
+        ) as exc:
+            raise EngineError(f"looking up image {ref} on {self.name} failed: {exc}") from exc
+
+    # -- swarm --------------------------------------------------------------------------
+    def swarm_state(self) -> str:
+        """``LocalNodeState``: inactive, pending, active, error, locked ('' if unknown)."""
+        return str(self.info().get("Swarm", {}).get("LocalNodeState", ""))
+
+    def swarm_init(self, advertise_addr: str) -> str:
+        with _translated("swarm init", self.name):
+            return str(
+                self._api.init_swarm(
+                    advertise_addr=advertise_addr, listen_addr=f"{advertise_addr}:2377"
+                )
+            )
+
+    def join_tokens(self) -> tuple[str, str]:
+        """(worker token, manager token)."""
+        with _translated("swarm inspect", self.name):
+            tokens = self._api.inspect_swarm()["JoinTokens"]
+            return str(tokens["Worker"]), str(tokens["Manager"])
+
+    def swarm_join(self, remote: str, token: str, advertise_addr: str) -> None:
+        with _translated("swarm join", self.name):
+            self._api.join_swarm(
+                remote_addrs=[remote],
+                join_token=token,
+                advertise_addr=advertise_addr,
+                listen_addr=f"{advertise_addr}:2377",
+            )
+
+    def swarm_leave(self, force: bool = True) -> None:
+        with _translated("swarm leave", self.name):
+            self._api.leave_swarm(force=force)
+
+    # -- cluster state (manager calls) ---------------------------------------------------
+    def nodes(self) -> list[NodeView]:
+        with _translated("node ls", self.name):
+            return [NodeView.parse(doc) for doc in self._api.nodes()]
+
+    def tasks(self, service: str | None = None) -> list[TaskView]:
+        filters = {"service": service} if service else None
+        with _translated("service ps", self.name):
+            return [TaskView.parse(doc) for doc in self._api.tasks(filters=filters)]
+
+    def services(self) -> list[ServiceView]:
+        with _translated("service ls", self.name):
+            return [ServiceView.parse(doc) for doc in self._api.services()]
+
+    def service(self, name: str) -> ServiceView:
+        with _translated(f"service inspect {name}", self.name):
+            return ServiceView.parse(self._api.inspect_service(name))
+
+    # -- changes ------------------------------------------------------------------------
+    def create_service(self, req: ServiceRequest) -> str:
+        spec = service_spec(req)
+        with _translated(f"service create {req.name}", self.name):
+            result = self._api._post_json(  # full spec: no docker-py defaults
+                self._api._url("/services/create"), data=spec
+            )
+            result.raise_for_status()
+            return str(result.json()["ID"])
+
+    def update_service_spec(self, name: str, mutate: Any, *, rollback: bool = False) -> None:
+        """Read the current spec, let ``mutate(spec)`` change it in place, submit it.
+
+        Retries once on "update out of sequence" (a concurrent change raced us).
+        """
+        for attempt in range(2):
+            with _translated(f"service update {name}", self.name):
+                doc = self._api.inspect_service(name)
+                spec = doc["Spec"]
+                if not rollback:
+                    mutate(spec)
+                params: dict[str, Any] = {"version": doc["Version"]["Index"]}
+                if rollback:
+                    params["rollback"] = "previous"
+                resp = self._api._post_json(  # docker-py has no rollback helper
+                    self._api._url("/services/{0}/update", doc["ID"]),
+                    data=spec,
+                    params=params,
+                )
+                if resp.status_code == 500 and "out of sequence" in resp.text and attempt == 0:
+                    continue
+                resp.raise_for_status()
+                return
+
+    def remove_service(self, name: str) -> bool:
+        """Remove a service; False if it did not exist."""
+        try:
+            self._api.remove_service(name)
+            return True
+        except docker.errors.NotFound:
+            return False
+        except (
+            docker.errors.DockerException,
+            requests.exceptions.RequestException,
+            OSError,
+        ) as exc:
+            raise EngineError(f"service rm {name} on {self.name} failed: {exc}") from exc
+
+    def update_node(self, node_id: str, mutate: Any) -> None:
+        """Read the node spec, let ``mutate(spec)`` change it, submit the full spec."""
+        for attempt in range(2):
+            with _translated(f"node update {node_id}", self.name):
+                doc = self._api.inspect_node(node_id)
+                spec = dict(doc["Spec"])
+                mutate(spec)
+                try:
+                    self._api.update_node(node_id, doc["Version"]["Index"], spec)
+                    return
+                except docker.errors.APIError as exc:
+                    if "out of sequence" in str(exc) and attempt == 0:
+                        continue
+                    raise

@@ -1,0 +1,203 @@
+"""Typed, immutable views of swarm objects, parsed from engine API documents.
+
+Pure code: no I/O, so tests feed it documents directly. Times are the engine's RFC 3339
+strings, left as strings; the runner stamps events with its own monotonic clock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+
+def _get(doc: Mapping[str, Any], *path: str, default: Any = None) -> Any:
+    cur: Any = doc
+    for key in path:
+        if not isinstance(cur, Mapping) or key not in cur:
+            return default
+        cur = cur[key]
+    return cur
+
+
+@dataclass(frozen=True, slots=True)
+class NodeView:
+    """One swarm node as a manager sees it."""
+
+    id: str
+    hostname: str
+    addr: str
+    role: str  # "manager" | "worker"
+    state: str  # "ready" | "down" | "unknown" | "disconnected"
+    availability: str  # "active" | "pause" | "drain"
+    leader: bool
+    reachability: str  # "reachable" | "unreachable" | "unknown" | "" for workers
+    engine_version: str
+    labels: Mapping[str, str] = field(default_factory=dict)
+    version: int = 0
+    message: str = ""
+
+    @property
+    def manager_status(self) -> str:
+        """The MANAGER STATUS column of ``docker node ls``: Leader, Reachable, Unreachable or ''."""
+        if self.role != "manager":
+            return ""
+        if self.leader:
+            return "Leader"
+        return self.reachability.capitalize() if self.reachability else "Unknown"
+
+    @classmethod
+    def parse(cls, doc: Mapping[str, Any]) -> NodeView:
+        return cls(
+            id=str(doc.get("ID", "")),
+            hostname=str(_get(doc, "Description", "Hostname", default="")),
+            addr=str(_get(doc, "Status", "Addr", default="")),
+            role=str(_get(doc, "Spec", "Role", default="")),
+            state=str(_get(doc, "Status", "State", default="")),
+            availability=str(_get(doc, "Spec", "Availability", default="")),
+            leader=bool(_get(doc, "ManagerStatus", "Leader", default=False)),
+            reachability=str(_get(doc, "ManagerStatus", "Reachability", default="")),
+            engine_version=str(_get(doc, "Description", "Engine", "EngineVersion", default="")),
+            labels=dict(_get(doc, "Spec", "Labels", default=None) or {}),
+            version=int(_get(doc, "Version", "Index", default=0)),
+            message=str(_get(doc, "Status", "Message", default="")),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class PortView:
+    target: int
+    published: int
+    mode: str  # "host" | "ingress"
+    protocol: str = "tcp"
+
+
+@dataclass(frozen=True, slots=True)
+class TaskView:
+    """One task: which slot of which service runs where, in which state."""
+
+    id: str
+    service_id: str
+    node_id: str
+    slot: int
+    state: str
+    desired_state: str
+    image: str
+    ports: tuple[PortView, ...]
+    message: str
+    error: str
+    timestamp: str
+
+    @property
+    def running(self) -> bool:
+        return self.state == "running" and self.desired_state == "running"
+
+    @classmethod
+    def parse(cls, doc: Mapping[str, Any]) -> TaskView:
+        ports = tuple(
+            PortView(
+                target=int(p.get("TargetPort", 0)),
+                published=int(p.get("PublishedPort", 0)),
+                mode=str(p.get("PublishMode", "")),
+                protocol=str(p.get("Protocol", "tcp")),
+            )
+            for p in (_get(doc, "Status", "PortStatus", "Ports", default=None) or [])
+        )
+        image = str(_get(doc, "Spec", "ContainerSpec", "Image", default=""))
+        return cls(
+            id=str(doc.get("ID", "")),
+            service_id=str(doc.get("ServiceID", "")),
+            node_id=str(doc.get("NodeID", "")),
+            slot=int(doc.get("Slot", 0) or 0),
+            state=str(_get(doc, "Status", "State", default="")),
+            desired_state=str(doc.get("DesiredState", "")),
+            image=image.split("@", 1)[0],
+            ports=ports,
+            message=str(_get(doc, "Status", "Message", default="")),
+            error=str(_get(doc, "Status", "Err", default="")),
+            timestamp=str(_get(doc, "Status", "Timestamp", default="")),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceView:
+    """One service: its spec essentials and its update status."""
+
+    id: str
+    name: str
+    image: str
+    mode: str  # "replicated" | "global"
+    replicas: int | None
+    labels: Mapping[str, str]
+    update_state: str
+    update_message: str
+    version: int
+
+    @classmethod
+    def parse(cls, doc: Mapping[str, Any]) -> ServiceView:
+        mode_doc = _get(doc, "Spec", "Mode", default=None) or {}
+        if "Global" in mode_doc:
+            mode, replicas = "global", None
+        else:
+            mode = "replicated"
+            replicas = int(_get(mode_doc, "Replicated", "Replicas", default=0) or 0)
+        image = str(_get(doc, "Spec", "TaskTemplate", "ContainerSpec", "Image", default=""))
+        return cls(
+            id=str(doc.get("ID", "")),
+            name=str(_get(doc, "Spec", "Name", default="")),
+            image=image.split("@", 1)[0],
+            mode=mode,
+            replicas=replicas,
+            labels=dict(_get(doc, "Spec", "Labels", default=None) or {}),
+            update_state=str(_get(doc, "UpdateStatus", "State", default="")),
+            update_message=str(_get(doc, "UpdateStatus", "Message", default="")),
+            version=int(_get(doc, "Version", "Index", default=0)),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class UpdatePolicy:
+    """``--update-*`` settings; ``None`` leaves the engine's default (not docker-py's)."""
+
+    parallelism: int | None = None
+    delay_s: float | None = None
+    order: str | None = None  # "stop-first" | "start-first"
+    failure_action: str | None = None  # "pause" | "continue" | "rollback"
+    monitor_s: float | None = None
+    max_failure_ratio: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class HealthPolicy:
+    test: tuple[str, ...]
+    interval_s: float = 2.0
+    timeout_s: float = 1.0
+    retries: int = 3
+    start_period_s: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class PortRequest:
+    """A published port. ``published=None`` lets the engine pick one (host mode only)."""
+
+    target: int
+    published: int | None
+    mode: str = "ingress"  # "ingress" | "host"
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceRequest:
+    """What to create: the subset of ``docker service create`` the experiments use."""
+
+    name: str
+    image: str
+    replicas: int | None = 1  # None: global mode
+    ports: tuple[PortRequest, ...] = ()
+    constraints: tuple[str, ...] = ()
+    labels: Mapping[str, str] = field(default_factory=dict)
+    update: UpdatePolicy = field(default_factory=UpdatePolicy)
+    rollback: UpdatePolicy = field(default_factory=UpdatePolicy)
+    health: HealthPolicy | None = None
+    restart_delay_s: float | None = None
+    stop_grace_s: float | None = None
+    env: Mapping[str, str] = field(default_factory=dict)
