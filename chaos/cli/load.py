@@ -1,11 +1,103 @@
-"""``chaos load``: placeholder until the load generator lands (issue 3)."""
+"""``chaos load``: open-loop constant-rate HTTP load against one or more URLs."""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
+import anyio
 import click
+
+from chaos.load.config import DEFAULT_TIMEOUT_S, Connection, LoadConfig
+from chaos.load.engines import DEFAULT_ENGINE, ENGINE_NAMES, held_rate
+from chaos.load.generator import run_load
+from chaos.load.live import LiveLine
+from chaos.load.summary import LoadSummary
+from chaos.units import parse_duration, parse_rate
+
+
+class _Rate(click.ParamType[float]):
+    name = "rate"
+
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> float:
+        return value if isinstance(value, float) else parse_rate(value)
+
+
+class _Duration(click.ParamType[float]):
+    name = "duration"
+
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> float:
+        if isinstance(value, float):
+            return value
+        return parse_duration(value, what=param.name if param and param.name else "duration")
 
 
 @click.command()
-def load() -> None:
-    """Open-loop constant-rate HTTP load (not built yet)."""
-    raise click.ClickException("chaos load is not built yet")
+@click.argument("urls", nargs=-1, required=True)
+@click.option("--rate", type=_Rate(), required=True, help="Total requests per second, e.g. 300/s.")
+@click.option("--duration", type=_Duration(), required=True, help="How long to send, e.g. 30s.")
+@click.option("--timeout", type=_Duration(), default=DEFAULT_TIMEOUT_S, show_default="2s",
+              help="One total deadline per request (connect + read).")
+@click.option("--connection", type=click.Choice([c.value for c in Connection]),
+              default=Connection.NEW.value, show_default=True,
+              help="new: a fresh TCP connection per request; keepalive: pooled, recycled.")
+@click.option("--engine", type=click.Choice(ENGINE_NAMES), default=DEFAULT_ENGINE,
+              show_default=True, help="HTTP client library.")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
+              default=None, help="Write summary.json, timeline.jsonl and .hlog files here.")
+@click.option("--json", "as_json", is_flag=True, help="Print only the summary JSON on stdout.")
+def load(  # noqa: PLR0917 (click passes options as arguments)
+    urls: tuple[str, ...], rate: float, duration: float, timeout: float, connection: str,
+    engine: str, out_dir: Path | None, as_json: bool,
+) -> None:
+    """Send GET requests to URLS in rotation at a constant total RATE (open loop).
+
+    Latency counts from each request's scheduled time; requests that the generator could
+    not send are counted as dropped, not as server errors.
+    """
+    config = LoadConfig(
+        targets=urls, rate=rate, duration=duration, timeout=timeout,
+        connection=Connection(connection), engine=engine,
+    )
+    held = held_rate(engine, config.connection)
+    if held is not None and rate > held:
+        click.echo(
+            f"chaos: warning: {rate:g}/s is above the {held:g}/s that engine {engine} held "
+            f"with --connection {connection} in the benchmark (BENCHMARKS.md); expect drops",
+            err=True,
+        )
+    live = None if as_json else LiveLine()
+
+    async def main() -> LoadSummary:
+        return await run_load(config, out_dir=out_dir, on_window=live)
+
+    summary = anyio.run(main)
+    if live is not None:
+        live.close()
+    if as_json:
+        click.echo(summary.model_dump_json(indent=2))
+        return
+    _print_human(summary, out_dir)
+
+
+def _print_human(s: LoadSummary, out_dir: Path | None) -> None:
+    r, lat, lag = s.requests, s.latency_ms, s.send_lag_ms
+    errors = ", ".join(f"{k}={n}" for k, n in r.errors.items()) or "none"
+
+    def ms(v: float | None) -> str:
+        return "-" if v is None else f"{v:.2f}ms"
+
+    click.echo(f"requests {r.total}  ok {r.ok}  dropped {r.dropped}  errors: {errors}")
+    click.echo(f"achieved {s.achieved_rate:.1f}/s of {s.run.rate:g}/s over {s.duration_s:.1f}s")
+    click.echo(f"latency (ok) p50 {ms(lat.p50)}  p90 {ms(lat.p90)}  p99 {ms(lat.p99)}  "
+               f"p99.9 {ms(lat.p999)}  max {ms(lat.max)}")
+    click.echo(f"send lag p50 {ms(lag.p50)}  p99 {ms(lag.p99)}")
+    if s.generator_limited:
+        click.echo("warning: the generator could not keep its schedule (drops or send lag); "
+                   "latency figures include its own delays", err=True)
+    if out_dir is not None:
+        click.echo(f"results in {out_dir}")

@@ -1,0 +1,53 @@
+"""HTTP engines behind one small interface (:class:`~chaos.load.engines.base.Engine`).
+
+``HELD_RATES`` holds, per engine and connection mode, the highest rate the engine held cleanly
+(zero dropped, send lag p99 <= 1 ms for keep-alive, latency p99 <= 5 ms for new connections) on
+one core in ``scripts/bench_load.py``; see the "Load generator" section of BENCHMARKS.md.
+``chaos load`` warns when asked for more.
+"""
+
+from __future__ import annotations
+
+from chaos.errors import UsageError
+from chaos.load.config import Connection, LoadConfig
+from chaos.load.engines.base import Engine
+
+DEFAULT_ENGINE = "aiohttp"
+ENGINE_NAMES = ("aiohttp", "httpx")
+
+# requests/s held cleanly on one core against nginx on loopback (BENCHMARKS.md, Load generator)
+HELD_RATES: dict[tuple[str, Connection], float] = {
+    ("aiohttp", Connection.KEEPALIVE): 4000.0,
+    ("aiohttp", Connection.NEW): 2000.0,
+    ("httpx", Connection.KEEPALIVE): 500.0,
+    ("httpx", Connection.NEW): 500.0,
+}
+
+
+def held_rate(engine: str, connection: Connection) -> float | None:
+    return HELD_RATES.get((engine, connection))
+
+
+def make_engine(config: LoadConfig) -> Engine:
+    """Build the engine named in ``config``; raises :class:`UsageError` for unknown names."""
+    if config.engine == "aiohttp":
+        from chaos.load.engines.aiohttp_engine import AiohttpEngine
+
+        return AiohttpEngine(
+            connection=config.connection,
+            timeout=config.timeout,
+            max_connections=config.in_flight_cap,
+            keepalive_max_requests=config.keepalive_max_requests,
+        )
+    if config.engine == "httpx":
+        from chaos.load.engines.httpx_engine import HttpxEngine
+
+        return HttpxEngine(
+            connection=config.connection,
+            timeout=config.timeout,
+            max_connections=config.in_flight_cap,
+            keepalive_max_requests=config.keepalive_max_requests,
+        )
+    raise UsageError(
+        f"unknown engine {config.engine!r}: choose one of {', '.join(ENGINE_NAMES)}"
+    )
