@@ -15,6 +15,7 @@ until end (a server stall).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
 import struct
 import threading
@@ -33,12 +34,14 @@ class TestServer:
         self.delay = 0.0
         self._stall = (0.0, 0.0)
         self.requests = 0
+        self.arrivals: list[float] = []
         self.connections = 0
         self._loop = asyncio.new_event_loop()
         self._server: asyncio.AbstractServer | None = None
         self._ready = threading.Event()
         self._thread = threading.Thread(target=self._main, name="test-http", daemon=True)
         self._hung: set[asyncio.StreamWriter] = set()
+        self._writers: set[asyncio.StreamWriter] = set()
         self.port = 0
 
     def url(self, path: str = "/ok") -> str:
@@ -53,14 +56,19 @@ class TestServer:
             raise RuntimeError("test server did not start")
 
     def stop(self) -> None:
-        def _shutdown() -> None:
-            for w in list(self._hung):
-                w.close()
+        async def _shutdown() -> None:
             if self._server is not None:
                 self._server.close()
-            self._loop.stop()
+            for w in list(self._writers):
+                w.transport.abort()
+            tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+            for t in tasks:
+                t.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            await asyncio.sleep(0)  # let the aborted transports finish closing
 
-        self._loop.call_soon_threadsafe(_shutdown)
+        asyncio.run_coroutine_threadsafe(_shutdown(), self._loop).result(10)
+        self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(10)
         self._loop.close()
 
@@ -74,7 +82,13 @@ class TestServer:
         self._loop.run_forever()
 
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        # at shutdown the handler is cancelled; end its task normally
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._serve(reader, writer)
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.connections += 1
+        self._writers.add(writer)
         try:
             while True:
                 try:
@@ -82,6 +96,7 @@ class TestServer:
                 except (asyncio.IncompleteReadError, ConnectionError):
                     return
                 self.requests += 1
+                self.arrivals.append(time.monotonic())
                 lines = head.decode("latin-1").split("\r\n")
                 path = lines[0].split(" ")[1]
                 close = any(ln.lower() == "connection: close" for ln in lines[1:])
@@ -92,6 +107,7 @@ class TestServer:
         finally:
             if writer not in self._hung:
                 writer.close()
+                self._writers.discard(writer)
 
     async def _respond(self, path: str, close: bool, writer: asyncio.StreamWriter) -> bool:
         start, end = self._stall
