@@ -40,19 +40,44 @@ class _Duration(click.ParamType[float]):
 @click.argument("urls", nargs=-1, required=True)
 @click.option("--rate", type=_Rate(), required=True, help="Total requests per second, e.g. 300/s.")
 @click.option("--duration", type=_Duration(), required=True, help="How long to send, e.g. 30s.")
-@click.option("--timeout", type=_Duration(), default=DEFAULT_TIMEOUT_S, show_default="2s",
-              help="One total deadline per request (connect + read).")
-@click.option("--connection", type=click.Choice([c.value for c in Connection]),
-              default=Connection.NEW.value, show_default=True,
-              help="new: a fresh TCP connection per request; keepalive: pooled, recycled.")
-@click.option("--engine", type=click.Choice(ENGINE_NAMES), default=DEFAULT_ENGINE,
-              show_default=True, help="HTTP client library.")
-@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
-              default=None, help="Write summary.json, timeline.jsonl and .hlog files here.")
+@click.option(
+    "--timeout",
+    type=_Duration(),
+    default=DEFAULT_TIMEOUT_S,
+    show_default="2s",
+    help="One total deadline per request (connect + read).",
+)
+@click.option(
+    "--connection",
+    type=click.Choice([c.value for c in Connection]),
+    default=Connection.NEW.value,
+    show_default=True,
+    help="new: a fresh TCP connection per request; keepalive: pooled, recycled.",
+)
+@click.option(
+    "--engine",
+    type=click.Choice(ENGINE_NAMES),
+    default=DEFAULT_ENGINE,
+    show_default=True,
+    help="HTTP client library.",
+)
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Write summary.json, timeline.jsonl and .hlog files here.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print only the summary JSON on stdout.")
 def load(  # noqa: PLR0917 (click passes options as arguments)
-    urls: tuple[str, ...], rate: float, duration: float, timeout: float, connection: str,
-    engine: str, out_dir: Path | None, as_json: bool,
+    urls: tuple[str, ...],
+    rate: float,
+    duration: float,
+    timeout: float,
+    connection: str,
+    engine: str,
+    out_dir: Path | None,
+    as_json: bool,
 ) -> None:
     """Send GET requests to URLS in rotation at a constant total RATE (open loop).
 
@@ -60,8 +85,12 @@ def load(  # noqa: PLR0917 (click passes options as arguments)
     not send are counted as dropped, not as server errors.
     """
     config = LoadConfig(
-        targets=urls, rate=rate, duration=duration, timeout=timeout,
-        connection=Connection(connection), engine=engine,
+        targets=urls,
+        rate=rate,
+        duration=duration,
+        timeout=timeout,
+        connection=Connection(connection),
+        engine=engine,
     )
     held = held_rate(engine, config.connection)
     if held is not None and rate > held:
@@ -93,11 +122,16 @@ def _print_human(s: LoadSummary, out_dir: Path | None) -> None:
 
     click.echo(f"requests {r.total}  ok {r.ok}  dropped {r.dropped}  errors: {errors}")
     click.echo(f"achieved {s.achieved_rate:.1f}/s of {s.run.rate:g}/s over {s.duration_s:.1f}s")
-    click.echo(f"latency (ok) p50 {ms(lat.p50)}  p90 {ms(lat.p90)}  p99 {ms(lat.p99)}  "
-               f"p99.9 {ms(lat.p999)}  max {ms(lat.max)}")
+    click.echo(
+        f"latency (ok) p50 {ms(lat.p50)}  p90 {ms(lat.p90)}  p99 {ms(lat.p99)}  "
+        f"p99.9 {ms(lat.p999)}  max {ms(lat.max)}"
+    )
     click.echo(f"send lag p50 {ms(lag.p50)}  p99 {ms(lag.p99)}")
     if s.generator_limited:
-        click.echo("warning: the generator could not keep its schedule (drops or send lag); "
-                   "latency figures include its own delays", err=True)
+        click.echo(
+            "warning: the generator could not keep its schedule (drops or send lag); "
+            "latency figures include its own delays",
+            err=True,
+        )
     if out_dir is not None:
         click.echo(f"results in {out_dir}")

@@ -63,8 +63,12 @@ async def run_load(
 
 class _Run:
     def __init__(
-        self, config: LoadConfig, engine: Engine, out_dir: Path | None,
-        on_window: WindowCallback | None, stop: anyio.Event | None,
+        self,
+        config: LoadConfig,
+        engine: Engine,
+        out_dir: Path | None,
+        on_window: WindowCallback | None,
+        stop: anyio.Event | None,
     ) -> None:
         self.config = config
         self.engine = engine
@@ -87,9 +91,15 @@ class _Run:
         t0_epoch = time.time()
         cfg = self.config
         info = RunInfo(
-            targets=list(cfg.targets), rate=cfg.rate, duration_s=cfg.duration,
-            timeout_s=cfg.timeout, connection=cfg.connection.value, engine=cfg.engine,
-            in_flight_cap=cfg.in_flight_cap, window_s=cfg.window, t0_epoch=t0_epoch,
+            targets=list(cfg.targets),
+            rate=cfg.rate,
+            duration_s=cfg.duration,
+            timeout_s=cfg.timeout,
+            connection=cfg.connection.value,
+            engine=cfg.engine,
+            in_flight_cap=cfg.in_flight_cap,
+            window_s=cfg.window,
+            t0_epoch=t0_epoch,
             t0_monotonic=self.t0,
         )
         self.builder = SummaryBuilder(info)
@@ -128,8 +138,11 @@ class _Run:
                 k = i % n_targets
                 self.windows.issue(intended)
                 if self.in_flight >= cap:
-                    self._finish(Result(i, k, intended, None, now, Outcome.DROPPED,
-                                        detail="in-flight cap full"))
+                    self._finish(
+                        Result(
+                            i, k, intended, None, now, Outcome.DROPPED, detail="in-flight cap full"
+                        )
+                    )
                 else:
                     self.in_flight += 1
                     task = loop.create_task(self._one(i, k, targets[k], intended, clock))
@@ -153,8 +166,9 @@ class _Run:
             resp = Response(Outcome.TIMEOUT, None, "generator backstop deadline")
         done = clock() - self.t0
         self.in_flight -= 1
-        self._finish(Result(seq, target, intended, sent, done, resp.outcome, resp.status,
-                            resp.detail))
+        self._finish(
+            Result(seq, target, intended, sent, done, resp.outcome, resp.status, resp.detail)
+        )
         if self.in_flight == 0:
             self.idle.set()
 

@@ -47,8 +47,10 @@ class LiveLine:
     def _draw(self, t: float, span: float) -> None:
         errors = self._total - self._ok
         p99 = "-" if self._p99 is None else f"{self._p99:.1f}ms"
-        line = (f"t={t:6.1f}s  rate={self._total / span:7.0f}/s  ok={self._ok}  "
-                f"errors={errors}  dropped={self._dropped}  p99={p99}")
+        line = (
+            f"t={t:6.1f}s  rate={self._total / span:7.0f}/s  ok={self._ok}  "
+            f"errors={errors}  dropped={self._dropped}  p99={p99}"
+        )
         if self._tty:
             self._out.write("\r\x1b[2K" + line)
         else:

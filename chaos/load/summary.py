@@ -124,7 +124,10 @@ def percentiles(hist: HdrHistogram) -> Percentiles:
         return Percentiles(p50=None, p90=None, p99=None, p999=None, max=None)
     got = hist.get_percentile_to_value_dict([50.0, 90.0, 99.0, 99.9])
     return Percentiles(
-        p50=_ms(got[50.0]), p90=_ms(got[90.0]), p99=_ms(got[99.0]), p999=_ms(got[99.9]),
+        p50=_ms(got[50.0]),
+        p90=_ms(got[90.0]),
+        p99=_ms(got[99.0]),
+        p999=_ms(got[99.9]),
         max=_ms(hist.get_max_value()),
     )
 
@@ -133,7 +136,9 @@ def timeline_entry(window: ClosedWindow, target: str, stats: WindowStats) -> Tim
     has_ok = stats.hist_ok.get_total_count() > 0
     has_any = stats.hist_all.get_total_count() > 0
     return TimelineEntry(
-        t=window.start, target=target, total=stats.total,
+        t=window.start,
+        target=target,
+        total=stats.total,
         ok=stats.counts.get(Outcome.OK, 0),
         errors={k.value: n for k, n in sorted(stats.counts.items()) if k is not Outcome.OK},
         p50_ms=_ms(stats.hist_ok.get_value_at_percentile(50.0)) if has_ok else None,
@@ -167,8 +172,10 @@ class _Tally:
         total = sum(self.counts.values())
         errors = {k.value: n for k, n in sorted(self.counts.items()) if k is not Outcome.OK}
         return RequestCounts(
-            total=total, ok=self.counts.get(Outcome.OK, 0),
-            dropped=self.counts.get(Outcome.DROPPED, 0), errors=errors,
+            total=total,
+            ok=self.counts.get(Outcome.OK, 0),
+            dropped=self.counts.get(Outcome.DROPPED, 0),
+            errors=errors,
             generator_errors=sum(n for k, n in self.counts.items() if k.is_generator_fault),
         )
 
@@ -211,15 +218,21 @@ class SummaryBuilder:
         # The generator could not keep its schedule: dropped sends, or sends late by > 10 ms.
         limited = requests.generator_errors > 0 or (lag.p99 is not None and lag.p99 > 10.0)
         return LoadSummary(
-            run=self.run, duration_s=round(duration, 6), requests=requests,
-            latency_ms=percentiles(self.total.ok), latency_all_ms=percentiles(self.total.all),
-            achieved_rate=round(self.total.sent() / span, 3), send_lag_ms=lag,
+            run=self.run,
+            duration_s=round(duration, 6),
+            requests=requests,
+            latency_ms=percentiles(self.total.ok),
+            latency_all_ms=percentiles(self.total.all),
+            achieved_rate=round(self.total.sent() / span, 3),
+            send_lag_ms=lag,
             generator_limited=limited,
             targets={
                 url: TargetSummary(
-                    requests=t.requests(), latency_ms=percentiles(t.ok),
+                    requests=t.requests(),
+                    latency_ms=percentiles(t.ok),
                     latency_all_ms=percentiles(t.all),
-                    achieved_rate=round(t.sent() / span, 3), send_lag_ms=t.send_lag(),
+                    achieved_rate=round(t.sent() / span, 3),
+                    send_lag_ms=t.send_lag(),
                 )
                 for url, t in zip(self.run.targets, self.per_target, strict=True)
             },

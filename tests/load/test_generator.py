@@ -21,7 +21,8 @@ from chaos.load import Connection, LoadConfig, TimelineEntry, load_summary, load
 from chaos.load.engines import ENGINE_NAMES
 from chaos.load.hlog import read_hlog
 from chaos.load.summary import HLOG_ALL_FILE, HLOG_FILE, LoadSummary, load_run_info
-from tests.load.conftest import TestServer
+
+from .conftest import TestServer
 
 pytestmark = pytest.mark.parametrize("engine", ENGINE_NAMES)
 
@@ -32,8 +33,7 @@ def _run(config: LoadConfig, **kwargs: Any) -> LoadSummary:
 
 def test_pacing_counts_per_window_match_rate(server: TestServer, engine: str) -> None:
     rate, duration = 200.0, 2.5
-    summary = _run(LoadConfig(targets=(server.url(),), rate=rate, duration=duration,
-                              engine=engine))
+    summary = _run(LoadConfig(targets=(server.url(),), rate=rate, duration=duration, engine=engine))
     assert summary.requests.total == 500
     assert summary.requests.ok == 500
     assert summary.requests.dropped == 0
@@ -45,7 +45,7 @@ def test_pacing_counts_per_window_match_rate(server: TestServer, engine: str) ->
     assert statistics.median(counts) == pytest.approx(expected, abs=2)
     near = sum(1 for c in counts if abs(c - expected) <= 0.25 * expected)
     assert near >= 0.8 * len(counts), counts
-    per_second = [sum(counts[s * 10:(s + 1) * 10]) for s in range(2)]
+    per_second = [sum(counts[s * 10 : (s + 1) * 10]) for s in range(2)]
     for n in per_second:
         assert n == pytest.approx(rate, rel=0.05), per_second
     assert summary.achieved_rate == pytest.approx(rate, rel=0.02)
@@ -59,8 +59,9 @@ def test_server_stall_is_charged_to_requests_scheduled_during_it(
 ) -> None:
     base = time.monotonic()
     server.stall(base + 1.0, base + 2.0)
-    summary = _run(LoadConfig(targets=(server.url(),), rate=200.0, duration=3.0, timeout=3.0,
-                              engine=engine))
+    summary = _run(
+        LoadConfig(targets=(server.url(),), rate=200.0, duration=3.0, timeout=3.0, engine=engine)
+    )
     offset = base - summary.run.t0_monotonic  # stall times on the run's clock
     assert summary.requests.ok == 600  # nothing omitted: all sent, all answered
     stall_end = offset + 2.0
@@ -89,8 +90,7 @@ def test_each_error_kind_for_real_and_per_target(
         server.url("/close"),
         server.url("/hang"),
     )
-    summary = _run(LoadConfig(targets=targets, rate=70.0, duration=1.0, timeout=0.5,
-                              engine=engine))
+    summary = _run(LoadConfig(targets=targets, rate=70.0, duration=1.0, timeout=0.5, engine=engine))
     assert summary.requests.total == 70
     kinds = {url: t.requests for url, t in summary.targets.items()}
     assert list(kinds) == list(targets)
@@ -115,8 +115,16 @@ def test_each_error_kind_for_real_and_per_target(
 
 
 def test_in_flight_cap_drops_and_blames_the_generator(server: TestServer, engine: str) -> None:
-    summary = _run(LoadConfig(targets=(server.url("/hang"),), rate=50.0, duration=0.4,
-                              timeout=0.5, max_in_flight=2, engine=engine))
+    summary = _run(
+        LoadConfig(
+            targets=(server.url("/hang"),),
+            rate=50.0,
+            duration=0.4,
+            timeout=0.5,
+            max_in_flight=2,
+            engine=engine,
+        )
+    )
     assert summary.requests.total == 20
     assert summary.requests.dropped == 18
     assert summary.requests.errors == {"dropped": 18, "timeout": 2}
@@ -127,8 +135,16 @@ def test_in_flight_cap_drops_and_blames_the_generator(server: TestServer, engine
 
 @pytest.mark.parametrize("connection", list(Connection))
 def test_connection_modes(server: TestServer, engine: str, connection: Connection) -> None:
-    summary = _run(LoadConfig(targets=(server.url(),), rate=200.0, duration=1.0, engine=engine,
-                              connection=connection, keepalive_max_requests=10))
+    summary = _run(
+        LoadConfig(
+            targets=(server.url(),),
+            rate=200.0,
+            duration=1.0,
+            engine=engine,
+            connection=connection,
+            keepalive_max_requests=10,
+        )
+    )
     assert summary.requests.ok == 200
     if connection is Connection.NEW:
         assert server.connections == 200
@@ -139,8 +155,11 @@ def test_connection_modes(server: TestServer, engine: str, connection: Connectio
 def test_out_dir_streams_files_that_agree(server: TestServer, engine: str, tmp_path: Path) -> None:
     targets = (server.url("/ok"), server.url("/status/500"))
     seen: list[Sequence[TimelineEntry]] = []
-    summary = _run(LoadConfig(targets=targets, rate=200.0, duration=1.0, engine=engine),
-                   out_dir=tmp_path, on_window=seen.append)
+    summary = _run(
+        LoadConfig(targets=targets, rate=200.0, duration=1.0, engine=engine),
+        out_dir=tmp_path,
+        on_window=seen.append,
+    )
     assert load_summary(tmp_path) == summary
     timeline = load_timeline(tmp_path)
     assert timeline == summary.timeline
@@ -175,7 +194,8 @@ def test_open_ended_run_stops_on_event(server: TestServer, engine: str) -> None:
             tg.start_soon(stopper)
             return await run_load(
                 LoadConfig(targets=(server.url(),), rate=100.0, engine=engine),
-                stop=stop, on_window=lambda es: seen.extend(e.t for e in es),
+                stop=stop,
+                on_window=lambda es: seen.extend(e.t for e in es),
             )
 
     summary = anyio.run(main)
@@ -190,8 +210,16 @@ def test_cancellation_ends_the_run_and_closes_files(
 ) -> None:
     async def main() -> None:
         with anyio.move_on_after(0.5):
-            await run_load(LoadConfig(targets=(server.url("/hang"),), rate=50.0, duration=10.0,
-                                      timeout=5.0, engine=engine), out_dir=tmp_path)
+            await run_load(
+                LoadConfig(
+                    targets=(server.url("/hang"),),
+                    rate=50.0,
+                    duration=10.0,
+                    timeout=5.0,
+                    engine=engine,
+                ),
+                out_dir=tmp_path,
+            )
 
     started = time.monotonic()
     anyio.run(main)

@@ -12,9 +12,16 @@ from chaos.load.outcome import Outcome, Result
 
 @pytest.mark.parametrize(
     ("status", "outcome"),
-    [(200, Outcome.OK), (204, Outcome.OK), (302, Outcome.OK), (404, Outcome.HTTP_4XX),
-     (429, Outcome.HTTP_4XX), (500, Outcome.HTTP_5XX), (503, Outcome.HTTP_5XX),
-     (101, Outcome.OTHER)],
+    [
+        (200, Outcome.OK),
+        (204, Outcome.OK),
+        (302, Outcome.OK),
+        (404, Outcome.HTTP_4XX),
+        (429, Outcome.HTTP_4XX),
+        (500, Outcome.HTTP_5XX),
+        (503, Outcome.HTTP_5XX),
+        (101, Outcome.OTHER),
+    ],
 )
 def test_from_status(status: int, outcome: Outcome) -> None:
     assert Outcome.from_status(status) is outcome
@@ -34,9 +41,14 @@ def _wrapped(inner: BaseException, how: str) -> Exception:
 @pytest.mark.parametrize("how", ["cause", "context", "group"])
 @pytest.mark.parametrize(
     ("code", "outcome"),
-    [(errno.ECONNREFUSED, Outcome.REFUSED), (errno.ETIMEDOUT, Outcome.CONNECT_TIMEOUT),
-     (errno.EHOSTUNREACH, Outcome.UNREACHABLE), (errno.ENETUNREACH, Outcome.UNREACHABLE),
-     (errno.ECONNRESET, Outcome.RESET), (errno.EPIPE, Outcome.RESET)],
+    [
+        (errno.ECONNREFUSED, Outcome.REFUSED),
+        (errno.ETIMEDOUT, Outcome.CONNECT_TIMEOUT),
+        (errno.EHOSTUNREACH, Outcome.UNREACHABLE),
+        (errno.ENETUNREACH, Outcome.UNREACHABLE),
+        (errno.ECONNRESET, Outcome.RESET),
+        (errno.EPIPE, Outcome.RESET),
+    ],
 )
 def test_errno_found_through_the_chain(code: int, outcome: Outcome, how: str) -> None:
     exc = _wrapped(OSError(code, "boom"), how)

@@ -35,8 +35,14 @@ def test_due_count(rate: float, duration: float | None, t: float, count: int) ->
 
 @pytest.mark.parametrize(
     ("rate", "duration", "total"),
-    [(300.0, 30.0, 9000), (100.0, 0.0, 0), (3.0, 1.0, 3), (3.0, 1.1, 4), (1000.0, 0.1, 100),
-     (7.0, None, None)],
+    [
+        (300.0, 30.0, 9000),
+        (100.0, 0.0, 0),
+        (3.0, 1.0, 3),
+        (3.0, 1.1, 4),
+        (1000.0, 0.1, 100),
+        (7.0, None, None),
+    ],
 )
 def test_total(rate: float, duration: float | None, total: int | None) -> None:
     assert Pacer(rate, duration).total == total

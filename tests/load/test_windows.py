@@ -17,8 +17,16 @@ from chaos.load.windows import (
 
 @pytest.mark.parametrize(
     ("t", "width", "index"),
-    [(0.0, 0.1, 0), (0.0999, 0.1, 0), (0.1, 0.1, 1), (0.3, 0.1, 3), (0.7, 0.1, 7),
-     (12.34, 0.1, 123), (-0.5, 0.1, 0), (2.0, 1.0, 2)],
+    [
+        (0.0, 0.1, 0),
+        (0.0999, 0.1, 0),
+        (0.1, 0.1, 1),
+        (0.3, 0.1, 3),
+        (0.7, 0.1, 7),
+        (12.34, 0.1, 123),
+        (-0.5, 0.1, 0),
+        (2.0, 1.0, 2),
+    ],
 )
 def test_window_of(t: float, width: float, index: int) -> None:
     assert window_of(t, width) == index
@@ -31,8 +39,12 @@ def test_window_start(index: int, start: float) -> None:
 
 @pytest.mark.parametrize(
     ("start", "end", "expected"),
-    [(0.0, 1.0, range(10)), (0.25, 0.45, range(2, 5)), (0.3, 0.3, range(0)),
-     (1.0, 1.05, range(10, 11))],
+    [
+        (0.0, 1.0, range(10)),
+        (0.25, 0.45, range(2, 5)),
+        (0.3, 0.3, range(0)),
+        (1.0, 1.05, range(10, 11)),
+    ],
 )
 def test_windows_between(start: float, end: float, expected: range) -> None:
     assert windows_between(start, end, 0.1) == expected

@@ -48,6 +48,4 @@ def make_engine(config: LoadConfig) -> Engine:
             max_connections=config.in_flight_cap,
             keepalive_max_requests=config.keepalive_max_requests,
         )
-    raise UsageError(
-        f"unknown engine {config.engine!r}: choose one of {', '.join(ENGINE_NAMES)}"
-    )
+    raise UsageError(f"unknown engine {config.engine!r}: choose one of {', '.join(ENGINE_NAMES)}")

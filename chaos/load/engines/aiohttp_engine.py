@@ -23,9 +23,7 @@ class _RecyclingConnector(aiohttp.TCPConnector):
         super().__init__(**kwargs)
         self._lo = max(1, max_requests // 2)
         self._hi = max(self._lo, max_requests * 2)
-        self._left: weakref.WeakKeyDictionary[ResponseHandler, int] = (
-            weakref.WeakKeyDictionary()
-        )
+        self._left: weakref.WeakKeyDictionary[ResponseHandler, int] = weakref.WeakKeyDictionary()
 
     async def connect(self, req: Any, traces: Any, timeout: Any) -> Any:
         conn = await super().connect(req, traces, timeout)
@@ -46,7 +44,11 @@ class AiohttpEngine:
     name = "aiohttp"
 
     def __init__(
-        self, *, connection: Connection, timeout: float, max_connections: int,
+        self,
+        *,
+        connection: Connection,
+        timeout: float,
+        max_connections: int,
         keepalive_max_requests: int,
     ) -> None:
         # The connect phase gets 99% of the deadline so that a connect that hangs to the end
@@ -65,19 +67,22 @@ class AiohttpEngine:
             )
         else:
             connector = _RecyclingConnector(
-                max_requests=keepalive_max_requests, limit=max_connections,
-                limit_per_host=0, use_dns_cache=False,
+                max_requests=keepalive_max_requests,
+                limit=max_connections,
+                limit_per_host=0,
+                use_dns_cache=False,
             )
         self._session = aiohttp.ClientSession(
-            connector=connector, timeout=self._timeout, auto_decompress=False,
-            trust_env=False, skip_auto_headers=("User-Agent",),
+            connector=connector,
+            timeout=self._timeout,
+            auto_decompress=False,
+            trust_env=False,
+            skip_auto_headers=("User-Agent",),
         )
 
     async def send(self, url: str) -> Response:
         try:
-            async with self._session.get(
-                url, headers=self._headers, allow_redirects=False
-            ) as resp:
+            async with self._session.get(url, headers=self._headers, allow_redirects=False) as resp:
                 await resp.read()
                 return Response(Outcome.from_status(resp.status), resp.status)
         except asyncio.CancelledError:

@@ -21,7 +21,11 @@ class HttpxEngine:
     name = "httpx"
 
     def __init__(
-        self, *, connection: Connection, timeout: float, max_connections: int,
+        self,
+        *,
+        connection: Connection,
+        timeout: float,
+        max_connections: int,
         keepalive_max_requests: int,
     ) -> None:
         self._deadline = timeout
@@ -37,7 +41,10 @@ class HttpxEngine:
         )
         self._client = httpx.AsyncClient(
             timeout=httpx.Timeout(timeout, connect=timeout * 0.99),
-            limits=limits, trust_env=False, follow_redirects=False, http2=False,
+            limits=limits,
+            trust_env=False,
+            follow_redirects=False,
+            http2=False,
         )
 
     async def send(self, url: str) -> Response:
