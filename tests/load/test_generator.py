@@ -111,7 +111,6 @@ def test_each_error_kind_for_real_and_per_target(
     assert hang.latency_all_ms.p50 is not None and 500 <= hang.latency_all_ms.p50 < 1200
     # errors stay out of the success latency
     assert summary.targets[targets[3]].latency_ms.p50 is None
-    assert summary.generator_limited is False
 
 
 def test_in_flight_cap_drops_and_blames_the_generator(server: TestServer, engine: str) -> None:
@@ -192,11 +191,12 @@ def test_open_ended_run_stops_on_event(server: TestServer, engine: str) -> None:
 
         async with anyio.create_task_group() as tg:
             tg.start_soon(stopper)
-            return await run_load(
+            result = await run_load(
                 LoadConfig(targets=(server.url(),), rate=100.0, engine=engine),
                 stop=stop,
                 on_window=lambda es: seen.extend(e.t for e in es),
             )
+        return result
 
     summary = anyio.run(main)
     assert 30 <= summary.requests.total <= 100

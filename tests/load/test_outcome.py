@@ -27,14 +27,14 @@ def test_from_status(status: int, outcome: Outcome) -> None:
     assert Outcome.from_status(status) is outcome
 
 
-def _wrapped(inner: BaseException, how: str) -> Exception:
+def _wrapped(inner: Exception, how: str) -> Exception:
     outer = RuntimeError("library error")
     if how == "cause":
         outer.__cause__ = inner
     elif how == "context":
         outer.__context__ = inner
     else:
-        outer.__cause__ = ExceptionGroup("attempts", [ValueError("x"), inner])  # type: ignore[list-item]
+        outer.__cause__ = ExceptionGroup("attempts", [ValueError("x"), inner])
     return outer
 
 
