@@ -1,10 +1,91 @@
-"""``chaos lab``: placeholder."""
+"""``chaos lab …``: build, inspect, power and tear down the local lab swarm."""
 
 from __future__ import annotations
 
+import json
+import sys
+from typing import Literal, cast
+
 import click
+
+from chaos.lab import Lab, LabConfig, down
+from chaos.lab.config import DEFAULT_SUBNET
+
+
+def _say(message: str) -> None:
+    click.echo(message)
 
 
 @click.group()
 def lab() -> None:
-    """The local lab swarm."""
+    """The local lab: a real Docker Swarm of engines in network namespaces (needs root)."""
+
+
+@lab.command()
+@click.option("--nodes", default=3, show_default=True, help="How many nodes (node-001…).")
+@click.option("--managers", default=3, show_default=True, help="How many of them are managers.")
+@click.option("--subnet", default=DEFAULT_SUBNET, show_default=True, help="The lab's own subnet.")
+@click.option(
+    "--mesh",
+    type=click.Choice(["auto", "ingress", "emulated"]),
+    default="auto",
+    show_default=True,
+    help="Routing mesh: swarm's ingress (needs IPVS) or the lab's emulation.",
+)
+def up(nodes: int, managers: int, subnet: str, mesh: str) -> None:
+    """Start the lab (idempotent; cleans a stale lab first)."""
+    mode = cast(Literal["auto", "ingress", "emulated"], mesh)
+    Lab.up(LabConfig(nodes=nodes, managers=managers, subnet=subnet), mesh=mode, log=_say)
+
+
+@lab.command(name="down")
+def down_cmd() -> None:
+    """Remove everything the lab made (also after a crash)."""
+    removed = down(log=_say)
+    _say("lab down: nothing was up" if not removed else "lab down: everything removed")
+
+
+@lab.command()
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output (stable).")
+def status(as_json: bool) -> None:
+    """Nodes, addresses, engines, swarm roles, power state and the mesh in use."""
+    st = Lab.attach().status()
+    if as_json:
+        click.echo(json.dumps(st.to_json(), indent=2))
+        return
+    header = f"{'NODE':<10}{'IP':<16}{'POWER':<11}{'ENGINE':<9}{'ROLE':<9}{'MANAGER':<13}"
+    click.echo(header + f"{'STATUS':<9}{'AVAIL':<8}DOCKER_HOST")
+    for n in st.nodes:
+        click.echo(
+            f"{n.name:<10}{n.ip:<16}{n.power:<11}{n.engine:<9}{n.role or '-':<9}"
+            f"{n.manager_status or '-':<13}{n.status or '-':<9}{n.availability or '-':<8}"
+            f"{n.docker_host}"
+        )
+    click.echo(f"mesh: {st.mesh}   subnet: {st.subnet}   leader: {st.leader or 'none'}")
+
+
+def _power_command(name: str, doc: str) -> None:
+    @lab.command(name=name, help=doc)
+    @click.argument("node")
+    def command(node: str) -> None:
+        target = Lab.attach()
+        action = getattr(target, name.replace("-", "_"))
+        _say(action(node))
+
+
+_power_command("halt", "Power a node off as a cut cable and power would: no goodbye.")
+_power_command("start", "Power a halted (or engine-stopped) node back on.")
+_power_command("suspend", "Freeze every process of a node (like vagrant suspend).")
+_power_command("resume", "Thaw a suspended node.")
+_power_command("stop-engine", "Stop a node's dockerd gracefully (SIGTERM).")
+
+
+@lab.command(
+    name="docker",
+    context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False},
+)
+@click.argument("node")
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+def docker_cmd(node: str, args: tuple[str, ...]) -> None:
+    """Run the docker CLI against NODE: chaos lab docker node-001 -- node ls"""
+    sys.exit(Lab.attach().docker_cli(node, list(args)))

@@ -1,0 +1,16 @@
+"""The local lab: a real Docker Swarm of engines in network namespaces on this host."""
+
+from chaos.lab.config import LabConfig, LabNode
+from chaos.lab.lab import Lab, LabStatus, NodeStatus, down, ipvs_available, leftovers, wait_http
+
+__all__ = [
+    "Lab",
+    "LabConfig",
+    "LabNode",
+    "LabStatus",
+    "NodeStatus",
+    "down",
+    "ipvs_available",
+    "leftovers",
+    "wait_http",
+]

@@ -1,0 +1,74 @@
+"""The lab's web images, built from busybox-static with no registry and no Dockerfile.
+
+``chaoslab/web:1`` and ``chaoslab/web:2`` serve HTTP on port 80 with ``busybox httpd``; the
+body names the version and the task's hostname (``version=2 host=3f2a…``) and
+``/version`` holds the bare version. ``chaoslab/web:bad`` starts, says so, and exits 1
+after two seconds: a release that fails, for pause/rollback experiments.
+"""
+
+from __future__ import annotations
+
+import io
+import tarfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from chaos.lab.system import which
+
+REPOSITORY = "chaoslab/web"
+APPLETS = ("sh", "httpd", "hostname", "sleep", "echo", "cat", "wget", "ls", "mkdir", "printf")
+
+
+@dataclass(frozen=True, slots=True)
+class WebImage:
+    tag: str
+    cmd: str
+
+    @property
+    def ref(self) -> str:
+        return f"{REPOSITORY}:{self.tag}"
+
+    @property
+    def changes(self) -> list[str]:
+        return [
+            f'CMD ["/bin/sh", "-c", "{self.cmd}"]',
+            "EXPOSE 80/tcp",
+            f"LABEL com.swarm-chaos.image={self.ref}",
+        ]
+
+
+def _serve(version: str) -> str:
+    return (
+        f"printf 'version={version} host=%s\\\\n' $(hostname) > /www/index.html && "
+        f"echo {version} > /www/version && exec httpd -f -p 80 -h /www"
+    )
+
+
+IMAGES = (
+    WebImage("1", _serve("1")),
+    WebImage("2", _serve("2")),
+    WebImage("bad", "echo 'chaoslab/web:bad: this release is broken' >&2; sleep 2; exit 1"),
+)
+
+
+def rootfs_tar() -> bytes:
+    """A minimal root filesystem: static busybox, its applet links, /www, /tmp."""
+    busybox = Path(which("busybox"))
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tar:
+        for d in ("bin", "www", "tmp", "etc"):
+            info = tarfile.TarInfo(d)
+            info.type = tarfile.DIRTYPE
+            info.mode = 0o1777 if d == "tmp" else 0o755
+            tar.addfile(info)
+        data = busybox.read_bytes()
+        info = tarfile.TarInfo("bin/busybox")
+        info.size = len(data)
+        info.mode = 0o755
+        tar.addfile(info, io.BytesIO(data))
+        for applet in APPLETS:
+            link = tarfile.TarInfo(f"bin/{applet}")
+            link.type = tarfile.SYMTYPE
+            link.linkname = "busybox"
+            tar.addfile(link)
+    return buf.getvalue()

@@ -1,0 +1,153 @@
+"""The emulated mesh's supervisor: ``python -m chaos.lab.meshd`` (started by ``lab up``).
+
+Every ``INTERVAL`` seconds it pings every node's engine, asks a live manager for services,
+tasks and nodes, computes each node's DNAT rules (:mod:`chaos.lab.mesh`) and applies the
+ones that changed with one atomic ``iptables-restore --noflush`` per node. When no manager
+answers (quorum lost), the last rules stay: running tasks keep serving, as they do on swarm's
+own mesh, which is fed by gossip, not raft. Its status is written to ``mesh.json``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import signal
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from types import FrameType
+
+from chaos.errors import ChaosError
+from chaos.lab import state as lab_state
+from chaos.lab.config import LabNode
+from chaos.lab.mesh import HOOKS, describe, mesh_entries, node_rules
+from chaos.lab.system import run
+from chaos.swarm.engine import Engine
+
+INTERVAL = 0.5
+SUSPICION = 4.0  # memberlist: a node silent this long after a failed probe is dead
+API_TIMEOUT = 2.0
+
+
+class Supervisor:
+    def __init__(self, nodes: list[LabNode]) -> None:
+        self.nodes = nodes
+        self.engines = {
+            n.name: Engine(n.docker_host, name=n.name, timeout=API_TIMEOUT) for n in nodes
+        }
+        self.failing_since: dict[str, float] = {}
+        self.applied: dict[str, str] = {}
+        self.hooked: set[str] = set()
+        self.preferred: str | None = None
+        self.stopping = False
+        self.pool = ThreadPoolExecutor(max_workers=len(nodes))
+
+    def liveness(self) -> tuple[set[str], frozenset[str]]:
+        """(nodes whose engine answers now, nodes dead past the suspicion time)."""
+        now = time.monotonic()
+        answers = dict(
+            zip(self.engines, self.pool.map(lambda e: e.ping(), self.engines.values()), strict=True)
+        )
+        alive = {name for name, ok in answers.items() if ok}
+        for name in self.engines:
+            if name in alive:
+                self.failing_since.pop(name, None)
+            else:
+                self.failing_since.setdefault(name, now)
+        dead = frozenset(n for n, since in self.failing_since.items() if now - since >= SUSPICION)
+        return alive, dead
+
+    def ensure_hooks(self, node: LabNode) -> None:
+        run(["sysctl", "-qw", "net.ipv4.ip_forward=1"], netns=node.netns, check=False)
+        for table, chain, target in HOOKS:
+            check = run(
+                ["iptables", "-t", table, "-C", chain, "-j", target], netns=node.netns, check=False
+            )
+            if check.returncode != 0:
+                run(["iptables", "-t", table, "-I", chain, "1", "-j", target], netns=node.netns)
+
+    def apply(self, node: LabNode, rules: str) -> None:
+        """Replace the node's mesh chains (atomically) if they changed, then hook them."""
+        if self.applied.get(node.name) != rules:
+            run(["iptables-restore", "--noflush"], input_text=rules, netns=node.netns)
+            self.applied[node.name] = rules
+        if node.name not in self.hooked:
+            self.ensure_hooks(node)
+            self.hooked.add(node.name)
+
+    def cycle(self) -> None:
+        alive, dead = self.liveness()
+        managers = [n for n in self.nodes if n.manager and n.name in alive]
+        if self.preferred in {n.name for n in managers}:
+            managers.sort(key=lambda n: n.name != self.preferred)
+        error = ""
+        for node in managers:
+            engine = self.engines[node.name]
+            try:
+                services, tasks, nodes = engine.services(), engine.tasks(), engine.nodes()
+            except ChaosError as exc:
+                error = str(exc)
+                continue
+            self.preferred = node.name
+            entries = mesh_entries(services, tasks, nodes, dead)
+            for lab_node in self.nodes:
+                self.apply(lab_node, node_rules(lab_node.ip, entries))
+            lab_state.write_json_atomic(
+                lab_state.MESH_STATUS_FILE,
+                {
+                    "updated": time.time(),
+                    "source": node.name,
+                    "services": describe(entries),
+                    "dead_nodes": sorted(dead),
+                    "error": "",
+                },
+            )
+            return
+        status = {
+            "updated": time.time(),
+            "source": "",
+            "error": error or "no manager answers",
+            "dead_nodes": sorted(dead),
+        }
+        previous: dict[str, object] = {}
+        with contextlib.suppress(OSError, ValueError):
+            previous = json.loads(lab_state.MESH_STATUS_FILE.read_text()).get("services", {})
+        status["services"] = previous
+        lab_state.write_json_atomic(lab_state.MESH_STATUS_FILE, status)
+
+    def rehook_all(self) -> None:
+        """Engines re-create their own chains on restart; make sure ours are still hooked."""
+        self.hooked.clear()
+
+    def serve(self) -> None:
+        last_rehook = time.monotonic()
+        while not self.stopping:
+            started = time.monotonic()
+            try:
+                self.cycle()
+            except ChaosError as exc:
+                print(f"meshd: {exc}", file=sys.stderr, flush=True)
+            if started - last_rehook > 5.0:
+                self.rehook_all()
+                last_rehook = started
+            time.sleep(max(0.0, INTERVAL - (time.monotonic() - started)))
+
+
+def main() -> int:
+    st = lab_state.load()
+    if st is None:
+        print("meshd: no lab state; start the lab with `chaos lab up`", file=sys.stderr)
+        return 3
+    supervisor = Supervisor(st.config.lab_nodes())
+
+    def _stop(_sig: int, _frame: FrameType | None) -> None:
+        supervisor.stopping = True
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    supervisor.serve()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,62 @@
+"""The lab's state file: what ``up`` built, so every later command finds the same lab."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from chaos.lab.config import STATE_DIR, LabConfig
+
+STATE_FILE = STATE_DIR / "state.json"
+MESH_STATUS_FILE = STATE_DIR / "mesh.json"
+MESH_LOG = STATE_DIR / "meshd.log"
+MeshKind = Literal["ingress", "emulated"]
+
+
+class LabState(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    schema_version: int = 1
+    nodes: int
+    managers: int
+    subnet: str
+    mesh: MeshKind
+    meshd_pid: int | None = None
+    created: float
+
+    @property
+    def config(self) -> LabConfig:
+        return LabConfig(nodes=self.nodes, managers=self.managers, subnet=self.subnet)
+
+
+def write_json_atomic(path: Path, data: object) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + f".{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
+    os.replace(tmp, path)
+
+
+def load() -> LabState | None:
+    try:
+        return LabState.model_validate_json(STATE_FILE.read_text())
+    except (OSError, ValidationError, ValueError):
+        return None
+
+
+def save(state: LabState) -> None:
+    write_json_atomic(STATE_FILE, state.model_dump())
+
+
+def new_state(config: LabConfig, mesh: MeshKind) -> LabState:
+    return LabState(
+        nodes=config.nodes,
+        managers=config.managers,
+        subnet=config.subnet,
+        mesh=mesh,
+        created=time.time(),
+    )

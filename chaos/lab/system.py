@@ -1,0 +1,66 @@
+"""Running host commands for the lab, with one-line errors that say what to do."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from collections.abc import Sequence
+
+from chaos.errors import MissingBinaryError, NotRootError, PlatformError
+
+# binary -> Debian package that provides it
+REQUIRED = {
+    "dockerd": "docker.io",
+    "containerd": "containerd",
+    "runc": "runc",
+    "iptables": "iptables",
+    "iptables-restore": "iptables",
+    "ip": "iproute2",
+    "nsenter": "util-linux",
+    "unshare": "util-linux",
+    "busybox": "busybox-static",
+}
+SBIN = ("/usr/local/sbin", "/usr/sbin", "/sbin")
+
+
+def require_root() -> None:
+    if os.geteuid() != 0:
+        raise NotRootError(
+            "the lab needs root (network namespaces, engines, cgroups): run as root or with sudo"
+        )
+
+
+def which(binary: str) -> str:
+    """Absolute path of a required binary, also looking in sbin dirs not on PATH."""
+    path = shutil.which(binary) or shutil.which(binary, path=os.pathsep.join(SBIN))
+    if path is None:
+        pkg = REQUIRED.get(binary, binary)
+        raise MissingBinaryError(
+            f"{binary} not found: run `bash scripts/setup.sh` (or `apt-get install {pkg}`)"
+        )
+    return path
+
+
+def require_binaries() -> None:
+    for binary in REQUIRED:
+        which(binary)
+
+
+def run(
+    args: Sequence[str],
+    *,
+    check: bool = True,
+    input_text: str | None = None,
+    netns: str | None = None,
+) -> subprocess.CompletedProcess[str]:
+    """Run a command (inside a lab network namespace when ``netns`` is given)."""
+    argv = [which(args[0]), *args[1:]]
+    if netns is not None:
+        argv = [which("nsenter"), f"--net=/run/netns/{netns}", "--", *argv]
+    proc = subprocess.run(argv, input=input_text, capture_output=True, text=True, check=False)
+    if check and proc.returncode != 0:
+        detail = (proc.stderr or proc.stdout).strip().splitlines()
+        last = detail[-1] if detail else f"exit {proc.returncode}"
+        raise PlatformError(f"`{' '.join(args)}` failed: {last}")
+    return proc
