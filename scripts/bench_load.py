@@ -33,7 +33,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 GEN_CPU = 0
 SERVER_CPU = 1
-RATES = (500, 1000, 2000, 4000, 6000)
+RATES = (250, 500, 1000, 2000, 4000, 6000)
 ENGINES = ("aiohttp", "httpx")
 MODES = ("keepalive", "new")
 BODY = b"x" * 612  # about the size of nginx's default index page
@@ -73,6 +73,10 @@ class Cell:
     lat_p50: float | None
     lat_p99: float | None
     cpu_per_1k: float
+
+    def collapsed(self) -> bool:
+        """Far past the engine's limit: higher rates for this engine and mode are skipped."""
+        return self.achieved < 0.9 * self.rate or self.dropped > 0.05 * self.rate
 
     def clean(self) -> bool:
         """The bar: zero dropped and no errors; keep-alive send lag p99 <= 1 ms, new-connection
@@ -171,15 +175,20 @@ def run_cell(engine: str, mode: str, rate: int, seconds: float, url: str) -> Cel
     )
 
 
-def cell_in_subprocess(engine: str, mode: str, rate: int, seconds: float, url: str) -> Cell:
-    out = subprocess.run(
-        [sys.executable, __file__, "--cell", engine, mode, str(rate), str(seconds), url],
-        check=True,
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        preexec_fn=lambda: os.sched_setaffinity(0, {GEN_CPU}),
-    )
+def cell_in_subprocess(engine: str, mode: str, rate: int, seconds: float, url: str) -> Cell | None:
+    """One cell in a fresh process pinned to the generator's CPU; ``None`` if it hung."""
+    try:
+        out = subprocess.run(
+            [sys.executable, __file__, "--cell", engine, mode, str(rate), str(seconds), url],
+            check=True,
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            timeout=4 * seconds + 30,
+            preexec_fn=lambda: os.sched_setaffinity(0, {GEN_CPU}),
+        )
+    except subprocess.TimeoutExpired:
+        return None
     return Cell(**json.loads(out.stdout.strip().splitlines()[-1]))
 
 
@@ -277,8 +286,14 @@ def main() -> None:
             for mode in args.modes.split(","):
                 for rate in (int(r) for r in args.rates.split(",")):
                     cell = cell_in_subprocess(engine, mode, rate, args.seconds, nginx.url)
+                    if cell is None:
+                        print(f"| {engine} | {mode} | {rate} | did not finish |", flush=True)
+                        break
                     cells.append(cell)
                     print(table([cell]).splitlines()[-1], flush=True)
+                    if cell.collapsed():
+                        print(f"{engine} {mode} collapsed at {rate}/s: higher rates skipped")
+                        break
     finally:
         nginx.stop()
     print()
