@@ -89,3 +89,15 @@ _power_command("stop-engine", "Stop a node's dockerd gracefully (SIGTERM).")
 def docker_cmd(node: str, args: tuple[str, ...]) -> None:
     """Run the docker CLI against NODE: chaos lab docker node-001 -- node ls"""
     sys.exit(Lab.attach().docker_cli(node, list(args)))
+
+
+@lab.command()
+@click.option("--replicas", default=2, show_default=True, help="Tasks of the service.")
+@click.option("--image", default="chaoslab/web:1", show_default=True, help="A lab image.")
+@click.option("--port", default=80, show_default=True, help="Port published on every node IP.")
+@click.option("--name", default="web", show_default=True, help="Service name.")
+def web(replicas: int, image: str, port: int, name: str) -> None:
+    """Deploy (or redeploy) the demo web service and wait until every node IP answers."""
+    target = Lab.attach()
+    for line in target.deploy_web(name=name, image=image, replicas=replicas, published=port):
+        _say(line)

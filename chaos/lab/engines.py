@@ -12,14 +12,13 @@ import os
 import shlex
 import shutil
 import signal
-import subprocess
 import time
 from pathlib import Path
 
 from chaos.errors import PlatformError
 from chaos.lab import cgroups
 from chaos.lab.config import LabNode
-from chaos.lab.system import which
+from chaos.lab.system import spawn_daemon, which
 from chaos.swarm.engine import Engine
 
 ENGINE_START_TIMEOUT = 30.0
@@ -59,16 +58,7 @@ def start(node: LabNode) -> None:
     # Tasks use the images the lab loaded; never try a registry (none is reachable).
     env["DOCKER_SERVICE_PREFER_OFFLINE_IMAGE"] = "1"
     env.pop("DOCKER_HOST", None)
-    with open(node.engine_log, "ab") as log:
-        subprocess.Popen(
-            boot,
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=log,
-            env=env,
-            start_new_session=True,
-            close_fds=True,
-        )
+    spawn_daemon(boot, log=node.engine_log, env=env)
 
 
 def wait_ready(node: LabNode, timeout: float = ENGINE_START_TIMEOUT) -> None:

@@ -34,7 +34,7 @@ from chaos.lab.config import CGROUP, CGROUP_ROOT, RUN_DIR, STATE_DIR, WEB_PORT, 
 from chaos.lab.mesh import MESH_LABEL
 from chaos.lab.state import LabState, MeshKind
 from chaos.swarm.engine import Engine
-from chaos.swarm.model import NodeView, PortRequest
+from chaos.swarm.model import NodeView, PortRequest, ServiceRequest
 
 Power = Literal["running", "halted", "suspended"]
 Log = Callable[[str], None]
@@ -182,6 +182,7 @@ class Lab:
             raise UsageError("--mesh ingress needs IPVS, which this kernel lacks; use --mesh auto")
         else:
             kind = mesh
+        network.check_subnet_free(config)
         existing = lab_state.load()
         if existing is not None and existing.config == config and existing.mesh == kind:
             lab = cls(existing)
@@ -191,7 +192,6 @@ class Lab:
         if existing is not None or leftovers():
             log("cleaning a stale lab left by an earlier run")
             down()
-        network.check_subnet_free(config)
         started = time.monotonic()
         lab = cls(lab_state.new_state(config, kind))
         try:
@@ -247,26 +247,15 @@ class Lab:
     def _start_meshd(self) -> int:
         procs = cgroups.ensure(MESHD_CGROUP) / "cgroup.procs"
         lab_state.MESH_STATUS_FILE.unlink(missing_ok=True)
-        with open(lab_state.MESH_LOG, "ab") as log:
-            proc = subprocess.Popen(
-                [
-                    "sh",
-                    "-c",
-                    f'echo $$ > "{procs}" && exec "$0" -m chaos.lab.meshd',
-                    sys.executable,
-                ],
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=log,
-                start_new_session=True,
-                close_fds=True,
-            )
-        deadline = time.monotonic() + 15
+        inner = f'echo $$ > "{procs}" && exec "$0" -m chaos.lab.meshd'
+        pid = system.spawn_daemon(["sh", "-c", inner, sys.executable], log=lab_state.MESH_LOG)
+        started = time.monotonic()
         while not lab_state.MESH_STATUS_FILE.exists():
-            if proc.poll() is not None or time.monotonic() > deadline:
+            waited = time.monotonic() - started
+            if waited > 15 or (waited > 2 and not self.meshd_alive()):
                 raise PlatformError(f"the mesh supervisor did not start; see {lab_state.MESH_LOG}")
             time.sleep(0.05)
-        return proc.pid
+        return pid
 
     def meshd_alive(self) -> bool:
         return bool(cgroups.pids(MESHD_CGROUP))
@@ -447,6 +436,40 @@ class Lab:
         if self.state.mesh == "ingress":
             return (PortRequest(target, published, "ingress"),), {}
         return (PortRequest(target, None, "host"),), {MESH_LABEL: f"{published}:{target}"}
+
+    def deploy_web(
+        self,
+        *,
+        name: str = "web",
+        image: str = "chaoslab/web:1",
+        replicas: int = 2,
+        published: int = WEB_PORT,
+        timeout: float = 60.0,
+    ) -> list[str]:
+        """Replace service ``name`` with a fresh one and wait until every node IP answers."""
+        if not image.startswith(images.REPOSITORY + ":"):
+            known = ", ".join(i.ref for i in images.IMAGES)
+            raise UsageError(
+                f"image {image!r} is not in the lab (no registry here); use one of {known}"
+            )
+        if replicas < 1:
+            raise UsageError("--replicas must be at least 1")
+        engine = self.manager_engines()[0]
+        removed = engine.remove_service(name)
+        ports, labels = self.publish(published, WEB_PORT)
+        started = time.monotonic()
+        engine.create_service(
+            ServiceRequest(name=name, image=image, replicas=replicas, ports=ports, labels=labels)
+        )
+        urls = [f"http://{n.ip}:{published}/" for n in self.nodes]
+        bodies = wait_http(urls, timeout=timeout)
+        took = time.monotonic() - started
+        lines = [f"removed the old service {name}"] if removed else []
+        lines.append(
+            f"service {name}: {replicas} x {image}, answering on every node IP in {took:.1f}s"
+        )
+        lines += [f"  {url} -> {body.strip()}" for url, body in bodies.items()]
+        return lines
 
     def docker_cli(self, name: str, args: Sequence[str]) -> int:
         """Run the docker CLI against one node, like ``vagrant ssh node -c 'docker …'``."""

@@ -46,7 +46,11 @@ class Supervisor:
         """(nodes whose engine answers now, nodes dead past the suspicion time)."""
         now = time.monotonic()
         answers = dict(
-            zip(self.engines, self.pool.map(lambda e: e.ping(), self.engines.values()), strict=True)
+            zip(
+                self.engines,
+                self.pool.map(lambda e: e.ping(timeout=0.5), self.engines.values()),
+                strict=True,
+            )
         )
         alive = {name for name, ok in answers.items() if ok}
         for name in self.engines:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from pathlib import Path
 
 from chaos.errors import MissingBinaryError, NotRootError, PlatformError
 
@@ -64,3 +65,23 @@ def run(
         last = detail[-1] if detail else f"exit {proc.returncode}"
         raise PlatformError(f"`{' '.join(args)}` failed: {last}")
     return proc
+
+
+def spawn_daemon(argv: Sequence[str], *, log: Path, env: Mapping[str, str] | None = None) -> int:
+    """Start ``argv`` detached from this process (own session, reparented to init).
+
+    Its output is appended to ``log``. Returns its pid. The caller never waits on it, so no
+    child of ours lingers un-reaped, and killing this process leaves the daemon running.
+    """
+    log.parent.mkdir(parents=True, exist_ok=True)
+    script = 'log="$1"; shift; setsid "$@" >>"$log" 2>&1 </dev/null & echo $!'
+    proc = subprocess.run(
+        [which("sh"), "-c", script, "sh", str(log), *argv],
+        capture_output=True,
+        text=True,
+        env=dict(env) if env is not None else None,
+        check=False,
+    )
+    if proc.returncode != 0 or not proc.stdout.strip().isdigit():
+        raise PlatformError(f"could not start {argv[0]}: {proc.stderr.strip() or 'no pid'}")
+    return int(proc.stdout.strip())

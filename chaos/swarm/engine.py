@@ -7,7 +7,9 @@ exception tree. Calls are blocking; async callers run them through ``anyio.to_th
 
 from __future__ import annotations
 
+import contextlib
 import io
+import socket
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -112,6 +114,19 @@ def service_spec(req: ServiceRequest) -> dict[str, Any]:
     return spec
 
 
+def _unix_ping(path: str, timeout: float) -> bool:
+    # Plain socket: docker-py leaks the socket when connect() fails (engine booting).
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+            sock.settimeout(timeout)
+            sock.connect(path)
+            sock.sendall(b"GET /_ping HTTP/1.0\r\nHost: docker\r\n\r\n")
+            reply = sock.recv(64)
+    except OSError:
+        return False
+    return reply.startswith(b"HTTP/1.") and b" 200 " in reply[:16]
+
+
 class Engine:
     """A docker engine reached at ``base_url`` (``unix://…``, ``ssh://…``, ``tcp://…``).
 
@@ -150,14 +165,21 @@ class Engine:
             self._client.close()
             self._client = None
 
+    def __del__(self) -> None:
+        # Engines are cheap handles passed around freely; close pooled sockets when dropped.
+        with contextlib.suppress(Exception):
+            self.close()
+
     def __enter__(self) -> Engine:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def ping(self) -> bool:
-        """True when the engine answers ``/_ping``; never raises."""
+    def ping(self, timeout: float = 2.0) -> bool:
+        """True when the engine answers ``/_ping`` within ``timeout``; never raises."""
+        if self.base_url.startswith("unix://"):
+            return _unix_ping(self.base_url.removeprefix("unix://"), timeout)
         try:
             client = docker.APIClient(base_url=self.base_url, version="1.24", timeout=2)
             try:

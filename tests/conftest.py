@@ -1,0 +1,57 @@
+"""Shared fixtures: the real local lab (root only), restored to a healthy state per test."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterator
+
+import pytest
+
+from chaos.errors import ChaosError
+from chaos.lab import Lab, down, engines
+from chaos.lab import state as lab_state
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    if os.geteuid() == 0:
+        return
+    skip = pytest.mark.skip(reason="the lab needs root (CI runs as root)")
+    for item in items:
+        if "lab" in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def lab_session() -> Iterator[Lab]:
+    """One lab for the whole session, removed at the end (``down`` leaves nothing)."""
+    lab = Lab.up()
+    yield lab
+    down()
+
+
+@pytest.fixture()
+def lab(lab_session: Lab) -> Iterator[Lab]:
+    """The session's lab, every node powered and Ready, no services, before and after."""
+    lab = restore(lab_session)
+    yield lab
+    restore(lab)
+
+
+def restore(lab: Lab) -> Lab:
+    """Power every node back on, wait for a Ready swarm, remove services; rebuild if broken."""
+    st = lab_state.load()
+    if st is not None:
+        current = Lab(st)
+        for node in current.nodes:
+            if current.power(node.name) == "suspended":
+                current.resume(node.name)
+            if not engines.alive(node):
+                current.start(node.name)
+        with contextlib.suppress(ChaosError):
+            current.wait_swarm_ready()
+    lab = Lab.up()  # a no-op when healthy; rebuilds a lab that a test destroyed
+    for engine in lab.manager_engines()[:1]:
+        for svc in engine.services():
+            engine.remove_service(svc.name)
+    return lab

@@ -1,0 +1,193 @@
+"""The real lab: a three-manager swarm, a web service on every node IP, node power."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from chaos.lab import Lab
+from tests.lab.helpers import deploy_web, get, leader, poll, views_by_name
+
+pytestmark = pytest.mark.lab
+CHAOS = [str(Path(sys.executable).with_name("chaos"))]
+
+
+def chaos(*args: str, user: str | None = None) -> subprocess.CompletedProcess[str]:
+    argv = [*CHAOS, *args]
+    if user is not None:
+        argv = ["setpriv", f"--reuid={user}", f"--regid={user}", "--clear-groups", *argv]
+    return subprocess.run(argv, capture_output=True, text=True, timeout=120, check=False)
+
+
+def urls(lab: Lab) -> list[str]:
+    return [f"http://{n.ip}/" for n in lab.nodes]
+
+
+def test_up_gives_three_ready_managers_with_one_leader(lab: Lab) -> None:
+    views = views_by_name(lab)
+    assert sorted(views) == ["node-001", "node-002", "node-003"]
+    assert all(v.role == "manager" and v.state == "ready" for v in views.values())
+    assert sum(v.leader for v in views.values()) == 1
+    assert {v.addr for v in views.values()} == {n.ip for n in lab.nodes}
+
+
+def test_status_json_is_the_stable_interface(lab: Lab) -> None:
+    out = chaos("lab", "status", "--json")
+    assert out.returncode == 0, out.stderr
+    doc = json.loads(out.stdout)
+    assert doc["mesh"] in ("ingress", "emulated")
+    assert [n["name"] for n in doc["nodes"]] == ["node-001", "node-002", "node-003"]
+    for node in doc["nodes"]:
+        assert {"name", "ip", "docker_host", "power"} <= set(node)
+        assert node["power"] == "running"
+        assert node["docker_host"].startswith("unix://")
+        assert node["manager_status"] in ("Leader", "Reachable")
+    assert sum(n["manager_status"] == "Leader" for n in doc["nodes"]) == 1
+
+
+def test_up_is_idempotent(lab: Lab) -> None:
+    out = chaos("lab", "up")
+    assert out.returncode == 0, out.stderr
+    assert "already up" in out.stdout
+    assert Lab.attach().state == lab.state
+
+
+def test_web_service_answers_on_every_node_ip(lab: Lab) -> None:
+    deploy_web(lab, replicas=2)
+    poll(lambda: all(get(u)[0] == 200 for u in urls(lab)), 30, "200 on every node IP")
+    hosts: Counter[str] = Counter()
+    for url in urls(lab):
+        for _ in range(20):
+            status, body = get(url)
+            assert status == 200
+            assert body.startswith("version=1 host=")
+            hosts[body.split("host=")[1].strip()] += 1
+    # The mesh spreads new connections over both tasks, from every node IP.
+    assert len(hosts) == 2, hosts
+
+
+def test_mesh_follows_the_task_list(lab: Lab) -> None:
+    deploy_web(lab, replicas=1)
+    url = urls(lab)[0]
+    poll(lambda: get(url)[0] == 200, 30, "the single task to answer")
+    engine = lab.manager_engines()[0]
+    engine.update_service_spec("web", lambda spec: spec["Mode"]["Replicated"].update(Replicas=3))
+
+    def three_hosts() -> bool:
+        seen = {get(url)[1] for _ in range(30)}
+        return len({b for b in seen if b.startswith("version=1")}) == 3
+
+    poll(three_hosts, 30, "the mesh to spread over 3 tasks after scale-out")
+
+
+def test_halting_the_leader_moves_leadership_and_live_ips_keep_serving(lab: Lab) -> None:
+    deploy_web(lab, replicas=2)
+    poll(lambda: all(get(u)[0] == 200 for u in urls(lab)), 30, "200 on every node IP")
+    old = leader(lab)
+    assert old is not None
+    assert "halted" in lab.halt(old)
+    assert lab.power(old) == "halted"
+    assert "already halted" in lab.halt(old)
+    new = poll(lambda: (lead := leader(lab)) and lead != old and lead, 30, "a new leader")
+    assert new != old
+    live = [f"http://{n.ip}/" for n in lab.nodes if n.name != old]
+    # The live IPs answer (tasks on the halted node drop out of the mesh within seconds).
+    poll(lambda: all(get(u)[0] == 200 for u in live), 30, "live IPs to answer")
+    assert get(f"http://{lab.node(old).ip}/", timeout=1)[0] == 0
+    lab.start(old)
+    poll(
+        lambda: (
+            views_by_name(lab)[old].manager_status == "Reachable"
+            and views_by_name(lab)[old].state == "ready"
+        ),
+        60,
+        f"{old} back Reachable and Ready",
+    )
+
+
+def test_suspend_and_resume_a_follower(lab: Lab) -> None:
+    lead = leader(lab)
+    follower = next(n.name for n in lab.nodes if n.name != lead)
+    assert "suspended" in lab.suspend(follower)
+    assert lab.power(follower) == "suspended"
+    assert "already suspended" in lab.suspend(follower)
+    poll(
+        lambda: views_by_name(lab)[follower].manager_status == "Unreachable",
+        40,
+        f"{follower} to be Unreachable while frozen",
+    )
+    assert "resumed" in lab.resume(follower)
+    poll(
+        lambda: (
+            views_by_name(lab)[follower].manager_status == "Reachable"
+            and views_by_name(lab)[follower].state == "ready"
+        ),
+        40,
+        f"{follower} back Reachable and Ready",
+    )
+
+
+def test_stop_engine_is_graceful_and_start_brings_it_back(lab: Lab) -> None:
+    lead = leader(lab)
+    follower = next(n.name for n in lab.nodes if n.name != lead)
+    assert "stopped gracefully" in lab.stop_engine(follower)
+    assert lab.power(follower) == "running"  # the "VM" is still on; only its engine stopped
+    assert "already stopped" in lab.stop_engine(follower)
+    lab.start(follower)
+    poll(lambda: views_by_name(lab)[follower].state == "ready", 40, f"{follower} Ready again")
+
+
+def test_unknown_node_is_one_clear_line(lab: Lab) -> None:
+    out = chaos("lab", "halt", "node-009")
+    assert out.returncode == 3
+    assert out.stderr.strip().splitlines() == [
+        "chaos: error: no node named 'node-009' in the lab; nodes are: node-001, node-002, node-003"
+    ]
+
+
+def test_halted_node_refuses_its_engine(lab: Lab) -> None:
+    lead = leader(lab)
+    follower = next(n.name for n in lab.nodes if n.name != lead)
+    lab.halt(follower)
+    out = chaos("lab", "docker", follower, "--", "ps")
+    assert out.returncode == 3
+    assert out.stderr.strip() == (
+        f"chaos: error: {follower} is halted: start it with `chaos lab start {follower}`"
+    )
+    out = chaos("lab", "stop-engine", follower)
+    assert out.returncode == 3
+
+
+def test_docker_passthrough_runs_the_cli_on_a_node(lab: Lab) -> None:
+    out = chaos("lab", "docker", "node-002", "--", "node", "ls", "--format", "{{.Hostname}}")
+    assert out.returncode == 0, out.stderr
+    assert sorted(out.stdout.split()) == ["node-001", "node-002", "node-003"]
+
+
+def test_not_root_is_refused_with_one_line() -> None:
+    out = chaos("lab", "status", user="65534")
+    assert out.returncode == 3
+    assert "needs root" in out.stderr
+    assert len(out.stderr.strip().splitlines()) == 1
+
+
+def test_subnet_in_use_is_refused(lab: Lab) -> None:
+    routes = json.loads(
+        subprocess.run(
+            ["ip", "-j", "-4", "route"], capture_output=True, text=True, check=True
+        ).stdout
+    )
+    taken = next(
+        r["dst"]
+        for r in routes
+        if r.get("dst") not in (None, "default") and r.get("dev") != "chaoslab0"
+    )
+    out = chaos("lab", "up", "--subnet", taken if "/" in taken else f"{taken}/32")
+    assert out.returncode == 2
+    assert "already in use" in out.stderr and "--subnet" in out.stderr
+    assert Lab.attach().healthy()  # the running lab was not touched
