@@ -1,0 +1,392 @@
+"""The experiment file format (``experiments/*.yaml``), validated before anything runs.
+
+A file declares the service under test, the load, the phase durations, the fault steps and
+the SLO thresholds that decide the verdict. Units are parsed here, at the edge: durations
+(``10s``, ``250ms``), rates (``300/s``), fractions (``1%``) become floats in SI units.
+
+Steps are one-key mappings (the action) with optional ``as`` (a name for the resolved target,
+referenced later as ``@name``) and ``timeout``. Node targets: ``leader``, ``follower`` (a
+non-leader manager), ``worker``, ``any``, a node name (``node-002``), a label match
+(``label:zone=a``), an earlier target (``@victim``), or ``{managers: N}`` for N managers
+(the leader first).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from chaos.errors import UsageError
+from chaos.units import parse_duration, parse_fraction, parse_rate
+
+
+def _field(parse: Callable[[Any], float]) -> Callable[[Any], float]:
+    """A unit parser as a field validator: its UsageError becomes a ValueError, so the
+    message carries the field's path."""
+
+    def validate(value: Any) -> float:
+        try:
+            return parse(value)
+        except UsageError as exc:
+            raise ValueError(str(exc)) from None
+
+    return validate
+
+
+Seconds = Annotated[float, BeforeValidator(_field(parse_duration))]
+Rate = Annotated[float, BeforeValidator(_field(parse_rate))]
+Fraction = Annotated[float, BeforeValidator(_field(parse_fraction))]
+
+NODE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+ROLE_TARGETS = ("leader", "follower", "worker", "any")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Target(_Strict):
+    """Which node(s) a step acts on; resolved at run time (see ``chaos.experiment.select``)."""
+
+    kind: Literal["leader", "follower", "worker", "any", "name", "label", "ref", "managers"]
+    value: str = ""
+    count: int = 1
+
+    @model_validator(mode="before")
+    @classmethod
+    def _parse(cls, raw: Any) -> Any:
+        if isinstance(raw, dict) and "kind" in raw:
+            return raw
+        if isinstance(raw, dict) and set(raw) == {"managers"}:
+            return {"kind": "managers", "count": raw["managers"]}
+        if not isinstance(raw, str) or not raw:
+            raise ValueError(
+                "a target is leader, follower, worker, any, a node name, label:KEY=VALUE, "
+                "@name or {managers: N}"
+            )
+        if raw in ROLE_TARGETS:
+            return {"kind": raw}
+        if raw.startswith("@"):
+            return {"kind": "ref", "value": raw[1:]}
+        if raw.startswith("label:"):
+            if "=" not in raw:
+                raise ValueError("a label target is label:KEY=VALUE")
+            return {"kind": "label", "value": raw[6:]}
+        if NODE_NAME.match(raw):
+            return {"kind": "name", "value": raw}
+        raise ValueError(f"unknown target {raw!r}")
+
+    @field_validator("count")
+    @classmethod
+    def _positive(cls, v: int) -> int:
+        if v < 1:
+            raise ValueError("managers: N needs N >= 1")
+        return v
+
+    def __str__(self) -> str:
+        if self.kind in ROLE_TARGETS:
+            return self.kind
+        if self.kind == "managers":
+            return f"{self.count} managers"
+        return {"name": "", "label": "label:", "ref": "@"}[self.kind] + self.value
+
+
+class UpdateSettings(_Strict):
+    """``--update-*`` / ``--rollback-*``; unset fields keep the engine's defaults."""
+
+    parallelism: int | None = Field(default=None, ge=0)
+    delay: Seconds | None = None
+    order: Literal["stop-first", "start-first"] | None = None
+    failure_action: Literal["pause", "continue", "rollback"] | None = None
+    monitor: Seconds | None = None
+    max_failure_ratio: float | None = Field(default=None, ge=0, le=1)
+
+
+class Healthcheck(_Strict):
+    cmd: str
+    interval: Seconds = 2.0
+    timeout: Seconds = 1.0
+    retries: int = Field(default=3, ge=1)
+    start_period: Seconds = 0.0
+
+
+class ServiceSpec(_Strict):
+    """The service under test (``docker service create``)."""
+
+    name: str = Field(default="web", pattern=r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$")
+    image: str = "chaoslab/web:1"
+    mode: Literal["replicated", "global"] = "replicated"
+    replicas: int = Field(default=3, ge=0)
+    port: int = Field(default=80, ge=1, le=65535)
+    target_port: int = Field(default=80, ge=1, le=65535)
+    constraints: tuple[str, ...] = ()
+    labels: dict[str, str] = Field(default_factory=dict)
+    update: UpdateSettings = UpdateSettings()
+    rollback: UpdateSettings = UpdateSettings()
+    healthcheck: Healthcheck | None = None
+    restart_delay: Seconds | None = None
+    stop_grace: Seconds | None = None
+
+    @field_validator("constraints")
+    @classmethod
+    def _constraints(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        for c in v:
+            if not re.match(r"^\s*(node|engine)\.[\w.-]+\s*(==|!=)\s*\S+\s*$", c):
+                raise ValueError(
+                    f"constraint {c!r}: use e.g. node.hostname==node-002, node.labels.zone==a"
+                )
+        return v
+
+
+class LoadSpec(_Strict):
+    rate: Rate = 200.0
+    connection: Literal["new", "keepalive"] = "new"
+    timeout: Seconds = 2.0
+    engine: Literal["aiohttp", "httpx"] = "aiohttp"
+    path: str = "/"
+
+
+class Phases(_Strict):
+    """Durations: ``warmup`` (not judged), ``baseline`` (the reference), then the fault steps
+    (as long as they take), then ``observe``."""
+
+    warmup: Seconds = 2.0
+    baseline: Seconds = 10.0
+    observe: Seconds = 30.0
+
+
+class Slo(_Strict):
+    """Thresholds that decide the verdict; unset ones are not checked."""
+
+    max_error_rate: Fraction | None = None  # failed / sent, live node IPs, fault + observe
+    max_p99: Seconds | None = None  # live node IPs, fault + observe, successes
+    max_recovery: Seconds | None = None  # client_recovered_s
+    max_leader_election: Seconds | None = None  # leader_elected_s
+    max_dropped: int | None = Field(default=0, ge=0)  # generator-side drops (a run validity check)
+
+
+# -- steps -------------------------------------------------------------------------------
+class _Step(_Strict):
+    as_: str | None = Field(default=None, alias="as", pattern=r"^[a-zA-Z_][\w-]*$")
+    timeout: Seconds | None = None
+
+
+class PowerStep(_Step):
+    action: Literal["halt", "start", "suspend", "resume", "stop_engine"]
+    target: Target
+
+
+class NodeStep(_Step):
+    action: Literal["drain", "activate", "demote", "promote", "leave"]
+    target: Target
+
+
+class LabelStep(_Step):
+    action: Literal["label_add", "label_rm"]
+    target: Target
+    label: str  # "key=value" for add, "key" for rm
+
+
+class ServiceUpdateStep(_Step):
+    action: Literal["update"] = "update"
+    image: str | None = None
+    parallelism: int | None = Field(default=None, ge=0)
+    delay: Seconds | None = None
+    order: Literal["stop-first", "start-first"] | None = None
+    failure_action: Literal["pause", "continue", "rollback"] | None = None
+    monitor: Seconds | None = None
+    force: bool = False
+
+
+class ServiceStep(_Step):
+    action: Literal["scale", "rollback", "remove", "create"]
+    replicas: int | None = Field(default=None, ge=0)
+    service: ServiceSpec | None = None  # for create: another service
+
+
+class StackStep(_Step):
+    action: Literal["stack_deploy", "stack_rm"]
+    name: str
+    compose: str | None = None  # path relative to the experiment file
+
+
+class WaitStep(_Step):
+    action: Literal["wait_for"] = "wait_for"
+    condition: Literal[
+        "leader_elected", "node_status", "service_converged", "quorum_restored", "update_state"
+    ]
+    node: Target | None = None
+    status: str | None = None  # node_status: ready|down|unknown; update_state: completed|paused|…
+
+
+class SleepStep(_Step):
+    action: Literal["sleep"] = "sleep"
+    duration: Seconds
+
+
+Step = Annotated[
+    PowerStep
+    | NodeStep
+    | LabelStep
+    | ServiceUpdateStep
+    | ServiceStep
+    | StackStep
+    | WaitStep
+    | SleepStep,
+    Field(discriminator="action"),
+]
+
+POWER_ACTIONS = ("halt", "start", "suspend", "resume", "stop_engine")
+NODE_ACTIONS = ("drain", "activate", "demote", "promote", "leave")
+
+
+def _normalise_step(raw: Any) -> Any:
+    """``{halt: leader, as: victim}`` -> ``{action: halt, target: leader, as: victim}``."""
+    if not isinstance(raw, dict):
+        raise ValueError("a step is a mapping like {halt: leader} or {sleep: 5s}")
+    if "action" in raw:
+        return raw
+    actions = [k for k in raw if k not in ("as", "timeout")]
+    if len(actions) != 1:
+        raise ValueError(f"a step has exactly one action, got {actions or 'none'}")
+    (action,) = actions
+    value = raw[action]
+    rest = {k: v for k, v in raw.items() if k != action}
+    key = action.replace("-", "_")
+    if key in POWER_ACTIONS or key in NODE_ACTIONS:
+        return {"action": key, "target": value, **rest}
+    if key in ("label_add", "label_rm"):
+        if not isinstance(value, dict):
+            raise ValueError(f"{action} takes {{node: TARGET, label: KEY[=VALUE]}}")
+        return {"action": key, "target": value.get("node"), "label": value.get("label"), **rest}
+    if key == "update":
+        return {"action": "update", **(value or {}), **rest}
+    if key == "scale":
+        return {"action": "scale", "replicas": value, **rest}
+    if key in ("rollback", "remove"):
+        return {"action": key, **rest}
+    if key == "create":
+        return {"action": "create", "service": value, **rest}
+    if key in ("stack_deploy", "stack_rm"):
+        return {"action": key, **(value or {}), **rest}
+    if key == "wait_for":
+        if isinstance(value, str):
+            value = {"condition": value}
+        return {"action": "wait_for", **(value or {}), **rest}
+    if key == "sleep":
+        return {"action": "sleep", "duration": value, **rest}
+    raise ValueError(
+        f"unknown step {action!r}; steps: {', '.join(POWER_ACTIONS + NODE_ACTIONS)}, "
+        "label_add, label_rm, update, scale, rollback, remove, create, stack_deploy, "
+        "stack_rm, wait_for, sleep"
+    )
+
+
+class Experiment(_Strict):
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
+    description: str
+    expect: str = ""  # the expected swarm behaviour, in words, with sources
+    service: ServiceSpec = ServiceSpec()
+    node_labels: dict[str, dict[str, str]] = Field(default_factory=dict)  # set before deploy
+    load: LoadSpec = LoadSpec()
+    phases: Phases = Phases()
+    steps: tuple[Annotated[Step, BeforeValidator(_normalise_step)], ...] = ()
+    expect_quorum_loss: bool = False
+    slo: Slo = Slo()
+    source: str = Field(default="", exclude=True)  # the file it came from
+
+    @model_validator(mode="after")
+    def _refs_defined(self) -> Experiment:
+        names: set[str] = set()
+        for i, step in enumerate(self.steps):
+            targets = [getattr(step, "target", None), getattr(step, "node", None)]
+            for t in targets:
+                if isinstance(t, Target) and t.kind == "ref" and t.value not in names:
+                    raise ValueError(
+                        f"steps.{i}: @{t.value} is not named by an earlier step's `as`"
+                    )
+            if step.as_:
+                names.add(step.as_)
+        return self
+
+
+def _format_error(source: str, exc: ValidationError) -> str:
+    first = exc.errors()[0]
+    path = ".".join(str(p) for p in first["loc"] if not str(p).startswith("function-"))
+    msg = first["msg"].removeprefix("Value error, ")
+    more = f" (and {len(exc.errors()) - 1} more)" if len(exc.errors()) > 1 else ""
+    return f"{source}: {path or '<top>'}: {msg}{more}"
+
+
+def parse_experiment(data: Any, source: str = "<experiment>") -> Experiment:
+    """Validate a parsed document; errors name the source, the field path and what is allowed."""
+    if not isinstance(data, dict):
+        raise UsageError(f"{source}: an experiment file is a YAML mapping")
+    try:
+        return Experiment.model_validate({**data, "source": source})
+    except ValidationError as exc:
+        raise UsageError(_format_error(source, exc)) from None
+    except UsageError as exc:  # raised by unit parsers inside validators
+        raise UsageError(f"{source}: {exc}") from None
+
+
+def load_experiment(path: Path, overrides: dict[str, Any] | None = None) -> Experiment:
+    """Read, apply ``--set`` overrides (dotted keys), validate."""
+    try:
+        data = yaml.safe_load(path.read_text())
+    except OSError as exc:
+        raise UsageError(f"cannot read {path}: {exc.strerror}") from None
+    except yaml.YAMLError as exc:
+        raise UsageError(f"{path}: not valid YAML: {str(exc).splitlines()[0]}") from None
+    if isinstance(data, dict) and overrides:
+        data = apply_overrides(data, overrides)
+    return parse_experiment(data, str(path))
+
+
+def apply_overrides(data: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
+    """``{"phases.observe": "5s"}`` sets ``data["phases"]["observe"]``; steps by index."""
+    out: dict[str, Any] = yaml.safe_load(yaml.safe_dump(data))  # deep copy
+    for dotted, value in overrides.items():
+        keys = dotted.split(".")
+        cur: Any = out
+        for key in keys[:-1]:
+            if isinstance(cur, list):
+                if not key.isdigit() or int(key) >= len(cur):
+                    raise UsageError(f"--set {dotted}: no list item {key}")
+                cur = cur[int(key)]
+            else:
+                cur = cur.setdefault(key, {})
+        last = keys[-1]
+        if isinstance(cur, list):
+            if not last.isdigit() or int(last) >= len(cur):
+                raise UsageError(f"--set {dotted}: no list item {last}")
+            cur[int(last)] = value
+        elif isinstance(cur, dict):
+            cur[last] = value
+        else:
+            raise UsageError(f"--set {dotted}: {'.'.join(keys[:-1])} is not a mapping")
+    return out
+
+
+def parse_set(items: tuple[str, ...]) -> dict[str, Any]:
+    """``("phases.observe=5s", "service.replicas=2")`` -> dict with YAML-typed values."""
+    out: dict[str, Any] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise UsageError(f"--set {item!r}: use key=value, e.g. --set phases.observe=10s")
+        out[key.strip()] = yaml.safe_load(value) if value else ""
+    return out
