@@ -1,0 +1,106 @@
+"""The journal of faults applied, so every one is undone: at the end of a run, on Ctrl-C,
+and after a SIGKILL through ``chaos recover``.
+
+An append-only JSONL file, flushed and fsynced per line (a crash keeps what was applied):
+``{"op": "apply", "id": …, "run": …, "platform": …, "action": "halt", "node": "node-001",
+"undo": "start", "arg": …}`` and ``{"op": "undo", "id": …}``. Undo actions (jepsen's
+faults heal in teardown; healing twice is harmless):
+
+    halt/stop_engine -> start      suspend -> resume      drain -> activate
+    demote -> promote              promote -> demote      label_add -> label_restore
+    label_rm -> label_restore      create_service -> remove_service
+    stack_deploy -> stack_rm       leave -> (reported: rejoin by hand)
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+JOURNAL = Path(os.environ.get("CHAOS_JOURNAL", "/var/lib/swarm-chaos/journal.jsonl"))
+
+UNDO = {
+    "halt": "start",
+    "stop_engine": "start",
+    "suspend": "resume",
+    "drain": "activate",
+    "demote": "promote",
+    "promote": "demote",
+    "label_add": "label_restore",
+    "label_rm": "label_restore",
+    "create_service": "remove_service",
+    "stack_deploy": "stack_rm",
+    "leave": "none",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Fault:
+    id: str
+    run: str
+    platform: str
+    action: str
+    node: str  # node name, or service/stack name for service faults
+    undo: str
+    arg: Any = None  # e.g. the label's previous value
+
+    def describe(self) -> str:
+        return f"{self.action} {self.node} (undo: {self.undo})"
+
+
+class Journal:
+    def __init__(self, path: Path = JOURNAL) -> None:
+        self.path = path
+
+    def _append(self, record: dict[str, Any]) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.path, "a", encoding="utf-8") as fh:
+            fh.write(json.dumps(record, sort_keys=True) + "\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+
+    def applied(self, run: str, platform: str, action: str, node: str, arg: Any = None) -> Fault:
+        """Record a fault *before* acting, so a crash mid-action is still undone."""
+        fault = Fault(uuid.uuid4().hex[:12], run, platform, action, node, UNDO[action], arg)
+        self._append({"op": "apply", **_fields(fault)})
+        return fault
+
+    def undone(self, fault: Fault) -> None:
+        self._append({"op": "undo", "id": fault.id})
+
+    def pending(self, run: str | None = None) -> list[Fault]:
+        """Faults applied and not yet undone (of one run, or all), oldest first."""
+        faults: dict[str, Fault] = {}
+        try:
+            lines = self.path.read_text(encoding="utf-8").splitlines()
+        except OSError:
+            return []
+        for line in lines:
+            try:
+                rec = json.loads(line)
+            except ValueError:
+                continue  # a torn last line after a crash
+            if rec.get("op") == "apply":
+                fields = {
+                    k: rec.get(k) for k in ("id", "run", "platform", "action", "node", "undo")
+                }
+                faults[rec["id"]] = Fault(**fields, arg=rec.get("arg"))
+            elif rec.get("op") == "undo":
+                faults.pop(rec.get("id", ""), None)
+        return [f for f in faults.values() if run is None or f.run == run]
+
+
+def _fields(fault: Fault) -> dict[str, Any]:
+    return {
+        "id": fault.id,
+        "run": fault.run,
+        "platform": fault.platform,
+        "action": fault.action,
+        "node": fault.node,
+        "undo": fault.undo,
+        "arg": fault.arg,
+    }

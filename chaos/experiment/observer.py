@@ -1,0 +1,201 @@
+"""The control plane on the request timeline: a thread that polls the reachable managers.
+
+Every ``INTERVAL`` (250 ms) it asks one live manager (short timeouts; the last good one first)
+for nodes, the service's tasks and the service, compares with what it saw last and emits an
+event per change (:mod:`chaos.timeline` lists the kinds). A failing call is an ``api_error``
+with the engine's message (e.g. "The swarm does not have a leader…"), the next success an
+``api_ok``. The latest picture is kept in :attr:`Observer.snapshot` for waits and the live view.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+
+from chaos.errors import ChaosError
+from chaos.platform.base import Platform
+from chaos.platform.view import Managers
+from chaos.swarm.model import NodeView, ServiceView, TaskView
+from chaos.timeline import EventLog
+
+INTERVAL = 0.25
+API_TIMEOUT = 2.0
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """What the observer saw last (``at``: run time of that poll)."""
+
+    at: float = 0.0
+    api_ok: bool = False
+    api_error: str = ""
+    leader: str | None = None
+    nodes: dict[str, NodeView] = field(default_factory=dict)
+    power: dict[str, str] = field(default_factory=dict)
+    service: ServiceView | None = None
+    tasks: tuple[TaskView, ...] = ()
+
+    def running_tasks(self) -> list[TaskView]:
+        return [t for t in self.tasks if t.running]
+
+    def desired_tasks(self) -> int:
+        if self.service is None:
+            return 0
+        if self.service.replicas is not None:
+            return self.service.replicas
+        return sum(1 for t in self.tasks if t.desired_state == "running")
+
+    def converged(self) -> bool:
+        """All desired tasks running and no update or rollback in progress."""
+        if self.service is None:
+            return False
+        busy = self.service.update_state in ("updating", "rollback_started")
+        return not busy and len(self.running_tasks()) == self.desired_tasks()
+
+
+class Observer:
+    def __init__(self, platform: Platform, log: EventLog, service: str) -> None:
+        self.platform = platform
+        self.log = log
+        self.service_name = service
+        self.managers = Managers(platform, timeout=API_TIMEOUT)
+        self.snapshot = Snapshot()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="observer", daemon=True)
+        self._api_failing = False
+        self._tasks_key: tuple[object, ...] | None = None
+        self._task_states: dict[str, str] = {}
+
+    def start(self) -> None:
+        self.poll()  # the first picture, synchronously: leader_before etc.
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=10)
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            started = time.monotonic()
+            try:
+                self.poll()
+            except Exception as exc:  # never let the observer die silently mid-run
+                self.log.emit("api_error", f"observer: {exc!r}", node="", message=repr(exc))
+            self._stop.wait(max(0.0, INTERVAL - (time.monotonic() - started)))
+
+    # -- one poll -----------------------------------------------------------------------
+    def poll(self) -> Snapshot:
+        prev = self.snapshot
+        power: dict[str, str] = {n: self.platform.power(n) for n in self.platform.node_names()}
+        for node, state in power.items():
+            old = prev.power.get(node)
+            if old is not None and old != state:
+                self.log.emit(
+                    "node_power", f"{node} {old} -> {state}", node=node, old=old, new=state
+                )
+        try:
+            nodes, service, tasks = self.managers.call(self._fetch)
+        except ChaosError as exc:
+            message = str(exc)
+            if not self._api_failing:
+                self._api_failing = True
+                self.log.emit(
+                    "api_error", message, node=self.managers.preferred or "", message=message
+                )
+            self.snapshot = Snapshot(
+                at=self.log.clock.now(), api_ok=False, api_error=message, leader=prev.leader,
+                nodes=prev.nodes, power=power, service=prev.service, tasks=prev.tasks,
+            )  # fmt: skip
+            return self.snapshot
+        if self._api_failing:
+            self._api_failing = False
+            self.log.emit("api_ok", f"manager API answers again ({self.managers.preferred})",
+                          node=self.managers.preferred or "")  # fmt: skip
+        by_name = {v.hostname: v for v in nodes}
+        leader = next((v.hostname for v in nodes if v.leader), None)
+        if prev.at == 0.0 or leader != prev.leader:
+            self.log.emit(
+                "leader", f"leader {prev.leader} -> {leader}", old=prev.leader, new=leader
+            )
+        self._node_changes(prev.nodes, by_name)
+        self._service_changes(prev, service, tasks, by_name)
+        self.snapshot = Snapshot(
+            at=self.log.clock.now(), api_ok=True, leader=leader, nodes=by_name, power=power,
+            service=service, tasks=tuple(tasks),
+        )  # fmt: skip
+        return self.snapshot
+
+    def _fetch(self, engine: object) -> tuple[list[NodeView], ServiceView | None, list[TaskView]]:
+        from chaos.swarm.engine import Engine
+
+        assert isinstance(engine, Engine)
+        nodes = engine.nodes()
+        try:
+            service: ServiceView | None = engine.service(self.service_name)
+            tasks = engine.tasks(self.service_name)
+        except ChaosError as exc:
+            if "not found" not in str(exc).lower():
+                raise
+            service, tasks = None, []
+        return nodes, service, tasks
+
+    def _node_changes(self, old: dict[str, NodeView], new: dict[str, NodeView]) -> None:
+        for name, view in sorted(new.items()):
+            before = old.get(name)
+            pairs = (
+                ("node_status", before.state if before else None, view.state),
+                ("node_availability", before.availability if before else None, view.availability),
+                ("node_reachability", before.reachability if before else None, view.reachability),
+                ("node_role", before.role if before else None, view.role),
+            )
+            for kind, was, now in pairs:
+                if before is not None and was != now:
+                    self.log.emit(kind, f"{name} {was} -> {now}", node=name, old=was, new=now)
+
+    def _service_changes(
+        self,
+        prev: Snapshot,
+        service: ServiceView | None,
+        tasks: list[TaskView],
+        nodes: dict[str, NodeView],
+    ) -> None:
+        host = {v.id: v.hostname for v in nodes.values()}
+        if service is not None:
+            old_state = prev.service.update_state if prev.service else ""
+            if service.update_state != old_state:
+                self.log.emit(
+                    "update_state",
+                    f"{service.name} update {old_state or '-'} -> {service.update_state or '-'}",
+                    service=service.name, old=old_state, new=service.update_state,
+                    message=service.update_message,
+                )  # fmt: skip
+        for task in tasks:
+            old = self._task_states.get(task.id)
+            if old != task.state:
+                self._task_states[task.id] = task.state
+                if old is not None or task.state in ("running", "failed", "rejected"):
+                    self.log.emit(
+                        "task",
+                        f"{self.service_name}.{task.slot or host.get(task.node_id, '')} "
+                        f"on {host.get(task.node_id, '?')}: {old or 'new'} -> {task.state}",
+                        service=self.service_name, slot=task.slot, task=task.id,
+                        node=host.get(task.node_id, ""), old=old, new=task.state,
+                        error=task.error,
+                    )  # fmt: skip
+        running = [t for t in tasks if t.running]
+        by_node = dict(sorted(Counter(host.get(t.node_id, "?") for t in running).items()))
+        images = dict(sorted(Counter(t.image for t in running).items()))
+        desired = Snapshot(service=service, tasks=tuple(tasks)).desired_tasks()
+        key = (len(running), desired, tuple(by_node.items()), tuple(images.items()))
+        if key != self._tasks_key:
+            self._tasks_key = key
+            self.log.emit(
+                "tasks",
+                f"{self.service_name}: {len(running)}/{desired} running "
+                + " ".join(f"{n}={c}" for n, c in by_node.items()),
+                service=self.service_name, running=len(running), desired=desired,
+                by_node=by_node, images=images,
+            )  # fmt: skip

@@ -1,0 +1,183 @@
+"""``chaos plan``: the steps resolved against the live cluster, with each step's quorum effect.
+
+Pure: a simulation over a cluster view (no I/O). The runner uses the same selection code at
+run time, on the live cluster as it is then.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, replace
+from typing import cast
+
+from chaos.errors import UsageError
+from chaos.experiment.select import SelectionError, select
+from chaos.experiment.spec import (
+    Experiment,
+    LabelStep,
+    NodeStep,
+    PowerStep,
+    SleepStep,
+    Step,
+    Target,
+    WaitStep,
+)
+from chaos.platform.base import NodeInfo, Power
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedStep:
+    index: int
+    text: str  # the step as written, e.g. "halt leader"
+    nodes: tuple[str, ...]  # resolved targets ("" entries never)
+    effect: str  # what it does to the cluster, incl. quorum
+    quorum: bool  # quorum held after this step
+    managers_up: int
+    managers_total: int
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    experiment: str
+    leader: str | None
+    steps: tuple[PlannedStep, ...]
+    loses_quorum: bool
+
+    def lines(self) -> list[str]:
+        out = [f"experiment {self.experiment}: leader now {self.leader or 'none'}"]
+        for s in self.steps:
+            hits = f" -> {', '.join(s.nodes)}" if s.nodes else ""
+            out.append(f"  {s.index + 1:>2}. {s.text}{hits}: {s.effect}")
+        return out
+
+
+def describe_step(step: Step) -> str:
+    if isinstance(step, PowerStep | NodeStep):
+        return f"{step.action.replace('_', '-')} {step.target}"
+    if isinstance(step, LabelStep):
+        return f"{step.action.replace('_', '-')} {step.label} on {step.target}"
+    if isinstance(step, WaitStep):
+        what = step.condition.replace("_", " ")
+        if step.node is not None:
+            what += f" {step.node}"
+        if step.status:
+            what += f" {step.status}"
+        return f"wait for {what}"
+    if isinstance(step, SleepStep):
+        return f"sleep {step.duration:g}s"
+    fields = step.model_dump(exclude_none=True, exclude={"action", "as_", "timeout"})
+    extra = " ".join(f"{k}={v}" for k, v in fields.items() if v not in (False, {}, ()))
+    return f"{step.action.replace('_', '-')} service {extra}".strip()
+
+
+def _quorum(nodes: list[NodeInfo]) -> tuple[bool, int, int]:
+    managers = [n for n in nodes if n.role == "manager"]
+    up = [n for n in managers if n.power == "running" and n.engine_up]
+    return len(up) > len(managers) / 2, len(up), len(managers)
+
+
+_POWER_AFTER: dict[str, tuple[Power, bool]] = {
+    "halt": ("halted", False),
+    "suspend": ("suspended", False),
+    "stop_engine": ("running", False),
+    "start": ("running", True),
+    "resume": ("running", True),
+}
+
+
+def _apply(step: Step, hit: tuple[str, ...], nodes: list[NodeInfo]) -> list[NodeInfo]:
+    out = []
+    lost_leader = False
+    for n in nodes:
+        if n.name not in hit:
+            out.append(n)
+            continue
+        if isinstance(step, PowerStep):
+            power, up = _POWER_AFTER[step.action]
+            lost_leader |= n.leader and not up
+            out.append(replace(n, power=power, engine_up=up, leader=n.leader and up))
+        elif isinstance(step, NodeStep):
+            if step.action in ("drain", "activate"):
+                avail = "drain" if step.action == "drain" else "active"
+                out.append(replace(n, availability=avail))
+            elif step.action == "demote":
+                lost_leader |= n.leader
+                out.append(replace(n, role="worker", leader=False))
+            elif step.action == "promote":
+                out.append(replace(n, role="manager"))
+            else:  # leave
+                lost_leader |= n.leader
+                out.append(replace(n, role="", leader=False))
+        elif isinstance(step, LabelStep):
+            labels = dict(n.labels)
+            key, _, value = step.label.partition("=")
+            if step.action == "label_add":
+                labels[key] = value
+            else:
+                labels.pop(key, None)
+            out.append(replace(n, labels=labels))
+        else:
+            out.append(n)
+    if lost_leader and isinstance(step, NodeStep) and step.action == "demote":
+        # demotion hands leadership over at once (raft TransferLeadership)
+        quorum, _, _ = _quorum(out)
+        candidates = [
+            n for n in out if n.role == "manager" and n.power == "running" and n.engine_up
+        ]
+        if quorum and candidates:
+            new = candidates[0].name
+            out = [replace(n, leader=n.name == new) for n in out]
+    return out
+
+
+def _elect(nodes: list[NodeInfo]) -> list[NodeInfo]:
+    quorum, _, _ = _quorum(nodes)
+    if any(n.leader for n in nodes) or not quorum:
+        return nodes
+    new = next(
+        n.name for n in nodes if n.role == "manager" and n.power == "running" and n.engine_up
+    )
+    return [replace(n, leader=n.name == new) for n in nodes]
+
+
+def plan(exp: Experiment, nodes: list[NodeInfo], seed: int, supported: frozenset[str]) -> Plan:
+    """Resolve every step against a simulated cluster; refuse an unexpected quorum loss."""
+    rng = random.Random(seed)
+    refs: dict[str, tuple[str, ...]] = {}
+    leader = next((n.name for n in nodes if n.leader), None)
+    current = list(nodes)
+    planned: list[PlannedStep] = []
+    loses = False
+    for i, step in enumerate(exp.steps):
+        target = cast(Target | None, getattr(step, "target", None))
+        hit: tuple[str, ...] = ()
+        if isinstance(step, PowerStep) and step.action not in supported:
+            raise UsageError(
+                f"{exp.source or exp.name}: steps.{i}: this platform cannot {step.action}"
+            )
+        if target is not None:
+            try:
+                hit = select(target, current, refs, rng)
+            except SelectionError as exc:
+                if target.kind == "leader":
+                    raise UsageError(
+                        f"steps.{i}: the leader is not known at this point of the plan; "
+                        "add a `wait_for: leader_elected` step before it"
+                    ) from None
+                raise UsageError(f"steps.{i}: {exc}") from None
+        if step.as_:
+            refs[step.as_] = hit
+        current = _apply(step, hit, current)
+        if isinstance(step, WaitStep) and step.condition in ("leader_elected", "quorum_restored"):
+            current = _elect(current)
+        quorum, up, total = _quorum(current)
+        effect = f"managers up {up}/{total}: " + ("quorum kept" if quorum else "QUORUM LOST")
+        if not quorum:
+            loses = True
+            if not exp.expect_quorum_loss:
+                raise UsageError(
+                    f"{exp.source or exp.name}: step {i + 1} ({describe_step(step)}) would lose "
+                    f"quorum ({up}/{total} managers up); set expect_quorum_loss: true to allow it"
+                )
+        planned.append(PlannedStep(i, describe_step(step), hit, effect, quorum, up, total))
+    return Plan(exp.name, leader, tuple(planned), loses)

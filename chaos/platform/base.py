@@ -1,0 +1,77 @@
+"""The platform interface the runner, observer and ``chaos recover`` use.
+
+A platform knows its nodes (name, IP), powers them as a VM would feel it, gives a docker
+engine client per node, and says how to publish a port on every node IP (swarm's ingress
+mesh, or an emulation of it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Literal, Protocol
+
+from chaos.swarm.engine import Engine
+from chaos.swarm.model import PortRequest
+
+Power = Literal["running", "halted", "suspended"]
+POWER_ACTIONS = ("halt", "start", "suspend", "resume", "stop_engine")
+
+
+@dataclass(frozen=True, slots=True)
+class NodeInfo:
+    """A node as selection and planning see it: platform facts joined with swarm facts."""
+
+    name: str
+    ip: str
+    power: Power
+    engine_up: bool
+    role: str = ""  # manager | worker | "" (unknown: engine down)
+    leader: bool = False
+    reachability: str = ""
+    status: str = ""  # ready | down | unknown
+    availability: str = ""
+    labels: Mapping[str, str] = field(default_factory=dict)
+
+
+class Platform(Protocol):
+    name: str
+
+    @property
+    def mesh(self) -> str:
+        """``ingress`` (swarm's own, IPVS) or ``emulated``."""
+        ...
+
+    def node_names(self) -> list[str]: ...
+
+    def node_ip(self, node: str) -> str: ...
+
+    def power(self, node: str) -> Power: ...
+
+    def engine_up(self, node: str) -> bool: ...
+
+    def supports(self, action: str) -> bool:
+        """Whether this platform can perform a power action (checked by ``chaos plan``)."""
+        ...
+
+    def halt(self, node: str) -> str: ...
+
+    def start(self, node: str) -> str: ...
+
+    def suspend(self, node: str) -> str: ...
+
+    def resume(self, node: str) -> str: ...
+
+    def stop_engine(self, node: str) -> str: ...
+
+    def engine(self, node: str, *, timeout: float = 10.0) -> Engine:
+        """A client for the node's engine; raises NodeHaltedError for a halted node."""
+        ...
+
+    def publish(
+        self, published: int, target: int
+    ) -> tuple[tuple[PortRequest, ...], dict[str, str]]: ...
+
+    def environment(self) -> dict[str, str]:
+        """Facts for results: kernel, mesh, platform name, …"""
+        ...

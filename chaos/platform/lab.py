@@ -1,0 +1,79 @@
+"""The ``lab`` platform: the local lab (:mod:`chaos.lab`) behind the platform interface."""
+
+from __future__ import annotations
+
+import platform as host_platform
+
+from chaos.errors import PlatformError
+from chaos.lab import Lab
+from chaos.lab import engines as lab_engines
+from chaos.lab import state as lab_state
+from chaos.platform.base import POWER_ACTIONS, Power
+from chaos.swarm.engine import Engine
+from chaos.swarm.model import PortRequest
+
+
+class LabPlatform:
+    name = "lab"
+
+    def __init__(self, lab: Lab) -> None:
+        self.lab = lab
+
+    @classmethod
+    def connect(cls, *, start: bool = True) -> LabPlatform:
+        """Attach to the running lab; with ``start``, bring one up when none is."""
+        if lab_state.load() is None:
+            if not start:
+                raise PlatformError("no lab is up: start one with `chaos lab up`")
+            return cls(Lab.up(log=lambda m: print(f"lab: {m}", flush=True)))
+        return cls(Lab.attach())
+
+    @property
+    def mesh(self) -> str:
+        return self.lab.state.mesh
+
+    def node_names(self) -> list[str]:
+        return [n.name for n in self.lab.nodes]
+
+    def node_ip(self, node: str) -> str:
+        return self.lab.node(node).ip
+
+    def power(self, node: str) -> Power:
+        return self.lab.power(node)
+
+    def engine_up(self, node: str) -> bool:
+        return lab_engines.alive(self.lab.node(node))
+
+    def supports(self, action: str) -> bool:
+        return action in POWER_ACTIONS
+
+    def halt(self, node: str) -> str:
+        return self.lab.halt(node)
+
+    def start(self, node: str) -> str:
+        return self.lab.start(node)
+
+    def suspend(self, node: str) -> str:
+        return self.lab.suspend(node)
+
+    def resume(self, node: str) -> str:
+        return self.lab.resume(node)
+
+    def stop_engine(self, node: str) -> str:
+        return self.lab.stop_engine(node)
+
+    def engine(self, node: str, *, timeout: float = 10.0) -> Engine:
+        return self.lab.engine(node, timeout=timeout)
+
+    def publish(
+        self, published: int, target: int
+    ) -> tuple[tuple[PortRequest, ...], dict[str, str]]:
+        return self.lab.publish(published, target)
+
+    def environment(self) -> dict[str, str]:
+        return {
+            "platform": self.name,
+            "mesh": self.mesh,
+            "kernel": host_platform.release(),
+            "subnet": self.lab.config.subnet,
+        }

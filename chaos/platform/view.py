@@ -1,0 +1,73 @@
+"""The live cluster as plain data: the platform's power facts joined with a manager's view."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TypeVar
+
+from chaos.errors import ChaosError, PlatformError
+from chaos.platform.base import NodeInfo, Platform
+from chaos.swarm.engine import Engine
+from chaos.swarm.model import NodeView
+
+T = TypeVar("T")
+
+
+class Managers:
+    """Calls a manager-only API on the first powered node that answers, the last good first."""
+
+    def __init__(self, platform: Platform, timeout: float = 3.0) -> None:
+        self.platform = platform
+        self.timeout = timeout
+        self.preferred: str | None = None
+
+    def candidates(self) -> list[str]:
+        names = [n for n in self.platform.node_names() if self.platform.power(n) == "running"]
+        if self.preferred in names:
+            names.remove(self.preferred)
+            names.insert(0, self.preferred)
+        return names
+
+    def call(self, fn: Callable[[Engine], T]) -> T:
+        errors: list[str] = []
+        for name in self.candidates():
+            if not self.platform.engine_up(name):
+                continue
+            engine = self.platform.engine(name, timeout=self.timeout)
+            try:
+                result = fn(engine)
+            except ChaosError as exc:
+                errors.append(str(exc))
+                continue
+            finally:
+                engine.close()
+            self.preferred = name
+            return result
+        raise PlatformError(errors[-1] if errors else "no manager is powered and running")
+
+
+def cluster_view(platform: Platform, managers: Managers | None = None) -> list[NodeInfo]:
+    """Every node with its power, engine and (when a manager answers) swarm facts."""
+    mgr = managers or Managers(platform)
+    try:
+        views: dict[str, NodeView] = {v.hostname: v for v in mgr.call(lambda e: e.nodes())}
+    except ChaosError:
+        views = {}
+    out: list[NodeInfo] = []
+    for name in platform.node_names():
+        v = views.get(name)
+        out.append(
+            NodeInfo(
+                name=name,
+                ip=platform.node_ip(name),
+                power=platform.power(name),
+                engine_up=platform.engine_up(name),
+                role=v.role if v else "",
+                leader=v.leader if v else False,
+                reachability=v.reachability if v else "",
+                status=v.state if v else "",
+                availability=v.availability if v else "",
+                labels=dict(v.labels) if v else {},
+            )
+        )
+    return out
