@@ -1,0 +1,47 @@
+"""Analysis of one experiment run over saved data (no cluster needed):
+
+    load dir + events + phase spans  ->  phases (per-phase, per-node stats)
+    ->  recovery (control-plane metrics from events, client recovery from 1 s buckets)
+    ->  checks (SLO -> pass/fail/unknown)  ->  verdict  ->  result.json
+
+Metric definitions: ``docs/metrics.md``.
+"""
+
+from __future__ import annotations
+
+from chaos.analysis.checks import Check, CheckInputs, run_checks, verdict
+from chaos.analysis.phases import NodeStats, PhaseSpan, PhaseStats
+from chaos.analysis.recovery import Recovery
+from chaos.analysis.result import (
+    SCHEMA_VERSION,
+    Analysis,
+    Environment,
+    ExperimentInfo,
+    LoadResult,
+    RunResult,
+    analyze,
+    load_result,
+    load_result_of,
+    write_result,
+)
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "Analysis",
+    "Check",
+    "CheckInputs",
+    "Environment",
+    "ExperimentInfo",
+    "LoadResult",
+    "NodeStats",
+    "PhaseSpan",
+    "PhaseStats",
+    "Recovery",
+    "RunResult",
+    "analyze",
+    "load_result",
+    "load_result_of",
+    "run_checks",
+    "verdict",
+    "write_result",
+]

@@ -1,0 +1,218 @@
+"""``result.json``: everything one experiment run produced, the record ``chaos report`` and
+``chaos gate`` read later without a cluster; and :func:`analyze`, the step that turns a
+saved load dir plus the run's events into phases, recovery metrics, checks and a verdict.
+
+Times are seconds on the load's t axis (after its t0) unless a field says otherwise;
+latencies are milliseconds (``*_ms``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Collection, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from chaos.analysis.checks import Check, CheckInputs, Verdict, run_checks, verdict
+from chaos.analysis.loaddir import Frozen, Requests, count, read_load_dir
+from chaos.analysis.phases import PhaseSpan, PhaseStats, node_name, phase_stats
+from chaos.analysis.recovery import Recovery, compute_recovery, failed_by_node
+from chaos.errors import UsageError
+from chaos.experiment.spec import Slo
+from chaos.load.summary import Percentiles, RequestCounts, RunInfo, SendLag, TargetSummary
+from chaos.timeline import Event
+
+SCHEMA_VERSION = 1
+JUDGED_PHASES = ("fault", "observe")  # the phases error_rate and p99 are judged over
+
+
+class Analysis(Frozen):
+    """The analysis of one run. ``judged``: live IPs during fault + observe (``None`` without
+    those phases); ``failed_by_node``: server-side failures per node from the fault start (the
+    whole run without a fault), every target."""
+
+    phases: list[PhaseStats]
+    judged: Requests | None
+    judged_latency_ms: Percentiles | None
+    recovery: Recovery
+    checks: list[Check]
+    verdict: Verdict
+    verdict_reasons: list[str]
+    failed_by_node: dict[str, int]
+
+
+def analyze(
+    load_dir: Path,
+    *,
+    events: Sequence[Event],
+    phases: Sequence[PhaseSpan],
+    targets: Mapping[str, str],
+    faulted_nodes: Collection[str],
+    fault_start: float | None,
+    update_start: float | None,
+    leader_before: str | None,
+    slo: Slo,
+    service: str,
+    run_errors: Sequence[str] = (),
+) -> Analysis:
+    """Analyse a saved run. ``targets``: URL -> node name; ``faulted_nodes``: node names the
+    fault acted on (their IPs are "dead", the others "live"); ``fault_start``: the first fault
+    step's start (``None`` for a run without faults); ``update_start``: the first update or
+    rollback step's start; ``run_errors``: what went wrong in the run itself (caps the
+    verdict at unknown). Raises :class:`UsageError` for an unreadable load dir."""
+    data = read_load_dir(load_dir)
+    stats = phase_stats(data, phases, targets)
+    recovery = compute_recovery(
+        data,
+        events=events,
+        phases=phases,
+        targets=targets,
+        faulted_nodes=faulted_nodes,
+        fault_start=fault_start,
+        update_start=update_start,
+        leader_before=leader_before,
+        service=service,
+    )
+    live = [u for u in data.run.targets if node_name(u, targets) not in faulted_nodes]
+    spans = [(p.start, p.end) for p in phases if p.name in JUDGED_PHASES]
+    judged, latency, p99_s = None, None, None
+    if spans:
+        from chaos.load.summary import percentiles
+
+        judged = count(data.entries(spans, live))
+        latency = percentiles(data.histogram(spans, live))
+        p99_s = None if latency.p99 is None else latency.p99 / 1000.0
+    summary = data.summary
+    inputs = CheckInputs(
+        judged=judged,
+        judged_p99_s=p99_s,
+        recovery=recovery,
+        leader_faulted=leader_before is not None and leader_before in faulted_nodes,
+        generator_errors=None if summary is None else summary.requests.generator_errors,
+        generator_limited=None if summary is None else summary.generator_limited,
+        run_errors=tuple(run_errors),
+    )
+    checks = run_checks(slo, inputs)
+    outcome, reasons = verdict(checks, inputs)
+    return Analysis(
+        phases=stats,
+        judged=judged,
+        judged_latency_ms=latency,
+        recovery=recovery,
+        checks=checks,
+        verdict=outcome,
+        verdict_reasons=reasons,
+        failed_by_node=failed_by_node(data, targets, fault_start),
+    )
+
+
+class ExperimentInfo(Frozen):
+    """The experiment as run: ``file`` its path, ``settings`` the validated experiment
+    (``Experiment.model_dump(mode="json")``, after ``--set`` overrides)."""
+
+    name: str
+    file: str
+    description: str
+    expect: str
+    settings: dict[str, Any]
+
+
+class Environment(Frozen):
+    """Where it ran: ``engine_versions`` node -> docker engine version; ``kernel`` the host's
+    ``uname -r``; ``mesh`` the routing-mesh kind; ``platform`` the driver (lab, vagrant...);
+    ``seed`` the random seed of target selection."""
+
+    engine_versions: dict[str, str]
+    kernel: str
+    mesh: str
+    platform: str
+    seed: int | None
+    tool_version: str
+    python: str
+
+
+class LoadResult(Frozen):
+    """The load summary (``summary.json``) without its timeline, which stays in the load dir."""
+
+    run: RunInfo
+    duration_s: float
+    requests: RequestCounts
+    latency_ms: Percentiles
+    latency_all_ms: Percentiles
+    achieved_rate: float
+    send_lag_ms: SendLag
+    generator_limited: bool
+    targets: dict[str, TargetSummary]
+
+
+class RunResult(Frozen):
+    """``result.json``. ``started_at``: ISO 8601 wall clock; ``duration_s``: seconds;
+    ``leader_before``/``leader_after``: node names; ``restored``: the clean-up put the cluster
+    back; ``errors``: run errors (a failed step...); ``load_dir``: relative to result.json."""
+
+    schema_version: int = SCHEMA_VERSION
+    experiment: ExperimentInfo
+    verdict: Verdict
+    verdict_reasons: list[str]
+    phases: list[PhaseStats]
+    judged: Requests | None
+    judged_latency_ms: Percentiles | None
+    events: list[Event]
+    leader_before: str | None
+    leader_after: str | None
+    recovery: Recovery
+    checks: list[Check]
+    failed_by_node: dict[str, int]
+    load: LoadResult | None
+    environment: Environment
+    started_at: str
+    duration_s: float
+    restored: bool
+    errors: list[str]
+    load_dir: str
+
+
+def load_result_of(load_dir: Path) -> LoadResult | None:
+    """The ``load`` field from a load dir (``None`` when its run did not finish)."""
+    summary = read_load_dir(load_dir).summary
+    if summary is None:
+        return None
+    return LoadResult.model_validate(summary.model_dump(exclude={"timeline"}))
+
+
+def write_result(path: Path, result: RunResult) -> None:
+    """Write atomically: a temporary file beside ``path``, then ``os.replace``."""
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(result.model_dump_json(indent=2) + "\n", encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def load_result(path: Path) -> RunResult:
+    """Read ``result.json``; :class:`UsageError` for a missing, malformed or newer file."""
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise UsageError(f"{path}: no such result file; run an experiment first") from None
+    except OSError as exc:
+        raise UsageError(f"cannot read {path}: {exc.strerror}") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise UsageError(f"{path}: not a result file (invalid JSON: {exc})") from None
+    if not isinstance(raw, dict):
+        raise UsageError(f"{path}: not a result file (expected a JSON object)")
+    version = raw.get("schema_version")
+    if not isinstance(version, int):
+        raise UsageError(f"{path}: not a result file (no integer schema_version)")
+    if version > SCHEMA_VERSION:
+        raise UsageError(
+            f"{path}: schema_version {version} is newer than this swarm-chaos reads "
+            f"({SCHEMA_VERSION}); upgrade swarm-chaos"
+        )
+    try:
+        return RunResult.model_validate(raw)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        where = ".".join(str(p) for p in err["loc"]) or "<top>"
+        raise UsageError(f"{path}: malformed result file: {where}: {err['msg']}") from None
