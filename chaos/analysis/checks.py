@@ -142,8 +142,8 @@ def check_dropped(limit: float, inp: CheckInputs) -> Check:
     )
 
 
-CHECKS: tuple[tuple[str, Callable[[Slo], float | None], Callable[[float, CheckInputs], Check]], ...]
-CHECKS = (
+CheckFn = Callable[[float, CheckInputs], Check]
+CHECKS: tuple[tuple[str, Callable[[Slo], float | None], CheckFn], ...] = (
     ("error_rate", lambda s: s.max_error_rate, check_error_rate),
     ("p99", lambda s: s.max_p99, check_p99),
     ("recovery", lambda s: s.max_recovery, check_recovery),
@@ -152,10 +152,15 @@ CHECKS = (
 )
 
 
-def run_checks(slo: Slo, inp: CheckInputs) -> list[Check]:
-    """Every check whose threshold is set; a crash inside a check makes it ``unknown``."""
+def run_checks(
+    slo: Slo,
+    inp: CheckInputs,
+    checks: Sequence[tuple[str, Callable[[Slo], float | None], CheckFn]] = CHECKS,
+) -> list[Check]:
+    """Every check of ``checks`` whose threshold is set in ``slo``, in order; a crash inside
+    a check makes it ``unknown``."""
     out = []
-    for name, threshold, check in CHECKS:
+    for name, threshold, check in checks:
         limit = threshold(slo)
         if limit is None:
             continue

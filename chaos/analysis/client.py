@@ -14,7 +14,9 @@ A bucket is **good** when both hold:
 
 A bucket with nothing sent is bad (no evidence of service).
 
-Otherwise it is **bad**. The baseline is the ``baseline`` phase over the same live targets.
+Otherwise it is **bad**. The baseline is the ``baseline`` phase over the same live targets,
+whole windows only (a window ending after the baseline's end or the fault start is left out,
+so a fault biting within the last window cannot raise the reference).
 
 - ``client_recovered_s``: 0 when no judged bucket is bad; else the start of the bucket after
   the last bad one, minus the fault start, provided at least ``SUSTAIN_BUCKETS`` good buckets
@@ -182,6 +184,9 @@ def client_recovery(
         return ClientRecovery("not_applicable", None, None, "no fault step in this run"), None
     if not live_urls:
         return ClientRecovery("not_applicable", None, None, "every target was faulted"), None
+    if baseline_span is not None:  # whole windows only, none after the fault start
+        start, end = baseline_span
+        baseline_span = (start, min(end, fault_start) - data.run.window_s)
     baseline = baseline_of(data, baseline_span, live_urls)
     if baseline is None:
         note = "no baseline (no baseline phase, or nothing sent or served in it)"

@@ -1,0 +1,85 @@
+"""Real load runs for the analysis tests: the real load generator against real HTTP servers in
+the test process (see ``tests/load/conftest.py``) whose behaviour changes at known times."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from chaos.load import LoadConfig, LoadSummary, run_load
+from tests.load.conftest import TestServer
+
+RATE = 200.0  # requests per second over both targets
+FAULT_AT = 1.2  # seconds after the run starts: B answers 502 from here ...
+OUTAGE = 2.0  # ... for this long
+DURATION = 9.0  # long enough for SUSTAIN_BUCKETS good buckets after the outage
+
+
+class FlakyServer(TestServer):
+    """The test server, answering 502 to every request arriving in [fail_start, fail_end)
+    (monotonic seconds)."""
+
+    __test__ = False
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.failing = (0.0, 0.0)
+
+    async def _respond(self, path: str, close: bool, writer: asyncio.StreamWriter) -> bool:
+        start, end = self.failing
+        if start <= time.monotonic() < end:
+            path = "/status/502"
+        return await super()._respond(path, close, writer)
+
+
+@dataclass(frozen=True)
+class Run:
+    """A finished load run: ``fault_start`` and ``fault_end`` in seconds after its t0."""
+
+    load_dir: Path
+    summary: LoadSummary
+    a: str
+    b: str
+    fault_start: float
+    fault_end: float
+
+
+@pytest.fixture(scope="session")
+def outage_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
+    """Targets A and B at 200/s total for 9 s; B answers 502 for 2 s from 1.2 s on."""
+    a, b = FlakyServer(), FlakyServer()
+    a.start()
+    b.start()
+    try:
+        out = tmp_path_factory.mktemp("outage")
+        base = time.monotonic()
+        b.failing = (base + FAULT_AT, base + FAULT_AT + OUTAGE)
+        config = LoadConfig(targets=(a.url(), b.url()), rate=RATE, duration=DURATION)
+        summary = asyncio.run(run_load(config, out_dir=out))
+        offset = base - summary.run.t0_monotonic  # server times on the run's clock
+        yield Run(out, summary, a.url(), b.url(), offset + FAULT_AT, offset + FAULT_AT + OUTAGE)
+    finally:
+        a.stop()
+        b.stop()
+
+
+@pytest.fixture(scope="session")
+def stall_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
+    """One target at 200/s for 3 s; the server holds every request arriving in [1 s, 2 s)."""
+    srv = TestServer()
+    srv.start()
+    try:
+        out = tmp_path_factory.mktemp("stall")
+        base = time.monotonic()
+        srv.stall(base + 1.0, base + 2.0)
+        config = LoadConfig(targets=(srv.url(),), rate=RATE, duration=3.0, timeout=3.0)
+        summary = asyncio.run(run_load(config, out_dir=out))
+        offset = base - summary.run.t0_monotonic
+        yield Run(out, summary, srv.url(), srv.url(), offset + 1.0, offset + 2.0)
+    finally:
+        srv.stop()

@@ -1,0 +1,213 @@
+"""Analysis of real load runs (conftest.py): counts add up, errors land on the failing
+target, merged latency equals an independent HdrHistogram merge, recovery matches the
+injected outage. Tolerances hold on a loaded 2-core machine; no test bounds performance."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from hdrh.histogram import HdrHistogram
+
+from chaos.analysis import PhaseSpan, analyze, load_result, write_result
+from chaos.analysis.client import BUCKET_S
+from chaos.analysis.loaddir import read_load_dir
+from chaos.analysis.phases import phase_stats
+from chaos.analysis.result import Environment, ExperimentInfo, RunResult, load_result_of
+from chaos.experiment.spec import Slo
+from chaos.load.summary import HLOG_FILE
+from chaos.timeline import Event
+
+from .conftest import OUTAGE, Run
+
+
+def spans(run: Run) -> list[PhaseSpan]:
+    end = run.summary.duration_s + 1.0
+    return [
+        PhaseSpan("warmup", 0.0, 0.3),
+        PhaseSpan("baseline", 0.3, run.fault_start),
+        PhaseSpan("fault", run.fault_start, run.fault_end),
+        PhaseSpan("observe", run.fault_end, end),
+    ]
+
+
+def nodes(run: Run) -> dict[str, str]:
+    return {run.a: "node-a", run.b: "node-b"}
+
+
+def independent_merge(path: Path, start: float, end: float, tag: str | None) -> HdrHistogram:
+    """Sum the hlog lines with ``tag`` (None: the untagged all-target lines) starting in
+    [start, end), parsed here without the package's reader."""
+    out = HdrHistogram(1, 60_000_000, 3)
+    for raw in path.read_text().splitlines():
+        if raw.startswith(("#", '"')) or not raw:
+            continue
+        got_tag, line = None, raw
+        if raw.startswith("Tag="):
+            got_tag, line = raw[4:].split(",", 1)
+        t, _length, _max, blob = line.split(",", 3)
+        if got_tag == tag and start - 1e-6 <= float(t) < end - 1e-6:
+            out.add(HdrHistogram.decode(blob.encode()))
+    return out
+
+
+def test_phase_counts_add_up_to_the_load_summary(outage_run: Run) -> None:
+    stats = phase_stats(read_load_dir(outage_run.load_dir), spans(outage_run), nodes(outage_run))
+    total = outage_run.summary.requests
+    assert sum(p.requests.total for p in stats) == total.total
+    assert sum(p.requests.ok for p in stats) == total.ok
+    assert sum(p.requests.error_count for p in stats) == sum(total.errors.values())
+    for p in stats:
+        assert sum(n.requests.total for n in p.nodes) == p.requests.total
+        assert p.requests.total == p.requests.ok + p.requests.error_count + p.requests.dropped
+
+
+def test_errors_land_on_the_failing_node_only(outage_run: Run) -> None:
+    stats = {p.name: p for p in phase_stats(read_load_dir(outage_run.load_dir), spans(outage_run),
+                                            nodes(outage_run))}  # fmt: skip
+    for p in stats.values():
+        a, b = p.nodes
+        assert (a.node, b.node) == ("node-a", "node-b")
+        assert a.requests.error_count == 0, p
+    fault_b = stats["fault"].nodes[1].requests
+    expected = OUTAGE * 100  # B gets half of 200/s
+    assert fault_b.errors.keys() == {"http_5xx"}
+    assert fault_b.error_count == pytest.approx(expected, rel=0.1)
+    assert fault_b.error_rate == pytest.approx(1.0, abs=0.1)
+    # the window straddling the fault start belongs to the baseline: at most its B share
+    base = stats["baseline"]
+    last = int(outage_run.fault_start * 10) / 10
+    assert base.requests.error_count <= 10
+    early = PhaseSpan("early", base.start, last)
+    (before,) = phase_stats(read_load_dir(outage_run.load_dir), [early], nodes(outage_run))
+    assert before.requests.error_count == 0
+    assert stats["fault"].requests.error_rate == pytest.approx(0.5, abs=0.05)
+
+
+def test_merged_p99_equals_an_independent_merge(outage_run: Run) -> None:
+    hlog = outage_run.load_dir / HLOG_FILE
+    for p in phase_stats(read_load_dir(outage_run.load_dir), spans(outage_run), nodes(outage_run)):
+        for pct, got in ((99.0, p.latency_ms.p99), (50.0, p.latency_ms.p50)):
+            want = independent_merge(hlog, p.start, p.end, None).get_value_at_percentile(pct)
+            assert got == pytest.approx(want / 1000.0, abs=0.001), (p.name, pct)
+        tag_a = outage_run.a
+        want_a = independent_merge(hlog, p.start, p.end, tag_a).get_value_at_percentile(99.0)
+        assert p.nodes[0].latency_ms.p99 == pytest.approx(want_a / 1000.0, abs=0.001)
+
+
+def test_a_one_second_stall_shows_in_p99(stall_run: Run) -> None:
+    phases = [
+        PhaseSpan("before", 0.0, stall_run.fault_start - 0.2),
+        PhaseSpan("stall", stall_run.fault_start, stall_run.fault_end),
+    ]
+    before, stall = phase_stats(read_load_dir(stall_run.load_dir), phases, {})
+    assert stall.requests.ok == stall.requests.total
+    assert stall.latency_ms.p99 is not None and stall.latency_ms.p99 >= 800
+    assert before.latency_ms.p99 is not None and before.latency_ms.p99 < 500
+    assert stall.nodes[0].node == stall_run.a  # unmapped targets keep their URL
+
+
+def test_recovery_when_the_failing_node_counts_as_live(outage_run: Run) -> None:
+    got = analyze(
+        outage_run.load_dir,
+        events=[],
+        phases=spans(outage_run),
+        targets=nodes(outage_run),
+        faulted_nodes=set(),
+        fault_start=outage_run.fault_start,
+        update_start=None,
+        leader_before="node-a",
+        slo=Slo(max_error_rate=0.01, max_recovery=10.0),
+        service="web",
+    )
+    rec = got.recovery
+    assert rec.client_status == "recovered"
+    assert rec.client_recovered_s == pytest.approx(OUTAGE, abs=BUCKET_S)
+    assert rec.outage_s == pytest.approx(OUTAGE, abs=BUCKET_S)
+    assert rec.dead_ip_errors == 0
+    assert rec.live_ip_errors == pytest.approx(OUTAGE * 100, rel=0.1)
+    assert got.failed_by_node["node-a"] == 0
+    assert got.failed_by_node["node-b"] == rec.live_ip_errors
+    checks = {c.name: c for c in got.checks}
+    assert checks["error_rate"].status == "fail"  # ~200/1500 of the live requests failed
+    assert checks["recovery"].status == "pass"
+    assert checks["dropped"].status == "pass"
+    assert got.verdict == "fail"
+
+
+def test_recovery_when_the_failing_node_is_faulted(outage_run: Run) -> None:
+    got = analyze(
+        outage_run.load_dir,
+        events=[],
+        phases=spans(outage_run),
+        targets=nodes(outage_run),
+        faulted_nodes={"node-b"},
+        fault_start=outage_run.fault_start,
+        update_start=None,
+        leader_before="node-a",
+        slo=Slo(max_error_rate=0.01, max_recovery=10.0, max_p99=1.0),
+        service="web",
+    )
+    rec = got.recovery
+    assert (rec.client_status, rec.client_recovered_s, rec.outage_s) == ("recovered", 0.0, 0.0)
+    assert rec.live_ip_errors == 0
+    assert rec.dead_ip_errors == pytest.approx(OUTAGE * 100, rel=0.1)
+    assert got.judged is not None and got.judged.error_rate == 0.0
+    assert [c.status for c in got.checks] == ["pass"] * 4
+    if outage_run.summary.generator_limited:  # a busy machine: the run measured itself
+        assert got.verdict == "unknown"
+    else:
+        assert got.verdict == "pass", got.verdict_reasons
+
+
+def test_result_round_trip(outage_run: Run, tmp_path: Path) -> None:
+    events = [Event(t=outage_run.fault_start, kind="step_start", data={"index": 0})]
+    got = analyze(
+        outage_run.load_dir,
+        events=events,
+        phases=spans(outage_run),
+        targets=nodes(outage_run),
+        faulted_nodes={"node-b"},
+        fault_start=outage_run.fault_start,
+        update_start=None,
+        leader_before="node-a",
+        slo=Slo(),
+        service="web",
+    )
+    result = RunResult(
+        experiment=ExperimentInfo(
+            name="t", file="t.yaml", description="d", expect="", settings={"a": [1]}
+        ),
+        verdict=got.verdict,
+        verdict_reasons=got.verdict_reasons,
+        phases=got.phases,
+        judged=got.judged,
+        judged_latency_ms=got.judged_latency_ms,
+        events=events,
+        leader_before="node-a",
+        leader_after="node-a",
+        recovery=got.recovery,
+        checks=got.checks,
+        failed_by_node=got.failed_by_node,
+        load=load_result_of(outage_run.load_dir),
+        environment=Environment(
+            engine_versions={"node-a": "27.0"},
+            kernel="6.1",
+            mesh="lab",
+            platform="lab",
+            seed=1,
+            tool_version="0.1.0",
+            python="3.11",
+        ),
+        started_at="2026-01-01T00:00:00+00:00",
+        duration_s=10.0,
+        restored=True,
+        errors=[],
+        load_dir="load",
+    )
+    path = tmp_path / "result.json"
+    write_result(path, result)
+    assert load_result(path) == result
+    assert not list(tmp_path.glob("*.tmp"))
+    assert result.load is not None
+    assert result.load.requests == outage_run.summary.requests
