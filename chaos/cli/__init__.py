@@ -36,11 +36,12 @@ def cli() -> None:
 
 
 def _register() -> None:
+    from chaos.cli.experiments import list_cmd, plan, recover_cmd, run, validate
     from chaos.cli.lab import lab
     from chaos.cli.load import load
 
-    cli.add_command(lab)
-    cli.add_command(load)
+    for command in (lab, load, list_cmd, validate, plan, run, recover_cmd):
+        cli.add_command(command)
 
 
 _register()

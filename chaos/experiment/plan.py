@@ -145,7 +145,8 @@ def plan(exp: Experiment, nodes: list[NodeInfo], seed: int, supported: frozenset
     rng = random.Random(seed)
     refs: dict[str, tuple[str, ...]] = {}
     leader = next((n.name for n in nodes if n.leader), None)
-    current = list(nodes)
+    # the labels the run sets before deploying
+    current = [replace(n, labels={**n.labels, **exp.node_labels.get(n.name, {})}) for n in nodes]
     planned: list[PlannedStep] = []
     loses = False
     for i, step in enumerate(exp.steps):

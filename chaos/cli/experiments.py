@@ -1,0 +1,109 @@
+"""``chaos list|validate|plan|run|recover``: experiments on a swarm."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from chaos.errors import ChaosError
+from chaos.experiment import catalogue
+from chaos.experiment.journal import Journal
+from chaos.experiment.runner import RunOptions, preflight, recover, run_experiment
+from chaos.experiment.spec import load_experiment, parse_set
+from chaos.platform import PLATFORMS, get_platform
+
+platform_option = click.option(
+    "--platform", type=click.Choice(PLATFORMS), default="lab", show_default=True,
+    help="Where the swarm runs.",
+)  # fmt: skip
+
+
+@click.command(name="list")
+def list_cmd() -> None:
+    """The experiments of the catalogue, with one-line descriptions."""
+    for path in catalogue.experiment_files():
+        try:
+            exp = load_experiment(path)
+            click.echo(f"{exp.name:<18} {exp.description}")
+        except ChaosError as exc:
+            click.echo(f"{path.stem:<18} INVALID: {exc}")
+
+
+@click.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+def validate(files: tuple[Path, ...]) -> None:
+    """Check experiment files without touching a cluster (exit 2 on the first bad one)."""
+    bad = 0
+    for path in files:
+        try:
+            exp = load_experiment(path)
+            click.echo(f"{path}: ok ({exp.name}, {len(exp.steps)} steps)")
+        except ChaosError as exc:
+            click.echo(f"chaos: error: {exc}", err=True)
+            bad += 1
+    if bad:
+        sys.exit(2)
+
+
+@click.command()
+@click.argument("experiment")
+@platform_option
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of target selection.")
+@click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help="Override a field.")
+def plan(experiment: str, platform: str, seed: int, sets: tuple[str, ...]) -> None:
+    """The steps resolved against the live cluster, with their quorum effect."""
+    exp = catalogue.load(experiment, parse_set(sets))
+    the_plan = preflight(exp, get_platform(platform, start=False), seed)
+    for line in the_plan.lines():
+        click.echo(line)
+
+
+@click.command()
+@click.argument("experiment")
+@platform_option
+@click.option(
+    "--set",
+    "sets",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Override a field, e.g. --set phases.observe=10s --set service.replicas=2.",
+)
+@click.option("--seed", type=int, default=None, help="Seed of target selection (default: random).")
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Result directory (default: reports/<date>-<name>).",
+)
+@click.option("--keep", is_flag=True, help="Leave the service running afterwards.")
+@click.option("--quiet", is_flag=True, help="No live view.")
+def run(
+    experiment: str,
+    platform: str,
+    sets: tuple[str, ...],
+    seed: int | None,
+    out: Path | None,
+    keep: bool,
+    quiet: bool,
+) -> None:
+    """Run an experiment under load; exit 0 pass, 1 SLO violated, 2 invalid input,
+    3 platform error, 4 cluster not restored, 5 verdict unknown."""
+    exp = catalogue.load(experiment, parse_set(sets))
+    outcome = run_experiment(exp, RunOptions(platform, seed, out, keep, live=not quiet))
+    for line in outcome.lines:
+        click.echo(line)
+    sys.exit(outcome.exit_code)
+
+
+@click.command(name="recover")
+@platform_option
+def recover_cmd(platform: str) -> None:
+    """Undo every fault left by an interrupted run (reads the fault journal)."""
+    journal = Journal()
+    if not journal.pending():
+        click.echo("nothing to recover: every journaled fault is undone")
+        return
+    done = recover(get_platform(platform, start=False), journal, log=click.echo)
+    click.echo(f"recovered: {len(done)} faults undone, cluster Ready")

@@ -1,0 +1,382 @@
+"""``chaos run``: one experiment from set-up to verdict, always restoring the cluster.
+
+    set-up      node labels, the service under test (journaled), wait until it is converged
+                and answers on every node IP
+    load        open-loop load on every node IP, from here to the end (one t axis: its t0)
+    phases      warmup -> baseline -> fault (the steps, as long as they take) -> observe
+    restore     always (success, error, Ctrl-C): undo every journaled fault, nodes powered
+                and Ready, the service removed unless --keep
+    analysis    phases, recovery times, SLO checks -> result.json (see chaos.analysis)
+
+Exit codes: 0 pass, 1 SLO violated, 2 invalid input, 3 platform error, 4 cluster not
+restored, 5 verdict unknown (a check could not be computed or the run measured itself).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import anyio
+import yaml
+
+from chaos.errors import ChaosError, NotRestoredError, PlatformError, UsageError
+from chaos.experiment import actions
+from chaos.experiment.actions import Context
+from chaos.experiment.journal import Journal
+from chaos.experiment.live import LiveView
+from chaos.experiment.observer import Observer
+from chaos.experiment.plan import Plan, describe_step, plan
+from chaos.experiment.spec import Experiment, PowerStep, ServiceUpdateStep, SleepStep, Step
+from chaos.experiment.steps import Aborted, StepRunner, StepTimeout
+from chaos.lab import wait_http
+from chaos.load import Connection, LoadConfig, LoadSummary, run_load
+from chaos.load.summary import load_run_info
+from chaos.platform import Platform, get_platform
+from chaos.platform.base import POWER_ACTIONS
+from chaos.platform.view import Managers, cluster_view
+from chaos.timeline import Clock, EventLog
+
+REPORTS = Path("reports")
+SETUP_TIMEOUT = 90.0
+RESTORE_TIMEOUT = 180.0
+EXIT = {"pass": 0, "fail": 1, "unknown": 5}
+
+
+@dataclass
+class RunOptions:
+    platform: str = "lab"
+    seed: int | None = None
+    out_dir: Path | None = None
+    keep: bool = False
+    live: bool = True
+
+
+@dataclass
+class RunState:
+    """What the run learned as it went; the analysis reads it at the end."""
+
+    run_id: str
+    out_dir: Path
+    seed: int
+    started_at: str
+    started: float = field(default_factory=time.monotonic)
+    phases: list[tuple[str, float]] = field(default_factory=list)
+    fault_start: float | None = None
+    update_start: float | None = None
+    faulted_nodes: set[str] = field(default_factory=set)
+    leader_before: str | None = None
+    errors: list[str] = field(default_factory=list)
+    deviations: list[str] = field(default_factory=list)  # wait_for timeouts: the system deviated
+    interrupted: bool = False
+    restored: bool = False
+    load_summary: LoadSummary | None = None
+    t_end: float = 0.0
+
+
+@dataclass
+class RunOutcome:
+    out_dir: Path
+    verdict: str
+    exit_code: int
+    lines: list[str]
+
+
+def new_run_id(exp: Experiment) -> str:
+    return dt.datetime.now().strftime("%Y%m%d-%H%M%S") + f"-{exp.name}"
+
+
+def preflight(exp: Experiment, platform: Platform, seed: int) -> Plan:
+    """The plan against the live cluster; refuses an unexpected quorum loss before acting."""
+    supported = frozenset(a for a in POWER_ACTIONS if platform.supports(a))
+    return plan(exp, cluster_view(platform), seed, supported)
+
+
+def run_experiment(exp: Experiment, opts: RunOptions) -> RunOutcome:
+    seed = opts.seed if opts.seed is not None else random.SystemRandom().randrange(1, 2**31)
+    platform = get_platform(opts.platform)
+    journal = Journal()
+    stale = journal.pending()
+    if stale:
+        recover(platform, journal, log=lambda m: print(f"recover: {m}", file=sys.stderr))
+    the_plan = preflight(exp, platform, seed)
+    run_id = new_run_id(exp)
+    out_dir = opts.out_dir or (REPORTS / run_id)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "experiment.yaml").write_text(
+        yaml.safe_dump(exp.model_dump(mode="json", by_alias=True), sort_keys=False)
+    )
+    (out_dir / "plan.txt").write_text("\n".join(the_plan.lines()) + "\n")
+    st = RunState(run_id, out_dir, seed, dt.datetime.now(dt.UTC).isoformat(timespec="seconds"))
+    managers = Managers(platform, timeout=3.0)
+    ctx = Context(platform, managers, journal, run_id, exp.service.name,
+                  Path(exp.source).parent if exp.source else Path("."))  # fmt: skip
+    targets = {
+        f"http://{platform.node_ip(n)}:{exp.service.port}{exp.load.path}": n
+        for n in platform.node_names()
+    }
+    live = LiveView(targets, enabled=opts.live)
+    live.say(f"run {run_id}: {exp.description} (seed {seed}, {platform.mesh} mesh)")
+    for line in the_plan.lines()[1:]:
+        live.say(line)
+    clock = Clock()
+    log = EventLog(out_dir / "events.jsonl", clock)
+    observer = Observer(platform, log, exp.service.name)
+    abort = threading.Event()
+    try:
+        setup(ctx, exp, targets, live)
+        execution = Execution(exp, ctx, st, log, observer, live, targets, abort)
+        anyio.run(
+            execution.phases,
+            backend="asyncio",
+            backend_options=_backend_options(),
+        )
+    except KeyboardInterrupt:
+        st.interrupted = True
+        st.errors.append("interrupted (Ctrl-C): restored before exiting")
+        abort.set()
+    except ChaosError as exc:
+        st.errors.append(str(exc))
+        abort.set()
+    finally:
+        observer.stop()
+        st.t_end = clock.now()
+        live.phase = "restore"
+        live.say("restoring the cluster")
+        try:
+            restore(ctx, exp, opts.keep, live.say, log)
+            st.restored = True
+        except (ChaosError, KeyboardInterrupt) as exc:
+            st.errors.append(f"restore: {exc}")
+        log.close()
+    return finish(exp, platform, st, targets)
+
+
+def _backend_options() -> dict[str, bool]:
+    try:
+        import uvloop  # noqa: F401
+    except ImportError:
+        return {}
+    return {"use_uvloop": True}
+
+
+def setup(ctx: Context, exp: Experiment, targets: dict[str, str], live: LiveView) -> None:
+    """Node labels, then the service under test; wait until converged and answering."""
+    for node, labels in exp.node_labels.items():
+        if node not in ctx.platform.node_names():
+            raise UsageError(f"node_labels: no node {node!r} on this platform")
+        for key, value in labels.items():
+            before = {v.hostname: v for v in ctx.managers.call(lambda e: e.nodes())}[node]
+            ctx.record("label_add", node, {"key": key, "old": before.labels.get(key)})
+            actions.set_label(ctx, node, key, value)
+    req = actions.service_request(exp.service, ctx.platform)
+    ctx.managers.call(lambda e: e.remove_service(req.name))  # a leftover of a crashed run
+    ctx.record("create_service", req.name)
+    ctx.managers.call(lambda e: e.create_service(req))
+    live.say(f"service {req.name}: {exp.service.mode} {exp.service.image}, waiting until converged")
+    deadline = time.monotonic() + SETUP_TIMEOUT
+    while True:
+        service = ctx.managers.call(lambda e: e.service(req.name))
+        tasks = ctx.managers.call(lambda e: e.tasks(req.name))
+        running = [t for t in tasks if t.running]
+        desired = (
+            service.replicas
+            if service.replicas is not None
+            else sum(t.desired_state == "running" for t in tasks)
+        )
+        if desired > 0 and len(running) >= desired:
+            break
+        if time.monotonic() > deadline:
+            errors = sorted({t.error for t in tasks if t.error})
+            raise PlatformError(
+                f"service {req.name} did not converge in {SETUP_TIMEOUT:.0f}s "
+                f"({len(running)}/{desired} running{': ' + errors[0] if errors else ''})"
+            )
+        time.sleep(0.3)
+    wait_http(list(targets), timeout=SETUP_TIMEOUT)
+
+
+@dataclass
+class Execution:
+    """The load, the observer and the steps of one run, on one clock."""
+
+    exp: Experiment
+    ctx: Context
+    st: RunState
+    log: EventLog
+    observer: Observer
+    live: LiveView
+    targets: dict[str, str]
+    abort: threading.Event
+
+    async def phases(self) -> None:
+        exp, st, log = self.exp, self.st, self.log
+        load_dir = st.out_dir / "load"
+        config = LoadConfig(
+            targets=tuple(self.targets),
+            rate=exp.load.rate,
+            duration=None,
+            timeout=exp.load.timeout,
+            connection=Connection(exp.load.connection),
+            engine=exp.load.engine,
+        )
+        stop = anyio.Event()
+
+        async def load() -> None:
+            st.load_summary = await run_load(
+                config, out_dir=load_dir, on_window=self.live.on_window, stop=stop
+            )
+
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(load)
+            # one clock for requests and events: the load's t0
+            while not (load_dir / "run.json").exists():
+                await anyio.sleep(0.005)
+            log.clock.t0 = load_run_info(load_dir).t0_monotonic
+            await anyio.to_thread.run_sync(self.observer.start)
+            self.live.observer = self.observer
+            st.leader_before = self.observer.snapshot.leader
+            runner = StepRunner(self.ctx, self.observer, st.seed, self.abort)
+            try:
+                self.phase("warmup")
+                await anyio.sleep(exp.phases.warmup)
+                self.phase("baseline")
+                await anyio.sleep(exp.phases.baseline)
+                self.phase("fault")
+                st.fault_start = log.clock.now()
+                for i, step in enumerate(exp.steps):
+                    await self.step(i, step, runner)
+                self.phase("observe")
+                await anyio.sleep(exp.phases.observe)
+                self.phase("end")
+            finally:
+                stop.set()
+
+    def phase(self, name: str) -> None:
+        self.st.phases.append((name, self.log.clock.now()))
+        self.log.emit("phase", name, name=name)
+        self.live.phase = name
+        if name != "end":
+            self.live.say(f"-- {name}")
+
+    async def step(self, i: int, step: Step, runner: StepRunner) -> None:
+        st, log, say = self.st, self.log, self.live.say
+        text = describe_step(step)
+        log.emit("step_start", text, index=i, action=step.action)
+        if isinstance(step, ServiceUpdateStep) and st.update_start is None:
+            st.update_start = log.clock.now()
+        try:
+            if isinstance(step, SleepStep):
+                await anyio.sleep(step.duration)
+                nodes: tuple[str, ...] = ()
+                what = f"slept {step.duration:g}s"
+            else:
+                nodes, what = await anyio.to_thread.run_sync(
+                    runner.run, step, abandon_on_cancel=True
+                )
+            if isinstance(step, PowerStep) and step.action in ("halt", "suspend", "stop_engine"):
+                st.faulted_nodes.update(nodes)
+            log.emit("step_end", what, index=i, action=step.action, nodes=list(nodes), ok=True)
+            say(f"   {i + 1}. {text}: {what}")
+        except StepTimeout as exc:
+            st.deviations.append(f"step {i + 1} ({text}): {exc}")
+            log.emit("step_end", str(exc), index=i, action=step.action, ok=False, error=str(exc))
+            say(f"   {i + 1}. {text}: {exc}")
+        except Aborted:
+            raise
+        except ChaosError as exc:
+            log.emit("step_end", str(exc), index=i, action=step.action, ok=False, error=str(exc))
+            say(f"   {i + 1}. {text}: FAILED: {exc}")
+            raise PlatformError(f"step {i + 1} ({text}) failed: {exc}") from exc
+
+
+def restore(
+    ctx: Context, exp: Experiment, keep: bool, say: object, log: EventLog | None = None
+) -> None:
+    """Undo this run's faults (power first), wait for a Ready swarm, remove the service."""
+    out = say if callable(say) else print
+    faults = ctx.journal.pending(ctx.run)
+    power = [f for f in faults if f.undo in ("start", "resume")]
+    others = [f for f in faults if f not in power]
+    service_faults = [
+        f for f in others if f.action == "create_service" and f.node == exp.service.name
+    ]
+    others = [f for f in others if f not in service_faults]
+    errors = actions.undo_all(ctx, power, out)
+    wait_ready(ctx)
+    errors += actions.undo_all(ctx, others, out)
+    if keep:
+        for f in service_faults:
+            ctx.journal.undone(f)
+        out(f"service {exp.service.name} kept (--keep)")
+    else:
+        errors += actions.undo_all(ctx, service_faults, out)
+    if log is not None:
+        log.emit("restore", "; ".join(errors) or "all faults undone", errors=errors)
+    if errors:
+        raise NotRestoredError("; ".join(errors) + "; run `chaos recover`")
+
+
+def wait_ready(ctx: Context, timeout: float = RESTORE_TIMEOUT) -> None:
+    """Every node powered with its engine up, all Ready, one leader."""
+    deadline = time.monotonic() + timeout
+    why = ""
+    while time.monotonic() < deadline:
+        view = cluster_view(ctx.platform, ctx.managers)
+        down = [n.name for n in view if n.power != "running" or not n.engine_up]
+        not_ready = [n.name for n in view if n.status != "ready"]
+        leaders = [n.name for n in view if n.leader]
+        if not down and not not_ready and len(leaders) == 1:
+            return
+        why = f"powered off: {down or 'none'}, not Ready: {not_ready or 'none'}, leaders: {leaders}"
+        time.sleep(0.5)
+    raise NotRestoredError(
+        f"the cluster is not back after {timeout:.0f}s ({why}); run `chaos recover`"
+    )
+
+
+def recover(platform: Platform, journal: Journal, log: object) -> list[str]:
+    """Undo every pending fault of every run (``chaos recover``); power faults first."""
+    out = log if callable(log) else print
+    faults = journal.pending()
+    done: list[str] = []
+    if not faults:
+        return done
+    managers = Managers(platform, timeout=3.0)
+    for run in dict.fromkeys(f.run for f in faults):
+        ctx = Context(platform, managers, journal, run, "", Path("."))
+        mine = [f for f in faults if f.run == run]
+        power = [f for f in mine if f.undo in ("start", "resume")]
+        errors = actions.undo_all(ctx, power, out)
+        wait_ready(ctx)
+        errors += actions.undo_all(ctx, [f for f in mine if f not in power], out)
+        if errors:
+            raise NotRestoredError("; ".join(errors))
+        done += [f.describe() for f in mine]
+    return done
+
+
+def finish(
+    exp: Experiment, platform: Platform, st: RunState, targets: dict[str, str]
+) -> RunOutcome:
+    from chaos.analysis.result import build_result, write_result
+
+    result = build_result(exp=exp, platform=platform, state=st, targets=targets)
+    write_result(st.out_dir / "result.json", result)
+    verdict = result.verdict
+    code = EXIT.get(verdict, 5)
+    if not st.restored:
+        code = 4
+    elif st.errors and not st.interrupted and verdict != "fail":
+        code = 3
+    lines = [f"results: {st.out_dir}/result.json", f"verdict: {verdict}"]
+    lines += [f"  {r}" for r in result.verdict_reasons]
+    if not st.restored:
+        lines.append("the cluster was NOT restored: run `chaos recover`")
+    (st.out_dir / "verdict.txt").write_text("\n".join(lines) + "\n")
+    return RunOutcome(st.out_dir, verdict, code, lines)
