@@ -6,6 +6,7 @@ and its ``exit_code``. Ctrl-C exits 130 after the library's own clean-up ran.
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import Any
 
@@ -27,6 +28,17 @@ class _Group(click.Group):
         except KeyboardInterrupt:
             click.echo("chaos: interrupted", err=True)
             sys.exit(130)
+        except (click.exceptions.Exit, click.ClickException, click.Abort, SystemExit):
+            raise
+        except Exception as exc:
+            if os.environ.get("CHAOS_DEBUG"):
+                raise
+            click.echo(
+                f"chaos: internal error: {exc!r} (a bug: rerun with CHAOS_DEBUG=1 for the "
+                "traceback and report it)",
+                err=True,
+            )
+            sys.exit(70)
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})

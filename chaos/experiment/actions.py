@@ -20,6 +20,7 @@ from chaos.experiment.spec import (
     ServiceStep,
     ServiceUpdateStep,
     StackStep,
+    UpdateSettings,
 )
 from chaos.platform.base import Platform
 from chaos.platform.view import Managers
@@ -70,12 +71,20 @@ def service_request(spec: ServiceSpec, platform: Platform) -> ServiceRequest:
         ports=ports,
         constraints=spec.constraints,
         labels={**spec.labels, **mesh_labels},
-        update=UpdatePolicy(**spec.update.model_dump()),
-        rollback=UpdatePolicy(**spec.rollback.model_dump()),
+        update=_policy(spec.update),
+        rollback=_policy(spec.rollback),
         health=health,
         restart_delay_s=spec.restart_delay,
         stop_grace_s=spec.stop_grace,
     )
+
+
+def _policy(u: UpdateSettings) -> UpdatePolicy:
+    return UpdatePolicy(
+        parallelism=u.parallelism, delay_s=u.delay, order=u.order,
+        failure_action=u.failure_action, monitor_s=u.monitor,
+        max_failure_ratio=u.max_failure_ratio,
+    )  # fmt: skip
 
 
 def _ids(ctx: Context) -> dict[str, str]:

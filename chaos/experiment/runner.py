@@ -143,6 +143,9 @@ def run_experiment(exp: Experiment, opts: RunOptions) -> RunOutcome:
     except ChaosError as exc:
         st.errors.append(str(exc))
         abort.set()
+    except Exception as exc:  # a bug of ours: still restore and keep the results
+        st.errors.append(f"internal error: {exc!r}")
+        abort.set()
     finally:
         observer.stop()
         st.t_end = clock.now()
@@ -364,7 +367,8 @@ def recover(platform: Platform, journal: Journal, log: object) -> list[str]:
 def finish(
     exp: Experiment, platform: Platform, st: RunState, targets: dict[str, str]
 ) -> RunOutcome:
-    from chaos.analysis.result import build_result, write_result
+    from chaos.analysis import write_result
+    from chaos.experiment.results import build_result
 
     result = build_result(exp=exp, platform=platform, state=st, targets=targets)
     write_result(st.out_dir / "result.json", result)

@@ -1,0 +1,127 @@
+"""Turning a finished run into ``result.json`` (the analysis itself is :mod:`chaos.analysis`)."""
+
+from __future__ import annotations
+
+import platform as host_platform
+import sys
+import time
+from typing import TYPE_CHECKING
+
+from chaos import __version__
+from chaos.analysis import (
+    Analysis,
+    Environment,
+    ExperimentInfo,
+    PhaseSpan,
+    Recovery,
+    RunResult,
+    analyze,
+    load_result_of,
+)
+from chaos.errors import ChaosError
+from chaos.experiment.spec import Experiment
+from chaos.platform.base import Platform
+from chaos.timeline import Event, load_events
+
+if TYPE_CHECKING:
+    from chaos.experiment.runner import RunState
+
+
+def phase_spans(st: RunState) -> list[PhaseSpan]:
+    """Consecutive phases from their start marks; the last ends at the ``end`` mark."""
+    marks = list(st.phases)
+    spans: list[PhaseSpan] = []
+    for (name, start), nxt in zip(marks, [*marks[1:], ("", st.t_end)], strict=True):
+        if name != "end":
+            spans.append(PhaseSpan(name=name, start=start, end=nxt[1]))
+    return spans
+
+
+def _leader_after(events: list[Event]) -> str | None:
+    leaders = [e.data.get("new") for e in events if e.kind == "leader"]
+    known = [str(lead) for lead in leaders if lead]
+    return known[-1] if known else None
+
+
+def _no_analysis(reason: str) -> Analysis:
+    recovery = Recovery(
+        leader_elected_s=None, node_down_detected_s=None, tasks_rescheduled_s=None,
+        service_converged_s=None, api_unavailable_s=None, api_first_error=None,
+        client_recovered_s=None, client_status="not_applicable", outage_s=None,
+        dead_ip_errors=0, live_ip_errors=0, baseline_error_rate=None, baseline_p99_ms=None,
+        good_max_error_rate=None, good_max_p99_ms=None, notes=[reason],
+    )  # fmt: skip
+    return Analysis(
+        phases=[], judged=None, judged_latency_ms=None, recovery=recovery, checks=[],
+        verdict="unknown", verdict_reasons=[reason], failed_by_node={},
+    )  # fmt: skip
+
+
+def engine_versions(platform: Platform) -> dict[str, str]:
+    versions: dict[str, str] = {}
+    for node in platform.node_names():
+        try:
+            with platform.engine(node, timeout=3.0) as engine:
+                versions[node] = engine.server_version()
+        except ChaosError:
+            versions[node] = "unreachable"
+    return versions
+
+
+def build_result(
+    exp: Experiment, platform: Platform, state: RunState, targets: dict[str, str]
+) -> RunResult:
+    events = load_events(state.out_dir / "events.jsonl")
+    load_dir = state.out_dir / "load"
+    errors = [*state.errors]
+    try:
+        analysis = analyze(
+            load_dir,
+            events=events,
+            phases=phase_spans(state),
+            targets=targets,
+            faulted_nodes=sorted(state.faulted_nodes),
+            fault_start=state.fault_start if exp.steps else None,
+            update_start=state.update_start,
+            leader_before=state.leader_before,
+            slo=exp.slo,
+            service=exp.service.name,
+            run_errors=[*errors, *state.deviations],
+        )
+        load = load_result_of(load_dir)
+    except ChaosError as exc:
+        analysis, load = _no_analysis(f"no analysis: {exc}"), None
+    if state.deviations and analysis.verdict != "fail":
+        # a wait_for that timed out: swarm did not do what the experiment expects
+        reasons = [*state.deviations, *analysis.verdict_reasons]
+        analysis = analysis.model_copy(update={"verdict": "fail", "verdict_reasons": reasons})
+    env = platform.environment()
+    return RunResult(
+        experiment=ExperimentInfo(
+            name=exp.name, file=exp.source, description=exp.description, expect=exp.expect,
+            settings=exp.model_dump(mode="json", by_alias=True),
+        ),
+        verdict=analysis.verdict,
+        verdict_reasons=analysis.verdict_reasons,
+        phases=analysis.phases,
+        judged=analysis.judged,
+        judged_latency_ms=analysis.judged_latency_ms,
+        events=events,
+        leader_before=state.leader_before,
+        leader_after=_leader_after(events),
+        recovery=analysis.recovery,
+        checks=analysis.checks,
+        failed_by_node=analysis.failed_by_node,
+        load=load,
+        environment=Environment(
+            engine_versions=engine_versions(platform),
+            kernel=env.get("kernel", host_platform.release()),
+            mesh=platform.mesh, platform=platform.name, seed=state.seed, tool_version=__version__,
+            python=sys.version.split()[0],
+        ),
+        started_at=state.started_at,
+        duration_s=round(time.monotonic() - state.started, 3),
+        restored=state.restored,
+        errors=errors,
+        load_dir="load",
+    )  # fmt: skip
