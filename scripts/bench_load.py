@@ -36,6 +36,7 @@ SERVER_CPU = 1
 RATES = (250, 500, 1000, 2000, 4000, 6000)
 ENGINES = ("aiohttp", "httpx")
 MODES = ("keepalive", "new")
+LOOPS = ("uvloop", "asyncio")
 BODY = b"x" * 612  # about the size of nginx's default index page
 
 NGINX_CONF = """\
@@ -63,6 +64,7 @@ http {{
 @dataclass(frozen=True, slots=True)
 class Cell:
     engine: str
+    loop: str
     mode: str
     rate: int
     achieved: float
@@ -142,9 +144,10 @@ class Nginx:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
-def run_cell(engine: str, mode: str, rate: int, seconds: float, url: str) -> Cell:
-    """One cell in this process (called in the pinned subprocess)."""
+def run_cell(engine: str, loop: str, mode: str, rate: int, seconds: float, url: str) -> Cell:
+    """One cell in this process (called in the pinned subprocess) on event loop ``loop``."""
     from chaos.load import Connection, LoadConfig, run_load
+    from chaos.load.loops import loop_factory
 
     config = LoadConfig(
         targets=(url,),
@@ -155,13 +158,15 @@ def run_cell(engine: str, mode: str, rate: int, seconds: float, url: str) -> Cel
         engine=engine,
     )
     before = resource.getrusage(resource.RUSAGE_SELF)
-    summary = asyncio.run(run_load(config))
+    with asyncio.Runner(loop_factory=loop_factory(loop)) as runner:
+        summary = runner.run(run_load(config))
     after = resource.getrusage(resource.RUSAGE_SELF)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     req = summary.requests
     errors = sum(n for k, n in req.errors.items() if k != "dropped")
     return Cell(
         engine=engine,
+        loop=loop,
         mode=mode,
         rate=rate,
         achieved=summary.achieved_rate,
@@ -175,11 +180,13 @@ def run_cell(engine: str, mode: str, rate: int, seconds: float, url: str) -> Cel
     )
 
 
-def cell_in_subprocess(engine: str, mode: str, rate: int, seconds: float, url: str) -> Cell | None:
+def cell_in_subprocess(
+    engine: str, loop: str, mode: str, rate: int, seconds: float, url: str
+) -> Cell | None:
     """One cell in a fresh process pinned to the generator's CPU; ``None`` if it hung."""
     try:
         out = subprocess.run(
-            [sys.executable, __file__, "--cell", engine, mode, str(rate), str(seconds), url],
+            [sys.executable, __file__, "--cell", engine, loop, mode, str(rate), str(seconds), url],
             check=True,
             capture_output=True,
             text=True,
@@ -222,32 +229,42 @@ def fmt(v: float | None, digits: int = 2) -> str:
 
 def table(cells: list[Cell]) -> str:
     lines = [
-        "| engine | connection | target/s | achieved/s | dropped | errors | send lag p50/p99 ms "
+        "| engine | loop | connection | target/s | achieved/s | dropped | errors | send lag p50/p99 ms "
         "| latency p50/p99 ms | CPU s per 1k req | clean |",
-        "|---|---|---:|---:|---:|---:|---|---|---:|---|",
+        "|---|---|---|---:|---:|---:|---:|---|---|---:|---|",
     ]
     for c in cells:
         lines.append(
-            f"| {c.engine} | {c.mode} | {c.rate} | {c.achieved:.0f} | {c.dropped} | {c.errors} "
+            f"| {c.engine} | {c.loop} | {c.mode} | {c.rate} | {c.achieved:.0f} | {c.dropped} | {c.errors} "
             f"| {fmt(c.lag_p50)} / {fmt(c.lag_p99)} | {fmt(c.lat_p50)} / {fmt(c.lat_p99)} "
             f"| {c.cpu_per_1k:.3f} | {'yes' if c.clean() else 'no'} |"
         )
     return "\n".join(lines)
 
 
-def profile(engine: str, mode: str, rate: int, seconds: float) -> None:
+def profile(engine: str, loop: str, mode: str, rate: int, seconds: float) -> None:
     nginx = Nginx()
     nginx.start()
     try:
         os.sched_setaffinity(0, {GEN_CPU})
         prof = cProfile.Profile()
         prof.enable()
-        cell = run_cell(engine, mode, rate, seconds, nginx.url)
+        cell = run_cell(engine, loop, mode, rate, seconds, nginx.url)
         prof.disable()
         print(table([cell]))
         pstats.Stats(prof).sort_stats("tottime").print_stats(25)
     finally:
         nginx.stop()
+
+
+def combos(args: argparse.Namespace) -> list[tuple[str, str, str]]:
+    """(engine, loop, mode) triples in table order."""
+    return [
+        (engine, loop, mode)
+        for engine in args.engines.split(",")
+        for loop in args.loops.split(",")
+        for mode in args.modes.split(",")
+    ]
 
 
 def main() -> None:
@@ -256,13 +273,14 @@ def main() -> None:
     ap.add_argument("--rates", default=",".join(map(str, RATES)))
     ap.add_argument("--engines", default=",".join(ENGINES))
     ap.add_argument("--modes", default=",".join(MODES))
-    ap.add_argument("--cell", nargs=5, help=argparse.SUPPRESS)
-    ap.add_argument("--profile", nargs=3, metavar=("ENGINE", "MODE", "RATE"))
+    ap.add_argument("--loops", default=",".join(LOOPS), help="event loops: uvloop,asyncio")
+    ap.add_argument("--cell", nargs=6, help=argparse.SUPPRESS)
+    ap.add_argument("--profile", nargs=4, metavar=("ENGINE", "LOOP", "MODE", "RATE"))
     args = ap.parse_args()
     sys.path.insert(0, str(ROOT))
     if args.cell:
-        engine, mode, rate, seconds, url = args.cell
-        print(json.dumps(asdict(run_cell(engine, mode, int(rate), float(seconds), url))))
+        engine, loop, mode, rate, seconds, url = args.cell
+        print(json.dumps(asdict(run_cell(engine, loop, mode, int(rate), float(seconds), url))))
         return
     missing = [b for b in ("nginx", "wrk") if shutil.which(b) is None]
     if missing:
@@ -270,8 +288,8 @@ def main() -> None:
     if (os.cpu_count() or 1) < 2:
         raise SystemExit("needs 2 CPUs: the generator and nginx are pinned to one each")
     if args.profile:
-        engine, mode, rate = args.profile
-        profile(engine, mode, int(rate), args.seconds)
+        engine, loop, mode, rate = args.profile
+        profile(engine, loop, mode, int(rate), args.seconds)
         return
     nginx = Nginx()
     nginx.start()
@@ -282,28 +300,30 @@ def main() -> None:
             f"wrk -t1 -c8: {rps8:,.0f} req/s; wrk -t1 -c1: latency p50 {p50_1:.3f} ms", flush=True
         )
         cells = []
-        for engine in args.engines.split(","):
-            for mode in args.modes.split(","):
-                for rate in (int(r) for r in args.rates.split(",")):
-                    cell = cell_in_subprocess(engine, mode, rate, args.seconds, nginx.url)
-                    if cell is None:
-                        print(f"| {engine} | {mode} | {rate} | did not finish |", flush=True)
-                        break
-                    cells.append(cell)
-                    print(table([cell]).splitlines()[-1], flush=True)
-                    if cell.collapsed():
-                        print(f"{engine} {mode} collapsed at {rate}/s: higher rates skipped")
-                        break
+        for engine, loop, mode in combos(args):
+            for rate in (int(r) for r in args.rates.split(",")):
+                cell = cell_in_subprocess(engine, loop, mode, rate, args.seconds, nginx.url)
+                if cell is None:
+                    print(f"| {engine} | {loop} | {mode} | {rate} | did not finish |", flush=True)
+                    break
+                cells.append(cell)
+                print(table([cell]).splitlines()[-1], flush=True)
+                if cell.collapsed():
+                    print(f"{engine} {loop} {mode} collapsed at {rate}/s: higher rates skipped")
+                    break
     finally:
         nginx.stop()
     print()
     print(table(cells))
     print()
-    for engine in args.engines.split(","):
-        for mode in args.modes.split(","):
-            ok = [c.rate for c in cells if c.engine == engine and c.mode == mode and c.clean()]
-            best = max(ok, default=0)
-            print(f"{engine} {mode}: highest clean rate {best}/s = {best / rps8:.1%} of wrk -c8")
+    for engine, loop, mode in combos(args):
+        ok = [
+            c.rate
+            for c in cells
+            if (c.engine, c.loop, c.mode) == (engine, loop, mode) and c.clean()
+        ]
+        best = max(ok, default=0)
+        print(f"{engine} {loop} {mode}: highest clean rate {best}/s = {best / rps8:.1%} of wrk -c8")
     print(f"reference: wrk -t1 -c8 {rps8:,.0f} req/s; wrk -t1 -c1 latency p50 {p50_1:.3f} ms")
 
 

@@ -100,6 +100,7 @@ class RunInfo(_Model):
     window_s: float
     t0_epoch: float
     t0_monotonic: float
+    loop: str = "asyncio"  # the event loop that ran the generator: "uvloop" or "asyncio"
 
 
 class LoadSummary(_Model):

@@ -13,7 +13,7 @@ from chaos.load.config import Connection, LoadConfig
 from chaos.load.engines.base import Engine
 
 DEFAULT_ENGINE = "aiohttp"
-ENGINE_NAMES = ("aiohttp", "httpx")
+ENGINE_NAMES = ("raw", "aiohttp", "httpx")
 
 # requests/s held cleanly on one core against nginx on loopback (BENCHMARKS.md, Load generator)
 HELD_RATES: dict[tuple[str, Connection], float] = {
@@ -30,6 +30,15 @@ def held_rate(engine: str, connection: Connection) -> float | None:
 
 def make_engine(config: LoadConfig) -> Engine:
     """Build the engine named in ``config``; raises :class:`UsageError` for unknown names."""
+    if config.engine == "raw":
+        from chaos.load.engines.raw_engine import RawEngine
+
+        return RawEngine(
+            connection=config.connection,
+            timeout=config.timeout,
+            max_connections=config.in_flight_cap,
+            keepalive_max_requests=config.keepalive_max_requests,
+        )
     if config.engine == "aiohttp":
         from chaos.load.engines.aiohttp_engine import AiohttpEngine
 
