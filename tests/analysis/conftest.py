@@ -18,6 +18,8 @@ RATE = 200.0  # requests per second over both targets
 FAULT_AT = 1.2  # seconds after the run starts: B answers 502 from here ...
 OUTAGE = 2.0  # ... for this long
 DURATION = 9.0  # long enough for SUSTAIN_BUCKETS good buckets after the outage
+# A run the generator could not keep up with (a busy machine) measured itself; try again.
+ATTEMPTS = 3
 
 
 class FlakyServer(TestServer):
@@ -56,11 +58,14 @@ def outage_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
     a.start()
     b.start()
     try:
-        out = tmp_path_factory.mktemp("outage")
-        base = time.monotonic()
-        b.failing = (base + FAULT_AT, base + FAULT_AT + OUTAGE)
-        config = LoadConfig(targets=(a.url(), b.url()), rate=RATE, duration=DURATION)
-        summary = asyncio.run(run_load(config, out_dir=out))
+        for _attempt in range(ATTEMPTS):
+            out = tmp_path_factory.mktemp("outage")
+            base = time.monotonic()
+            b.failing = (base + FAULT_AT, base + FAULT_AT + OUTAGE)
+            config = LoadConfig(targets=(a.url(), b.url()), rate=RATE, duration=DURATION)
+            summary = asyncio.run(run_load(config, out_dir=out))
+            if not summary.generator_limited:
+                break
         offset = base - summary.run.t0_monotonic  # server times on the run's clock
         yield Run(out, summary, a.url(), b.url(), offset + FAULT_AT, offset + FAULT_AT + OUTAGE)
     finally:
@@ -83,3 +88,9 @@ def stall_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
         yield Run(out, summary, srv.url(), srv.url(), offset + 1.0, offset + 2.0)
     finally:
         srv.stop()
+
+
+def require_clean(run: Run) -> None:
+    """Skip a timing-precise assertion when even the last attempt was generator-limited."""
+    if run.summary.generator_limited:
+        pytest.skip("the machine was too busy: every load run was generator-limited")
