@@ -21,7 +21,8 @@ from chaos.swarm.model import NodeView, ServiceView, TaskView
 from chaos.timeline import EventLog
 
 INTERVAL = 0.25
-API_TIMEOUT = 2.0
+API_TIMEOUT = 1.0
+POWER_INTERVAL = 0.1
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,18 +65,42 @@ class Observer:
         self.snapshot = Snapshot()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="observer", daemon=True)
+        # power is read from the platform (cheap, local) on its own beat, so a hung manager
+        # call never delays a node_power event
+        self._power_thread = threading.Thread(target=self._power_loop, name="power", daemon=True)
+        self._power: dict[str, str] = {}
         self._api_failing = False
         self._tasks_key: tuple[object, ...] | None = None
         self._task_states: dict[str, str] = {}
 
     def start(self) -> None:
+        self._power = self._read_power()
         self.poll()  # the first picture, synchronously: leader_before etc.
         self._thread.start()
+        self._power_thread.start()
 
     def stop(self) -> None:
         self._stop.set()
-        if self._thread.is_alive():
-            self._thread.join(timeout=10)
+        for thread in (self._thread, self._power_thread):
+            if thread.is_alive():
+                thread.join(timeout=10)
+
+    def _read_power(self) -> dict[str, str]:
+        return {n: self.platform.power(n) for n in self.platform.node_names()}
+
+    def _power_loop(self) -> None:
+        while not self._stop.wait(POWER_INTERVAL):
+            try:
+                now = self._read_power()
+            except Exception:  # a node being torn down mid-read: try again next beat
+                continue
+            for node, state in now.items():
+                old = self._power.get(node)
+                if old is not None and old != state:
+                    self.log.emit(
+                        "node_power", f"{node} {old} -> {state}", node=node, old=old, new=state
+                    )
+            self._power = now
 
     def _loop(self) -> None:
         while not self._stop.is_set():
@@ -89,13 +114,7 @@ class Observer:
     # -- one poll -----------------------------------------------------------------------
     def poll(self) -> Snapshot:
         prev = self.snapshot
-        power: dict[str, str] = {n: self.platform.power(n) for n in self.platform.node_names()}
-        for node, state in power.items():
-            old = prev.power.get(node)
-            if old is not None and old != state:
-                self.log.emit(
-                    "node_power", f"{node} {old} -> {state}", node=node, old=old, new=state
-                )
+        power = dict(self._power)
         try:
             nodes, service, tasks = self.managers.call(self._fetch)
         except ChaosError as exc:

@@ -30,13 +30,13 @@ from chaos.experiment import actions
 from chaos.experiment.actions import Context
 from chaos.experiment.journal import Journal
 from chaos.experiment.live import LiveView
+from chaos.experiment.loadproc import LoadProcess
 from chaos.experiment.observer import Observer
 from chaos.experiment.plan import Plan, describe_step, plan
 from chaos.experiment.spec import Experiment, PowerStep, ServiceUpdateStep, SleepStep, Step
 from chaos.experiment.steps import Aborted, StepRunner, StepTimeout
 from chaos.lab import wait_http
-from chaos.load import Connection, LoadConfig, LoadSummary, run_load
-from chaos.load.summary import load_run_info
+from chaos.load import Connection, LoadConfig, LoadSummary, load_summary
 from chaos.platform import Platform, get_platform
 from chaos.platform.base import POWER_ACTIONS
 from chaos.platform.view import Managers, cluster_view
@@ -160,6 +160,13 @@ def run_experiment(exp: Experiment, opts: RunOptions) -> RunOutcome:
     return finish(exp, platform, st, targets)
 
 
+def _summary_or_none(load_dir: Path) -> LoadSummary | None:
+    try:
+        return load_summary(load_dir)
+    except (OSError, ValueError, ChaosError):
+        return None
+
+
 def _backend_options() -> dict[str, bool]:
     try:
         import uvloop  # noqa: F401
@@ -228,37 +235,29 @@ class Execution:
             connection=Connection(exp.load.connection),
             engine=exp.load.engine,
         )
-        stop = anyio.Event()
-
-        async def load() -> None:
-            st.load_summary = await run_load(
-                config, out_dir=load_dir, on_window=self.live.on_window, stop=stop
-            )
-
-        async with anyio.create_task_group() as tg:
-            tg.start_soon(load)
-            # one clock for requests and events: the load's t0
-            while not (load_dir / "run.json").exists():
-                await anyio.sleep(0.005)
-            log.clock.t0 = load_run_info(load_dir).t0_monotonic
+        loader = LoadProcess(config, load_dir, self.live.on_window)
+        info = await anyio.to_thread.run_sync(loader.start)
+        log.clock.t0 = info.t0_monotonic  # one clock for requests and events: the load's t0
+        try:
             await anyio.to_thread.run_sync(self.observer.start)
             self.live.observer = self.observer
             st.leader_before = self.observer.snapshot.leader
             runner = StepRunner(self.ctx, self.observer, st.seed, self.abort)
-            try:
-                self.phase("warmup")
-                await anyio.sleep(exp.phases.warmup)
-                self.phase("baseline")
-                await anyio.sleep(exp.phases.baseline)
-                self.phase("fault")
-                st.fault_start = log.clock.now()
-                for i, step in enumerate(exp.steps):
-                    await self.step(i, step, runner)
-                self.phase("observe")
-                await anyio.sleep(exp.phases.observe)
-                self.phase("end")
-            finally:
-                stop.set()
+            self.phase("warmup")
+            await anyio.sleep(exp.phases.warmup)
+            self.phase("baseline")
+            await anyio.sleep(exp.phases.baseline)
+            self.phase("fault")
+            st.fault_start = log.clock.now()
+            for i, step in enumerate(exp.steps):
+                await self.step(i, step, runner)
+            self.phase("observe")
+            await anyio.sleep(exp.phases.observe)
+            self.phase("end")
+        finally:
+            with anyio.CancelScope(shield=True):
+                await anyio.to_thread.run_sync(loader.stop)
+            st.load_summary = _summary_or_none(load_dir)
 
     def phase(self, name: str) -> None:
         self.st.phases.append((name, self.log.clock.now()))
@@ -376,7 +375,9 @@ def finish(
     code = EXIT.get(verdict, 5)
     if not st.restored:
         code = 4
-    elif st.errors and not st.interrupted and verdict != "fail":
+    elif st.interrupted:
+        code = 130
+    elif st.errors and verdict != "fail":
         code = 3
     lines = [f"results: {st.out_dir}/result.json", f"verdict: {verdict}"]
     lines += [f"  {r}" for r in result.verdict_reasons]

@@ -9,8 +9,6 @@ own mesh, which is fed by gossip, not raft. Its status is written to ``mesh.json
 
 from __future__ import annotations
 
-import contextlib
-import json
 import signal
 import sys
 import time
@@ -23,10 +21,11 @@ from chaos.lab.config import LabNode
 from chaos.lab.mesh import HOOKS, describe, mesh_entries, node_rules
 from chaos.lab.system import run
 from chaos.swarm.engine import Engine
+from chaos.swarm.model import NodeView, ServiceView, TaskView
 
 INTERVAL = 0.5
 SUSPICION = 4.0  # memberlist: a node silent this long after a failed probe is dead
-API_TIMEOUT = 2.0
+API_TIMEOUT = 1.0
 
 
 class Supervisor:
@@ -39,6 +38,9 @@ class Supervisor:
         self.applied: dict[str, str] = {}
         self.hooked: set[str] = set()
         self.preferred: str | None = None
+        # the swarm's last answer: while no manager answers (election, quorum lost) the mesh
+        # still drops the backends of nodes that died since, as gossip would
+        self.last: tuple[list[ServiceView], list[TaskView], list[NodeView]] | None = None
         self.stopping = False
         self.pool = ThreadPoolExecutor(max_workers=len(nodes))
 
@@ -93,6 +95,7 @@ class Supervisor:
                 error = str(exc)
                 continue
             self.preferred = node.name
+            self.last = (services, tasks, nodes)
             entries = mesh_entries(services, tasks, nodes, dead)
             for lab_node in self.nodes:
                 self.apply(lab_node, node_rules(lab_node.ip, entries))
@@ -107,17 +110,22 @@ class Supervisor:
                 },
             )
             return
-        status = {
-            "updated": time.time(),
-            "source": "",
-            "error": error or "no manager answers",
-            "dead_nodes": sorted(dead),
-        }
-        previous: dict[str, object] = {}
-        with contextlib.suppress(OSError, ValueError):
-            previous = json.loads(lab_state.MESH_STATUS_FILE.read_text()).get("services", {})
-        status["services"] = previous
-        lab_state.write_json_atomic(lab_state.MESH_STATUS_FILE, status)
+        services_now: object = {}
+        if self.last is not None:
+            entries = mesh_entries(*self.last, dead)
+            for lab_node in self.nodes:
+                self.apply(lab_node, node_rules(lab_node.ip, entries))
+            services_now = describe(entries)
+        lab_state.write_json_atomic(
+            lab_state.MESH_STATUS_FILE,
+            {
+                "updated": time.time(),
+                "source": "",
+                "error": error or "no manager answers",
+                "dead_nodes": sorted(dead),
+                "services": services_now,
+            },
+        )
 
     def rehook_all(self) -> None:
         """Engines re-create their own chains on restart; make sure ours are still hooked."""
