@@ -1,18 +1,18 @@
 """The run loop against a real HTTP server in the test process (see conftest.py).
 
-One contract suite, run against every engine. No test bounds performance: timing
+One contract suite, run against every engine on both event loops (asyncio's default and
+uvloop, through the same runner options an experiment uses). No test bounds performance: timing
 assertions check pacing and deadlines with tolerances for a loaded 2-core machine.
 """
 
 from __future__ import annotations
 
-import asyncio
 import statistics
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import anyio
 import pytest
@@ -20,20 +20,37 @@ import pytest
 from chaos.load import Connection, LoadConfig, TimelineEntry, load_summary, load_timeline, run_load
 from chaos.load.engines import ENGINE_NAMES
 from chaos.load.hlog import read_hlog
+from chaos.load.loops import LOOP_NAMES, UVLOOP
 from chaos.load.summary import HLOG_ALL_FILE, HLOG_FILE, LoadSummary, load_run_info
 
 from .conftest import TestServer
 
-pytestmark = pytest.mark.parametrize("engine", ENGINE_NAMES)
+T = TypeVar("T")
+
+pytestmark = [
+    pytest.mark.parametrize("engine", ENGINE_NAMES),
+    pytest.mark.parametrize("loop", LOOP_NAMES),
+]
 
 
-def _run(config: LoadConfig, **kwargs: Any) -> LoadSummary:
-    return asyncio.run(run_load(config, **kwargs))
+def _anyio_run(loop: str, main: Callable[[], Awaitable[T]]) -> T:
+    return anyio.run(main, backend_options={"use_uvloop": loop == UVLOOP})
 
 
-def test_pacing_counts_per_window_match_rate(server: TestServer, engine: str) -> None:
+def _run(loop: str, config: LoadConfig, **kwargs: Any) -> LoadSummary:
+    async def main() -> LoadSummary:
+        return await run_load(config, **kwargs)
+
+    summary = _anyio_run(loop, main)
+    assert summary.run.loop == loop
+    return summary
+
+
+def test_pacing_counts_per_window_match_rate(server: TestServer, engine: str, loop: str) -> None:
     rate, duration = 200.0, 2.5
-    summary = _run(LoadConfig(targets=(server.url(),), rate=rate, duration=duration, engine=engine))
+    summary = _run(
+        loop, LoadConfig(targets=(server.url(),), rate=rate, duration=duration, engine=engine)
+    )
     assert summary.requests.total == 500
     assert summary.requests.ok == 500
     assert summary.requests.dropped == 0
@@ -55,12 +72,13 @@ def test_pacing_counts_per_window_match_rate(server: TestServer, engine: str) ->
 
 
 def test_server_stall_is_charged_to_requests_scheduled_during_it(
-    server: TestServer, engine: str
+    server: TestServer, engine: str, loop: str
 ) -> None:
     base = time.monotonic()
     server.stall(base + 1.0, base + 2.0)
     summary = _run(
-        LoadConfig(targets=(server.url(),), rate=200.0, duration=3.0, timeout=3.0, engine=engine)
+        loop,
+        LoadConfig(targets=(server.url(),), rate=200.0, duration=3.0, timeout=3.0, engine=engine),
     )
     offset = base - summary.run.t0_monotonic  # stall times on the run's clock
     assert summary.requests.ok == 600  # nothing omitted: all sent, all answered
@@ -79,7 +97,7 @@ def test_server_stall_is_charged_to_requests_scheduled_during_it(
 
 
 def test_each_error_kind_for_real_and_per_target(
-    server: TestServer, closed_port: int, engine: str
+    server: TestServer, closed_port: int, engine: str, loop: str
 ) -> None:
     targets = (
         server.url("/ok"),
@@ -90,7 +108,9 @@ def test_each_error_kind_for_real_and_per_target(
         server.url("/close"),
         server.url("/hang"),
     )
-    summary = _run(LoadConfig(targets=targets, rate=70.0, duration=1.0, timeout=0.5, engine=engine))
+    summary = _run(
+        loop, LoadConfig(targets=targets, rate=70.0, duration=1.0, timeout=0.5, engine=engine)
+    )
     assert summary.requests.total == 70
     kinds = {url: t.requests for url, t in summary.targets.items()}
     assert list(kinds) == list(targets)
@@ -113,8 +133,11 @@ def test_each_error_kind_for_real_and_per_target(
     assert summary.targets[targets[3]].latency_ms.p50 is None
 
 
-def test_in_flight_cap_drops_and_blames_the_generator(server: TestServer, engine: str) -> None:
+def test_in_flight_cap_drops_and_blames_the_generator(
+    server: TestServer, engine: str, loop: str
+) -> None:
     summary = _run(
+        loop,
         LoadConfig(
             targets=(server.url("/hang"),),
             rate=50.0,
@@ -122,7 +145,7 @@ def test_in_flight_cap_drops_and_blames_the_generator(server: TestServer, engine
             timeout=0.5,
             max_in_flight=2,
             engine=engine,
-        )
+        ),
     )
     assert summary.requests.total == 20
     assert summary.requests.dropped == 18
@@ -133,8 +156,11 @@ def test_in_flight_cap_drops_and_blames_the_generator(server: TestServer, engine
 
 
 @pytest.mark.parametrize("connection", list(Connection))
-def test_connection_modes(server: TestServer, engine: str, connection: Connection) -> None:
+def test_connection_modes(
+    server: TestServer, engine: str, loop: str, connection: Connection
+) -> None:
     summary = _run(
+        loop,
         LoadConfig(
             targets=(server.url(),),
             rate=200.0,
@@ -142,7 +168,7 @@ def test_connection_modes(server: TestServer, engine: str, connection: Connectio
             engine=engine,
             connection=connection,
             keepalive_max_requests=10,
-        )
+        ),
     )
     assert summary.requests.ok == 200
     if connection is Connection.NEW:
@@ -151,10 +177,13 @@ def test_connection_modes(server: TestServer, engine: str, connection: Connectio
         assert 200 / 20 - 2 <= server.connections <= 200 / 5 + 10, server.connections
 
 
-def test_out_dir_streams_files_that_agree(server: TestServer, engine: str, tmp_path: Path) -> None:
+def test_out_dir_streams_files_that_agree(
+    server: TestServer, engine: str, loop: str, tmp_path: Path
+) -> None:
     targets = (server.url("/ok"), server.url("/status/500"))
     seen: list[Sequence[TimelineEntry]] = []
     summary = _run(
+        loop,
         LoadConfig(targets=targets, rate=200.0, duration=1.0, engine=engine),
         out_dir=tmp_path,
         on_window=seen.append,
@@ -179,7 +208,7 @@ def test_out_dir_streams_files_that_agree(server: TestServer, engine: str, tmp_p
     assert ok_log.merged(targets[1]).get_total_count() == 0
 
 
-def test_open_ended_run_stops_on_event(server: TestServer, engine: str) -> None:
+def test_open_ended_run_stops_on_event(server: TestServer, engine: str, loop: str) -> None:
     seen: list[float] = []
 
     async def main() -> LoadSummary:
@@ -198,7 +227,7 @@ def test_open_ended_run_stops_on_event(server: TestServer, engine: str) -> None:
             )
         return result
 
-    summary = anyio.run(main)
+    summary = _anyio_run(loop, main)
     assert 30 <= summary.requests.total <= 100
     assert summary.requests.ok == summary.requests.total
     assert seen == sorted(seen) and len(seen) >= 5
@@ -206,7 +235,7 @@ def test_open_ended_run_stops_on_event(server: TestServer, engine: str) -> None:
 
 
 def test_cancellation_ends_the_run_and_closes_files(
-    server: TestServer, engine: str, tmp_path: Path
+    server: TestServer, engine: str, loop: str, tmp_path: Path
 ) -> None:
     async def main() -> None:
         with anyio.move_on_after(0.5):
@@ -222,7 +251,7 @@ def test_cancellation_ends_the_run_and_closes_files(
             )
 
     started = time.monotonic()
-    anyio.run(main)
+    _anyio_run(loop, main)
     assert time.monotonic() - started < 4.0  # did not wait for the 10 s run or 5 s deadlines
     assert not (tmp_path / "summary.json").exists()
     assert (tmp_path / "run.json").exists()

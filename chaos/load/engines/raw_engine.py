@@ -21,6 +21,7 @@ import asyncio
 import random
 import ssl
 from dataclasses import dataclass
+from typing import cast
 from urllib.parse import urlsplit
 
 from chaos.load.config import Connection
@@ -75,8 +76,8 @@ class _Conn(asyncio.Protocol):
         self._owner = owner
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
+        # uvloop's transports are not asyncio.Transport subclasses, but have its methods
+        self.transport = cast(asyncio.Transport, transport)
         self._owner.add(self)
 
     def request(self, data: bytes, loop: asyncio.AbstractEventLoop) -> asyncio.Future[Head]:
