@@ -10,6 +10,7 @@ Metric definitions: ``docs/metrics.md``.
 from __future__ import annotations
 
 from chaos.analysis.checks import Check, CheckInputs, run_checks, verdict
+from chaos.analysis.events import leader_after
 from chaos.analysis.phases import NodeStats, PhaseSpan, PhaseStats
 from chaos.analysis.recovery import Recovery
 from chaos.analysis.result import (
@@ -21,7 +22,7 @@ from chaos.analysis.result import (
     RunResult,
     analyze,
     load_result,
-    load_result_of,
+    make_result,
     write_result,
 )
 
@@ -39,8 +40,9 @@ __all__ = [
     "Recovery",
     "RunResult",
     "analyze",
+    "leader_after",
     "load_result",
-    "load_result_of",
+    "make_result",
     "run_checks",
     "verdict",
     "write_result",

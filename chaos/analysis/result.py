@@ -22,17 +22,40 @@ from chaos.analysis.phases import PhaseSpan, PhaseStats, node_name, phase_stats
 from chaos.analysis.recovery import Recovery, compute_recovery, failed_by_node
 from chaos.errors import UsageError
 from chaos.experiment.spec import Slo
-from chaos.load.summary import Percentiles, RequestCounts, RunInfo, SendLag, TargetSummary
+from chaos.load.summary import (
+    LoadSummary,
+    Percentiles,
+    RequestCounts,
+    RunInfo,
+    SendLag,
+    TargetSummary,
+    percentiles,
+)
 from chaos.timeline import Event
 
 SCHEMA_VERSION = 1
 JUDGED_PHASES = ("fault", "observe")  # the phases error_rate and p99 are judged over
 
 
+class LoadResult(Frozen):
+    """The load summary (``summary.json``) without its timeline, which stays in the load dir."""
+
+    run: RunInfo
+    duration_s: float
+    requests: RequestCounts
+    latency_ms: Percentiles
+    latency_all_ms: Percentiles
+    achieved_rate: float
+    send_lag_ms: SendLag
+    generator_limited: bool
+    targets: dict[str, TargetSummary]
+
+
 class Analysis(Frozen):
     """The analysis of one run. ``judged``: live IPs during fault + observe (``None`` without
     those phases); ``failed_by_node``: server-side failures per node from the fault start (the
-    whole run without a fault), every target."""
+    whole run without a fault), every target; ``load``: the load summary without its
+    timeline (``None`` when the load run did not finish)."""
 
     phases: list[PhaseStats]
     judged: Requests | None
@@ -42,6 +65,7 @@ class Analysis(Frozen):
     verdict: Verdict
     verdict_reasons: list[str]
     failed_by_node: dict[str, int]
+    load: LoadResult | None
 
 
 def analyze(
@@ -80,8 +104,6 @@ def analyze(
     spans = [(p.start, p.end) for p in phases if p.name in JUDGED_PHASES]
     judged, latency, p99_s = None, None, None
     if spans:
-        from chaos.load.summary import percentiles
-
         judged = count(data.entries(spans, live))
         latency = percentiles(data.histogram(spans, live))
         p99_s = None if latency.p99 is None else latency.p99 / 1000.0
@@ -106,6 +128,7 @@ def analyze(
         verdict=outcome,
         verdict_reasons=reasons,
         failed_by_node=failed_by_node(data, targets, fault_start),
+        load=None if summary is None else _brief(summary),
     )
 
 
@@ -132,20 +155,6 @@ class Environment(Frozen):
     seed: int | None
     tool_version: str
     python: str
-
-
-class LoadResult(Frozen):
-    """The load summary (``summary.json``) without its timeline, which stays in the load dir."""
-
-    run: RunInfo
-    duration_s: float
-    requests: RequestCounts
-    latency_ms: Percentiles
-    latency_all_ms: Percentiles
-    achieved_rate: float
-    send_lag_ms: SendLag
-    generator_limited: bool
-    targets: dict[str, TargetSummary]
 
 
 class RunResult(Frozen):
@@ -175,12 +184,46 @@ class RunResult(Frozen):
     load_dir: str
 
 
-def load_result_of(load_dir: Path) -> LoadResult | None:
-    """The ``load`` field from a load dir (``None`` when its run did not finish)."""
-    summary = read_load_dir(load_dir).summary
-    if summary is None:
-        return None
+def _brief(summary: LoadSummary) -> LoadResult:
     return LoadResult.model_validate(summary.model_dump(exclude={"timeline"}))
+
+
+def make_result(
+    analysis: Analysis,
+    *,
+    experiment: ExperimentInfo,
+    events: Sequence[Event],
+    leader_before: str | None,
+    leader_after: str | None,
+    environment: Environment,
+    started_at: str,
+    duration_s: float,
+    restored: bool,
+    errors: Sequence[str],
+    load_dir: str,
+) -> RunResult:
+    """The :class:`RunResult` of an analysed run plus what only the runner knows."""
+    return RunResult(
+        experiment=experiment,
+        verdict=analysis.verdict,
+        verdict_reasons=analysis.verdict_reasons,
+        phases=analysis.phases,
+        judged=analysis.judged,
+        judged_latency_ms=analysis.judged_latency_ms,
+        events=list(events),
+        leader_before=leader_before,
+        leader_after=leader_after,
+        recovery=analysis.recovery,
+        checks=analysis.checks,
+        failed_by_node=analysis.failed_by_node,
+        load=analysis.load,
+        environment=environment,
+        started_at=started_at,
+        duration_s=duration_s,
+        restored=restored,
+        errors=list(errors),
+        load_dir=load_dir,
+    )
 
 
 def write_result(path: Path, result: RunResult) -> None:

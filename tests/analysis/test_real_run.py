@@ -13,7 +13,7 @@ from chaos.analysis import Analysis, PhaseSpan, analyze, load_result, write_resu
 from chaos.analysis.client import BUCKET_S
 from chaos.analysis.loaddir import read_load_dir
 from chaos.analysis.phases import phase_stats
-from chaos.analysis.result import Environment, ExperimentInfo, RunResult, load_result_of
+from chaos.analysis.result import Environment, ExperimentInfo, make_result
 from chaos.errors import UsageError
 from chaos.experiment.spec import Slo
 from chaos.load.summary import HLOG_FILE
@@ -174,22 +174,14 @@ def test_result_round_trip(outage_run: Run, tmp_path: Path) -> None:
         slo=Slo(),
         service="web",
     )
-    result = RunResult(
+    result = make_result(
+        got,
         experiment=ExperimentInfo(
             name="t", file="t.yaml", description="d", expect="", settings={"a": [1]}
         ),
-        verdict=got.verdict,
-        verdict_reasons=got.verdict_reasons,
-        phases=got.phases,
-        judged=got.judged,
-        judged_latency_ms=got.judged_latency_ms,
         events=events,
         leader_before="node-a",
         leader_after="node-a",
-        recovery=got.recovery,
-        checks=got.checks,
-        failed_by_node=got.failed_by_node,
-        load=load_result_of(outage_run.load_dir),
         environment=Environment(
             engine_versions={"node-a": "27.0"},
             kernel="6.1",
