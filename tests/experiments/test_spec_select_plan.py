@@ -86,7 +86,11 @@ def test_yaml_errors_name_the_file(tmp_path: Path) -> None:
 
 
 def test_set_overrides_with_types() -> None:
-    data = {"phases": {"observe": "30s"}, "steps": [{"sleep": "5s"}], "service": {"replicas": 3}}
+    data: dict[str, Any] = {
+        "phases": {"observe": "30s"},
+        "steps": [{"sleep": "5s"}],
+        "service": {"replicas": 3},
+    }
     out = apply_overrides(
         data, parse_set(("phases.observe=5s", "service.replicas=2", "steps.0.sleep=1s"))
     )
