@@ -22,6 +22,7 @@ from chaos.analysis.result import (
     RunResult,
     analyze,
     load_result,
+    load_result_of,
     make_result,
     write_result,
 )
@@ -42,6 +43,7 @@ __all__ = [
     "analyze",
     "leader_after",
     "load_result",
+    "load_result_of",
     "make_result",
     "run_checks",
     "verdict",

@@ -65,7 +65,7 @@ class Analysis(Frozen):
     verdict: Verdict
     verdict_reasons: list[str]
     failed_by_node: dict[str, int]
-    load: LoadResult | None
+    load: LoadResult | None = None
 
 
 def analyze(
@@ -186,6 +186,13 @@ class RunResult(Frozen):
 
 def _brief(summary: LoadSummary) -> LoadResult:
     return LoadResult.model_validate(summary.model_dump(exclude={"timeline"}))
+
+
+def load_result_of(load_dir: Path) -> LoadResult | None:
+    """The ``load`` field from a load dir (``None`` when its run did not finish); the same
+    as ``analyze(...).load``."""
+    summary = read_load_dir(load_dir).summary
+    return None if summary is None else _brief(summary)
 
 
 def make_result(

@@ -13,7 +13,7 @@ from chaos.analysis import Analysis, PhaseSpan, analyze, load_result, write_resu
 from chaos.analysis.client import BUCKET_S
 from chaos.analysis.loaddir import read_load_dir
 from chaos.analysis.phases import phase_stats
-from chaos.analysis.result import Environment, ExperimentInfo, make_result
+from chaos.analysis.result import Environment, ExperimentInfo, load_result_of, make_result
 from chaos.errors import UsageError
 from chaos.experiment.spec import Slo
 from chaos.load.summary import HLOG_FILE
@@ -203,6 +203,7 @@ def test_result_round_trip(outage_run: Run, tmp_path: Path) -> None:
     assert not list(tmp_path.glob("*.tmp"))
     assert result.load is not None
     assert result.load.requests == outage_run.summary.requests
+    assert load_result_of(outage_run.load_dir) == result.load
 
 
 def test_without_fault_or_baseline_recovery_is_not_applicable(outage_run: Run) -> None:
