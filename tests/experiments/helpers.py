@@ -1,0 +1,52 @@
+"""Running catalogue experiments for real through the CLI, with short phases."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from chaos.analysis import RunResult, load_result
+from chaos.timeline import Event
+
+CHAOS = str(Path(sys.executable).with_name("chaos"))
+SHORT = ("phases.warmup=1s", "phases.baseline=4s", "phases.observe=4s")
+
+
+@dataclass
+class Ran:
+    code: int
+    stdout: str
+    stderr: str
+    result: RunResult
+
+    def events(self, kind: str) -> list[Event]:
+        return [e for e in self.result.events if e.kind == kind]
+
+    def step_nodes(self, index: int) -> list[str]:
+        ends = [e for e in self.events("step_end") if e.data.get("index") == index]
+        assert ends and ends[0].data.get("ok"), f"step {index} did not succeed: {ends}"
+        return list(ends[0].data.get("nodes", []))
+
+    def last_tasks(self) -> Event:
+        return self.events("tasks")[-1]
+
+
+def run(name: str, out: Path, *sets: str, seed: int = 1) -> Ran:
+    args = [CHAOS, "run", name, "--out", str(out), "--seed", str(seed), "--quiet"]
+    for item in (*SHORT, *sets):
+        args += ["--set", item]
+    proc = subprocess.run(args, capture_output=True, text=True, timeout=600, check=False)
+    assert (out / "result.json").exists(), proc.stdout + proc.stderr
+    return Ran(proc.returncode, proc.stdout, proc.stderr, load_result(out / "result.json"))
+
+
+def ok_on(ran: Ran, node: str, phases: Sequence[str] = ("fault", "observe")) -> int:
+    """Successful requests to ``node``'s IP during the given phases."""
+    total = 0
+    for phase in ran.result.phases:
+        if phase.name in phases:
+            total += sum(n.requests.ok for n in phase.nodes if n.node == node)
+    return total

@@ -1,0 +1,184 @@
+"""Every catalogue experiment, run for real on the lab with short phases; the assertions are
+about what swarm really did, read back from result.json."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from chaos.lab import Lab
+from tests.experiments.helpers import ok_on, run
+
+pytestmark = pytest.mark.lab
+
+
+def test_baseline_passes_with_no_errors(lab: Lab, tmp_path: Path) -> None:
+    ran = run("baseline", tmp_path)
+    r = ran.result
+    assert r.verdict in ("pass", "unknown"), r.verdict_reasons  # unknown only if the box is busy
+    assert ran.code == {"pass": 0, "unknown": 5}[r.verdict]
+    assert r.restored and not r.errors
+    assert [p.name for p in r.phases] == ["warmup", "baseline", "fault", "observe"]
+    assert r.load is not None and r.load.requests.ok > 0
+    assert sum(r.failed_by_node.values()) == 0
+    assert r.leader_before == r.leader_after
+    assert r.environment.mesh == lab.state.mesh and r.environment.platform == "lab"
+    assert set(r.environment.engine_versions) == {"node-001", "node-002", "node-003"}
+    assert (tmp_path / "load" / "latency.hlog").stat().st_size > 0
+
+
+def test_leader_kill_elects_a_new_leader_and_errors_hit_the_dead_ip(
+    lab: Lab, tmp_path: Path
+) -> None:
+    ran = run("leader-kill", tmp_path)
+    r = ran.result
+    (victim,) = ran.step_nodes(0)
+    assert victim == r.leader_before
+    assert r.leader_after is not None and r.leader_after != victim
+    elected = r.recovery.leader_elected_s
+    # raft: randomised election timeout of 10-19 s after the last heartbeat
+    assert elected is not None and 5.0 < elected < 60.0
+    others = [n for n in r.failed_by_node if n != victim]
+    assert r.failed_by_node[victim] > max(r.failed_by_node[n] for n in others)
+    assert r.recovery.dead_ip_errors > 0
+    assert r.restored
+    assert ran.code in (0, 1, 5)  # the verdict is the SLO's business; the run itself worked
+
+
+def test_follower_kill_keeps_the_leader_and_reschedules(lab: Lab, tmp_path: Path) -> None:
+    ran = run("follower-kill", tmp_path)
+    r = ran.result
+    (victim,) = ran.step_nodes(0)
+    assert victim != r.leader_before
+    assert r.leader_after == r.leader_before  # no election: quorum held
+    down = r.recovery.node_down_detected_s
+    assert down is not None and 3.0 < down < 60.0  # 2-3 heartbeat periods of 5 s
+    assert r.recovery.tasks_rescheduled_s is not None
+    assert r.recovery.tasks_rescheduled_s >= down
+    assert ran.step_nodes(2) == []  # service_converged was reached
+    assert r.restored
+
+
+def test_leader_freeze_elects_a_new_leader(lab: Lab, tmp_path: Path) -> None:
+    ran = run("leader-freeze", tmp_path)
+    r = ran.result
+    (victim,) = ran.step_nodes(0)
+    assert victim == r.leader_before
+    assert r.leader_after != victim
+    assert any(e.data.get("new") == "suspended" for e in ran.events("node_power"))
+    # a frozen node answers nothing: its IP's failures are timeouts, not refusals
+    fault = next(p for p in r.phases if p.name == "fault")
+    stats = next(n for n in fault.nodes if n.node == victim)
+    timeouts = stats.requests.errors.get("timeout", 0) + stats.requests.errors.get(
+        "connect_timeout", 0
+    )
+    assert timeouts > stats.requests.errors.get("refused", 0)
+    assert r.restored
+
+
+def test_quorum_loss_fails_the_api_while_the_live_ip_keeps_serving(
+    lab: Lab, tmp_path: Path
+) -> None:
+    ran = run("quorum-loss", tmp_path, "steps.1.sleep=12s")
+    r = ran.result
+    lost = ran.step_nodes(0)
+    assert len(lost) == 2 and r.leader_before in lost
+    (live,) = {"node-001", "node-002", "node-003"} - set(lost)
+    assert r.recovery.api_unavailable_s is not None and r.recovery.api_unavailable_s > 5.0
+    assert r.recovery.api_first_error
+    assert any(e.kind == "api_error" for e in r.events)
+    # running tasks keep serving on the live node's IP during the outage
+    assert ok_on(ran, live, ("fault",)) > 0
+    assert r.restored
+
+
+def test_rolling_update_ends_with_every_task_on_web_2(lab: Lab, tmp_path: Path) -> None:
+    ran = run("rolling-update", tmp_path, "service.update.delay=1s")
+    r = ran.result
+    final = ran.last_tasks()
+    assert final.data["images"] == {"chaoslab/web:2": 3}
+    states = [e.data.get("new") for e in ran.events("update_state")]
+    assert "updating" in states and states[-1] == "completed"
+    assert r.recovery.service_converged_s is not None and r.recovery.service_converged_s > 0
+    assert r.restored
+
+
+def test_bad_update_pauses_and_keeps_web_1_serving(lab: Lab, tmp_path: Path) -> None:
+    ran = run("bad-update", tmp_path)
+    states = [e.data.get("new") for e in ran.events("update_state")]
+    assert "paused" in states
+    images = ran.last_tasks().data["images"]
+    assert images.get("chaoslab/web:1", 0) >= 2 and "chaoslab/web:2" not in images
+    assert ran.result.restored
+
+
+def test_bad_update_with_rollback_action_rolls_back(lab: Lab, tmp_path: Path) -> None:
+    ran = run("bad-update", tmp_path, "service.update.failure_action=rollback")
+    states = [e.data.get("new") for e in ran.events("update_state")]
+    assert "rollback_completed" in states or "rollback_started" in states
+    assert ran.result.restored
+
+
+def test_scale_out_spreads_six_tasks(lab: Lab, tmp_path: Path) -> None:
+    ran = run("scale-out", tmp_path)
+    final = ran.last_tasks()
+    assert final.data["running"] == 6
+    assert sorted(final.data["by_node"].values()) == [2, 2, 2]
+    assert ran.result.restored
+
+
+def test_drain_leader_moves_its_tasks_and_keeps_leadership(lab: Lab, tmp_path: Path) -> None:
+    ran = run("drain-leader", tmp_path)
+    r = ran.result
+    (drained,) = ran.step_nodes(0)
+    assert drained == r.leader_before == r.leader_after
+    after_drain = [e for e in ran.events("tasks") if e.data["running"] == 3]
+    assert any(drained not in e.data["by_node"] for e in after_drain)
+    avail = [(e.data["node"], e.data["new"]) for e in ran.events("node_availability")]
+    assert (drained, "drain") in avail and (drained, "active") in avail
+    assert r.restored
+
+
+def test_label_placement_has_no_node_to_move_to(lab: Lab, tmp_path: Path) -> None:
+    ran = run("label-placement", tmp_path, "steps.1.sleep=8s")
+    r = ran.result
+    assert ran.step_nodes(0) == ["node-003"]
+    first = ran.events("tasks")[0]
+    assert first.data["by_node"] == {"node-003": 2}
+    # while node-003 is down no other node may run the tasks
+    assert all(set(e.data["by_node"]) <= {"node-003"} for e in ran.events("tasks"))
+    fault = next(p for p in r.phases if p.name == "fault")
+    assert fault.requests.error_count > 0  # every IP fails: no backend anywhere
+    assert ran.last_tasks().data["running"] == 2
+    assert r.restored
+
+
+def test_global_service_task_is_not_replaced_elsewhere(lab: Lab, tmp_path: Path) -> None:
+    ran = run("global-service", tmp_path)
+    r = ran.result
+    (victim,) = ran.step_nodes(0)
+    assert all(max(e.data["by_node"].values(), default=0) <= 1 for e in ran.events("tasks"))
+    assert any(victim not in e.data["by_node"] for e in ran.events("tasks"))
+    assert ran.last_tasks().data["running"] == 3
+    assert r.restored
+
+
+def test_demote_promote_hands_leadership_over_fast(lab: Lab, tmp_path: Path) -> None:
+    ran = run("demote-promote", tmp_path)
+    r = ran.result
+    (demoted,) = ran.step_nodes(0)
+    assert demoted == r.leader_before and r.leader_after != demoted
+    elected = r.recovery.leader_elected_s
+    assert elected is not None and elected < 10.0  # a transfer, not an election timeout
+    roles = [(e.data["node"], e.data["new"]) for e in ran.events("node_role")]
+    assert (demoted, "worker") in roles and (demoted, "manager") in roles
+    assert r.restored
+
+
+def test_stack_deploy_and_remove(lab: Lab, tmp_path: Path) -> None:
+    ran = run("stack-deploy", tmp_path)
+    assert ran.step_nodes(0) == [] and ran.step_nodes(2) == []
+    assert ran.result.restored
+    engine = lab.manager_engines()[0]
+    assert not [s for s in engine.services() if s.name.startswith("shop_")]
