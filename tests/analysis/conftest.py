@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from chaos.analysis.client import P99_SLACK_MS
 from chaos.load import LoadConfig, LoadSummary, run_load
 from tests.load.conftest import TestServer
 
@@ -91,6 +92,8 @@ def stall_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
 
 
 def require_clean(run: Run) -> None:
-    """Skip a timing-precise assertion when even the last attempt was generator-limited."""
-    if run.summary.generator_limited:
-        pytest.skip("the machine was too busy: every load run was generator-limited")
+    """Skip a timing-precise assertion when the generator's own send lag went past the slack
+    the good-bucket rule allows: then the run measured the busy machine, not the server."""
+    lag = run.summary.send_lag_ms.max
+    if lag is not None and lag > P99_SLACK_MS:
+        pytest.skip(f"the machine was too busy: the generator was up to {lag:.0f} ms late")
