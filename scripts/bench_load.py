@@ -229,15 +229,16 @@ def fmt(v: float | None, digits: int = 2) -> str:
 
 def table(cells: list[Cell]) -> str:
     lines = [
-        "| engine | loop | connection | target/s | achieved/s | dropped | errors | send lag p50/p99 ms "
-        "| latency p50/p99 ms | CPU s per 1k req | clean |",
+        "| engine | loop | connection | target/s | achieved/s | dropped | errors "
+        "| send lag p50/p99 ms | latency p50/p99 ms | CPU s per 1k req | clean |",
         "|---|---|---|---:|---:|---:|---:|---|---|---:|---|",
     ]
     for c in cells:
         lines.append(
-            f"| {c.engine} | {c.loop} | {c.mode} | {c.rate} | {c.achieved:.0f} | {c.dropped} | {c.errors} "
-            f"| {fmt(c.lag_p50)} / {fmt(c.lag_p99)} | {fmt(c.lat_p50)} / {fmt(c.lat_p99)} "
-            f"| {c.cpu_per_1k:.3f} | {'yes' if c.clean() else 'no'} |"
+            f"| {c.engine} | {c.loop} | {c.mode} | {c.rate} | {c.achieved:.0f} | {c.dropped} "
+            f"| {c.errors} | {fmt(c.lag_p50)} / {fmt(c.lag_p99)} "
+            f"| {fmt(c.lat_p50)} / {fmt(c.lat_p99)} | {c.cpu_per_1k:.3f} "
+            f"| {'yes' if c.clean() else 'no'} |"
         )
     return "\n".join(lines)
 

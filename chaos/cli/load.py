@@ -8,10 +8,12 @@ from typing import Any
 import anyio
 import click
 
+from chaos.errors import UsageError
 from chaos.load.config import DEFAULT_TIMEOUT_S, Connection, LoadConfig
 from chaos.load.engines import DEFAULT_ENGINE, ENGINE_NAMES, held_rate
 from chaos.load.generator import run_load
 from chaos.load.live import LiveLine
+from chaos.load.loops import LOOP_NAMES, UVLOOP, default_loop, uvloop_available
 from chaos.load.summary import LoadSummary
 from chaos.units import parse_duration, parse_rate
 
@@ -62,6 +64,13 @@ class _Duration(click.ParamType[float]):
     help="HTTP client library.",
 )
 @click.option(
+    "--loop",
+    "loop_name",
+    type=click.Choice(LOOP_NAMES),
+    default=None,
+    help="Event loop [default: uvloop when installed, else asyncio].",
+)
+@click.option(
     "--out",
     "out_dir",
     type=click.Path(file_okay=False, path_type=Path),
@@ -69,13 +78,14 @@ class _Duration(click.ParamType[float]):
     help="Write summary.json, timeline.jsonl and .hlog files here.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print only the summary JSON on stdout.")
-def load(  # noqa: PLR0917 (click passes options as arguments)
+def load(
     urls: tuple[str, ...],
     rate: float,
     duration: float,
     timeout: float,
     connection: str,
     engine: str,
+    loop_name: str | None,
     out_dir: Path | None,
     as_json: bool,
 ) -> None:
@@ -104,7 +114,10 @@ def load(  # noqa: PLR0917 (click passes options as arguments)
     async def main() -> LoadSummary:
         return await run_load(config, out_dir=out_dir, on_window=live)
 
-    summary = anyio.run(main)
+    loop = loop_name or default_loop()
+    if loop == UVLOOP and not uvloop_available():
+        raise UsageError("--loop uvloop: uvloop is not installed; use --loop asyncio")
+    summary = anyio.run(main, backend_options={"use_uvloop": loop == UVLOOP})
     if live is not None:
         live.close()
     if as_json:

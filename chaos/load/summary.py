@@ -25,7 +25,13 @@ from hdrh.histogram import HdrHistogram
 from pydantic import BaseModel, ConfigDict
 
 from chaos.load.outcome import Outcome, Result
-from chaos.load.windows import ClosedWindow, WindowStats, new_histogram, to_us
+from chaos.load.windows import (
+    ClosedWindow,
+    WindowStats,
+    new_histogram,
+    to_us,
+    values_at_percentiles,
+)
 
 SUMMARY_FILE = "summary.json"
 TIMELINE_FILE = "timeline.jsonl"
@@ -136,15 +142,17 @@ def percentiles(hist: HdrHistogram) -> Percentiles:
 def timeline_entry(window: ClosedWindow, target: str, stats: WindowStats) -> TimelineEntry:
     has_ok = stats.hist_ok.get_total_count() > 0
     has_any = stats.hist_all.get_total_count() > 0
+    p50_ok, p99_ok = values_at_percentiles(stats.hist_ok, (50.0, 99.0))
+    (p99_all,) = values_at_percentiles(stats.hist_all, (99.0,))
     return TimelineEntry(
         t=window.start,
         target=target,
         total=stats.total,
         ok=stats.counts.get(Outcome.OK, 0),
         errors={k.value: n for k, n in sorted(stats.counts.items()) if k is not Outcome.OK},
-        p50_ms=_ms(stats.hist_ok.get_value_at_percentile(50.0)) if has_ok else None,
-        p99_ms=_ms(stats.hist_ok.get_value_at_percentile(99.0)) if has_ok else None,
-        p99_all_ms=_ms(stats.hist_all.get_value_at_percentile(99.0)) if has_any else None,
+        p50_ms=_ms(p50_ok) if has_ok else None,
+        p99_ms=_ms(p99_ok) if has_ok else None,
+        p99_all_ms=_ms(p99_all) if has_any else None,
         send_lag_max_ms=round(stats.send_lag_max * 1000.0, 3),
     )
 

@@ -12,8 +12,10 @@ that range are clamped (``record_value`` would silently drop them).
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from bisect import bisect_left
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from itertools import accumulate
 
 from hdrh.histogram import HdrHistogram
 
@@ -27,6 +29,31 @@ _EPS = 1e-9
 
 def new_histogram() -> HdrHistogram:
     return HdrHistogram(HIST_MIN_US, HIST_MAX_US, HIST_DIGITS)
+
+
+def values_at_percentiles(hist: HdrHistogram, percentiles: Sequence[float]) -> list[int]:
+    """``hist.get_value_at_percentile(p)`` for each ``p`` (same values), in one C-level pass.
+
+    hdrh's own query walks the count array in Python (about 0.2 ms per call for sub-10 ms
+    latencies), which the generator pays on its dispatch path at every window close; this sums
+    only up to the bucket of the maximum with :func:`itertools.accumulate` and bisects.
+    Returns zeros for an empty histogram.
+    """
+    total = hist.get_total_count()
+    if total == 0:
+        return [0 for _ in percentiles]
+    top = min(hist.counts_len, hist._counts_index_for(hist.get_max_value()) + 1)
+    cum = list(accumulate(hist.counts[:top]))
+    out = []
+    for p in percentiles:
+        target = hist.get_target_count_at_percentile(p)
+        index = min(bisect_left(cum, target), top - 1)
+        value = hist.get_value_from_index(index)
+        if p:
+            out.append(int(hist.get_highest_equivalent_value(value)))
+        else:
+            out.append(int(hist.get_lowest_equivalent_value(value)))
+    return out
 
 
 def to_us(seconds: float) -> int:

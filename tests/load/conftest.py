@@ -7,6 +7,10 @@ It runs its own asyncio loop in a thread. Paths choose the behaviour of one requ
     /abort                   reads the request, then resets the connection (SO_LINGER 0)
     /close                   reads the request, then closes without answering
     /hang                    reads the request and never answers
+    /chunked                 200 with a chunked body (and a trailer)
+    /until-close             200 whose body ends when the server closes (no length)
+    /partial                 a head promising 100 bytes, 10 bytes, then close
+    /garbage                 a line that is not HTTP, then close
 
 ``stall(start, end)``: requests arriving between the monotonic times start and end are held
 until end (a server stall).
@@ -25,6 +29,13 @@ from collections.abc import Iterator
 import pytest
 
 _BODY = b"hello from the test server\n"
+_RAW_RESPONSES = {
+    "/chunked": b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+    b"6\r\nhello \r\n5\r\nworld\r\n0\r\nX-T: 1\r\n\r\n",
+    "/until-close": b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nbody until close",
+    "/partial": b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n0123456789",
+    "/garbage": b"this is not HTTP\r\n\r\n",
+}
 
 
 class TestServer:
@@ -126,6 +137,11 @@ class TestServer:
         if path == "/hang":
             self._hung.add(writer)
             return False
+        raw = _RAW_RESPONSES.get(path)
+        if raw is not None:
+            writer.write(raw)
+            await writer.drain()
+            return path == "/chunked"
         status = int(path.rsplit("/", 1)[1]) if path.startswith("/status/") else 200
         head = (
             f"HTTP/1.1 {status} X\r\nContent-Length: {len(_BODY)}\r\n"

@@ -5,9 +5,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from chaos.cli import cli
+from chaos.cli import load as cli_load
+from chaos.load import loops
 
 from .conftest import TestServer
 
@@ -102,3 +105,31 @@ def test_usage_errors_exit_2_with_one_line(tmp_path: Path) -> None:
         result = CliRunner().invoke(cli, ["load", *args])
         assert result.exit_code == 2, (args, result.output)
         assert message in result.stderr, (args, result.stderr)
+
+
+def test_runs_on_uvloop_by_default_and_records_the_loop(server: TestServer, tmp_path: Path) -> None:
+    for extra, expected in (([], "uvloop"), (["--loop", "asyncio"], "asyncio")):
+        out = tmp_path / expected
+        result = CliRunner().invoke(
+            cli,
+            [
+                *("load", server.url(), "--rate", "50/s", "--duration", "200ms"),
+                *("--out", str(out), "--json", *extra),
+            ],
+        )
+        assert result.exit_code == 0, result.output
+        assert json.loads(result.stdout)["run"]["loop"] == expected
+        assert json.loads((out / "run.json").read_text())["loop"] == expected
+
+
+def test_falls_back_to_asyncio_without_uvloop(
+    server: TestServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(loops, "uvloop_available", lambda: False)
+    monkeypatch.setattr(cli_load, "uvloop_available", lambda: False)
+    args = ["load", server.url(), "--rate", "50/s", "--duration", "200ms", "--json"]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["run"]["loop"] == "asyncio"
+    result = CliRunner().invoke(cli, [*args, "--loop", "uvloop"])
+    assert result.exit_code == 2 and "uvloop is not installed" in result.stderr

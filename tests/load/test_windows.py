@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import random
+
 import pytest
 
 from chaos.load.outcome import Outcome, Result
 from chaos.load.windows import (
     HIST_MAX_US,
     WindowAccumulator,
+    new_histogram,
     to_us,
+    values_at_percentiles,
     window_of,
     window_start,
     windows_between,
@@ -87,3 +91,24 @@ def test_pop_all_flushes_unfinished_in_order() -> None:
     closed = acc.pop_all(end=0.4)
     assert [w.index for w in closed] == [0, 1, 2, 3]
     assert closed[1].stats[0].counts == {Outcome.OK: 1}
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_values_at_percentiles_match_hdrh(seed: int) -> None:
+    rng = random.Random(seed)
+    hist = new_histogram()
+    for _ in range(rng.randint(1, 3000)):
+        kind = rng.random()
+        if kind < 0.6:
+            value = rng.randint(50, 3000)
+        elif kind < 0.9:
+            value = rng.randint(1, 60_000_000)
+        else:
+            value = rng.choice([1, 60_000_000])
+        hist.record_value(value, rng.randint(1, 3))
+    ps = (0.0, 1.0, 50.0, 90.0, 99.0, 99.9, 100.0)
+    assert values_at_percentiles(hist, ps) == [hist.get_value_at_percentile(p) for p in ps]
+
+
+def test_values_at_percentiles_of_empty_histogram_are_zero() -> None:
+    assert values_at_percentiles(new_histogram(), (50.0, 99.0)) == [0, 0]
