@@ -9,14 +9,23 @@ one core in ``scripts/bench_load.py``; see the "Load generator" section of BENCH
 from __future__ import annotations
 
 from chaos.errors import UsageError
-from chaos.load.config import Connection, LoadConfig
+from chaos.load.config import DEFAULT_ENGINE, Connection, LoadConfig
 from chaos.load.engines.base import Engine
 
-DEFAULT_ENGINE = "aiohttp"
+__all__ = ["DEFAULT_ENGINE", "ENGINE_NAMES", "HELD_RATES", "held_rate", "make_engine"]
+
 ENGINE_NAMES = ("raw", "aiohttp", "httpx")
+
+# Event-loop timers count from a clock cached once per loop iteration (whole milliseconds on
+# uvloop), so a deadline armed with ``timeout`` can fire up to about 1 ms before ``timeout``
+# has passed on time.monotonic. Engines get this much more so that a request is never given up
+# before its deadline; it ends at most a few milliseconds after it.
+DEADLINE_SLACK_S = 0.002
 
 # requests/s held cleanly on one core against nginx on loopback (BENCHMARKS.md, Load generator)
 HELD_RATES: dict[tuple[str, Connection], float] = {
+    ("raw", Connection.KEEPALIVE): 5000.0,
+    ("raw", Connection.NEW): 2500.0,
     ("aiohttp", Connection.KEEPALIVE): 4000.0,
     ("aiohttp", Connection.NEW): 2000.0,
     ("httpx", Connection.KEEPALIVE): 500.0,
@@ -35,7 +44,7 @@ def make_engine(config: LoadConfig) -> Engine:
 
         return RawEngine(
             connection=config.connection,
-            timeout=config.timeout,
+            timeout=config.timeout + DEADLINE_SLACK_S,
             max_connections=config.in_flight_cap,
             keepalive_max_requests=config.keepalive_max_requests,
         )
@@ -44,7 +53,7 @@ def make_engine(config: LoadConfig) -> Engine:
 
         return AiohttpEngine(
             connection=config.connection,
-            timeout=config.timeout,
+            timeout=config.timeout + DEADLINE_SLACK_S,
             max_connections=config.in_flight_cap,
             keepalive_max_requests=config.keepalive_max_requests,
         )
@@ -53,7 +62,7 @@ def make_engine(config: LoadConfig) -> Engine:
 
         return HttpxEngine(
             connection=config.connection,
-            timeout=config.timeout,
+            timeout=config.timeout + DEADLINE_SLACK_S,
             max_connections=config.in_flight_cap,
             keepalive_max_requests=config.keepalive_max_requests,
         )

@@ -1,4 +1,4 @@
-"""The aiohttp engine (the default): the only module that imports aiohttp."""
+"""The aiohttp engine: the only module that imports aiohttp."""
 
 from __future__ import annotations
 

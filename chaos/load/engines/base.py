@@ -27,7 +27,9 @@ _ERRNO_OUTCOME = {
 class Engine(Protocol):
     """Sends HTTP GET requests. ``send`` never raises for request failures: it returns a
     :class:`Response` whose outcome says how the request ended, within ``timeout`` seconds
-    (one total deadline: connect, send and read)."""
+    (one total deadline: connect, send and read). The engine enforces that deadline itself
+    and the generator arms no timer of its own, so an engine must return by it (the contract
+    suite checks this with a server that never answers)."""
 
     name: str
 
