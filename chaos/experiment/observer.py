@@ -48,12 +48,24 @@ class Snapshot:
             return self.service.replicas
         return sum(1 for t in self.tasks if t.desired_state == "running")
 
+    def serving_tasks(self) -> list[TaskView]:
+        """Running tasks on nodes that are Ready and Active (a task on a drained or down node
+        is about to go, however it looks now)."""
+        ids = {v.id: v for v in self.nodes.values()}
+        return [
+            t
+            for t in self.running_tasks()
+            if t.node_id in ids
+            and ids[t.node_id].state == "ready"
+            and ids[t.node_id].availability == "active"
+        ]
+
     def converged(self) -> bool:
-        """All desired tasks running and no update or rollback in progress."""
+        """All desired tasks serving and no update or rollback in progress."""
         if self.service is None:
             return False
         busy = self.service.update_state in ("updating", "rollback_started")
-        return not busy and len(self.running_tasks()) == self.desired_tasks()
+        return not busy and len(self.serving_tasks()) == self.desired_tasks()
 
 
 class Observer:
@@ -108,7 +120,9 @@ class Observer:
             try:
                 self.poll()
             except Exception as exc:  # never let the observer die silently mid-run
-                self.log.emit("api_error", f"observer: {exc!r}", node="", message=repr(exc))
+                if not self._api_failing:
+                    self._api_failing = True  # the next good poll emits api_ok
+                    self.log.emit("api_error", f"observer: {exc!r}", node="", message=repr(exc))
             self._stop.wait(max(0.0, INTERVAL - (time.monotonic() - started)))
 
     # -- one poll -----------------------------------------------------------------------

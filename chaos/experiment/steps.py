@@ -111,9 +111,16 @@ class StepRunner:
             self.refs[step.as_] = nodes
         timeout = step.timeout if step.timeout is not None else DEFAULT_WAIT
         started = time.monotonic()
+        since = self.observer.log.clock.now()
         check = self._condition(step, nodes)
         while True:
-            ok, why = check(self.observer.snapshot)
+            snap = self.observer.snapshot
+            if snap.at <= since:  # only a picture taken after the step began can satisfy it
+                if time.monotonic() - started > timeout:
+                    raise StepTimeout(f"wait for {step.condition}: the observer saw nothing new")
+                time.sleep(0.05)
+                continue
+            ok, why = check(snap)
             if ok:
                 return nodes, f"{why} after {time.monotonic() - started:.1f}s"
             if self.abort.is_set():
@@ -144,7 +151,7 @@ class StepRunner:
             return all(v == want for v in states.values()), f"status {states}"
 
         def converged(s: Snapshot) -> tuple[bool, str]:
-            running, desired = len(s.running_tasks()), s.desired_tasks()
+            running, desired = len(s.serving_tasks()), s.desired_tasks()
             state = s.service.update_state if s.service else "no service"
             return s.converged(), f"{running}/{desired} tasks running, update {state or '-'}"
 

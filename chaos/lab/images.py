@@ -40,7 +40,10 @@ class WebImage:
 def _serve(version: str) -> str:
     return (
         f"printf 'version={version} host=%s\\\\n' $(hostname) > /www/index.html && "
-        f"echo {version} > /www/version && exec httpd -f -p 80 -h /www"
+        f"echo {version} > /www/version; "
+        # busybox httpd as PID 1 would ignore SIGTERM (no handler), so a stop would wait out
+        # the grace period; a well-behaved web server exits at once
+        "httpd -f -p 80 -h /www & pid=$!; trap 'kill $pid; exit 0' TERM; wait $pid"
     )
 
 

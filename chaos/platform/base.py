@@ -68,6 +68,10 @@ class Platform(Protocol):
         """A client for the node's engine; raises NodeHaltedError for a halted node."""
         ...
 
+    def docker_host(self, node: str) -> str:
+        """The ``DOCKER_HOST`` URL of the node's engine (for the docker CLI)."""
+        ...
+
     def publish(
         self, published: int, target: int
     ) -> tuple[tuple[PortRequest, ...], dict[str, str]]: ...

@@ -65,6 +65,9 @@ class LabPlatform:
     def engine(self, node: str, *, timeout: float = 10.0) -> Engine:
         return self.lab.engine(node, timeout=timeout)
 
+    def docker_host(self, node: str) -> str:
+        return self.lab.node(node).docker_host
+
     def publish(
         self, published: int, target: int
     ) -> tuple[tuple[PortRequest, ...], dict[str, str]]:
