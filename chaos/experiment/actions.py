@@ -120,7 +120,14 @@ def node_change(ctx: Context, step: NodeStep, node: str) -> str:
         return f"{node} availability {avail}"
     if step.action in ("demote", "promote"):
         role = "worker" if step.action == "demote" else "manager"
-        ctx.record(step.action, node)
+        opposite = "promote" if step.action == "demote" else "demote"
+        healing = [
+            f for f in ctx.journal.pending(ctx.run) if f.node == node and f.action == opposite
+        ]
+        if healing:  # this step undoes an earlier one: settle it, it is no new fault
+            ctx.settle(step.action, node)
+        else:
+            ctx.record(step.action, node)
         _node_update(ctx, node, lambda spec: spec.__setitem__("Role", role))
         return f"{node} {step.action}d to {role}"
     # leave: the node forgets the swarm; the managers keep it as Down until removed

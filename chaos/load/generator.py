@@ -39,7 +39,7 @@ _MAX_NAP_S = 0.05
 # Event-loop timers fire late by up to about a millisecond (epoll and libuv both count whole
 # milliseconds), so the pacer sleeps until this long before the next due time and then yields
 # to the loop (sleep(0): I/O is still served) until it is due.
-_SPIN_S = 0.001
+_SPIN_S = float(__import__("os").environ.get("SPIN_TMP", "0.001"))
 
 
 async def run_load(
