@@ -51,7 +51,11 @@ def restore(lab: Lab) -> Lab:
         with contextlib.suppress(ChaosError):
             current.wait_swarm_ready()
     lab = Lab.up()  # a no-op when healthy; rebuilds a lab that a test destroyed
-    for engine in lab.manager_engines()[:1]:
-        for svc in engine.services():
-            engine.remove_service(svc.name)
+    for engine in lab.manager_engines():
+        try:
+            for svc in engine.services():
+                engine.remove_service(svc.name)
+            break
+        except ChaosError:
+            continue
     return lab

@@ -270,10 +270,11 @@ class Lab:
             views = self.swarm_nodes()
         except ChaosError:
             return False
+        role = {n.name: "manager" if n.manager else "worker" for n in self.nodes}
         return (
             len(views) == len(self.nodes)
             and sum(v.leader for v in views) == 1
-            and all(v.state == "ready" for v in views)
+            and all(v.state == "ready" and role.get(v.hostname) == v.role for v in views)
         )
 
     def wait_swarm_ready(self, timeout: float = SWARM_READY_TIMEOUT) -> None:
