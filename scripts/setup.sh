@@ -11,7 +11,7 @@ extra=()
 for arg in "$@"; do
   case "$arg" in
     --bench) extra+=(nginx-light wrk) ;;
-    --browser) extra+=(chromium) ;;
+    --browser) ;;  # chromium is always installed now (the report tests need it)
     *) echo "setup.sh: unknown option $arg (use --bench or --browser)" >&2; exit 2 ;;
   esac
 done
@@ -37,7 +37,7 @@ declare -A probe=(
   [wrk]=/usr/bin/wrk
   [chromium]=/usr/bin/chromium
 )
-want=(docker.io containerd runc busybox-static iptables iproute2 util-linux procps python3 python3-venv "${extra[@]}")
+want=(docker.io containerd runc busybox-static iptables iproute2 util-linux procps python3 python3-venv chromium "${extra[@]}")
 missing=()
 for pkg in "${want[@]}"; do
   f="${probe[$pkg]:-}"

@@ -54,6 +54,13 @@ def _register() -> None:
 
     for command in (lab, load, list_cmd, validate, plan, run, recover_cmd):
         cli.add_command(command)
+    try:  # the report commands (chaos report, chaos compare)
+        from chaos.cli.report import compare, report
+    except ImportError:
+        pass
+    else:
+        cli.add_command(report)
+        cli.add_command(compare)
 
 
 _register()
