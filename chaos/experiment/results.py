@@ -91,7 +91,11 @@ def build_result(
         load = load_result_of(load_dir)
     except ChaosError as exc:
         analysis, load = _no_analysis(f"no analysis: {exc}"), None
-    if state.deviations and analysis.verdict != "fail":
+    if state.interrupted:
+        # the run did not finish: whatever the checks say, nothing was measured to the end
+        reasons = ["interrupted before the end: nothing is judged", *analysis.verdict_reasons]
+        analysis = analysis.model_copy(update={"verdict": "unknown", "verdict_reasons": reasons})
+    elif state.deviations and analysis.verdict != "fail":
         # a wait_for that timed out: swarm did not do what the experiment expects
         reasons = [*state.deviations, *analysis.verdict_reasons]
         analysis = analysis.model_copy(update={"verdict": "fail", "verdict_reasons": reasons})

@@ -1,0 +1,91 @@
+"""Faults are undone: after a SIGKILL of ``chaos run`` through ``chaos recover``, and on Ctrl-C."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from chaos.experiment.journal import Journal
+from chaos.lab import Lab
+from tests.experiments.helpers import CHAOS, SHORT
+from tests.lab.helpers import poll, views_by_name
+
+pytestmark = pytest.mark.lab
+
+
+def start_run(out: Path, *extra: str) -> subprocess.Popen[str]:
+    args = [CHAOS, "run", "leader-kill", "--out", str(out), "--seed", "1", "--quiet"]
+    for item in (*SHORT, *extra):
+        args += ["--set", item]
+    return subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def wait_for_halt(out: Path, proc: subprocess.Popen[str]) -> str:
+    """Block until the run's halt step has acted; returns the halted node."""
+
+    def halted() -> str | None:
+        assert proc.poll() is None, "the run ended before its fault"
+        path = out / "events.jsonl"
+        if not path.exists():
+            return None
+        for line in path.read_text().splitlines():
+            event = json.loads(line)
+            if event["kind"] == "step_end" and event["data"].get("index") == 0:
+                return str(event["data"]["nodes"][0])
+        return None
+
+    return poll(halted, 120, "the halt step of the run")
+
+
+def test_recover_undoes_the_faults_of_a_sigkilled_run(lab: Lab, tmp_path: Path) -> None:
+    proc = start_run(tmp_path, "steps.1.timeout=300s")
+    try:
+        victim = wait_for_halt(tmp_path, proc)
+        os.kill(proc.pid, signal.SIGKILL)
+    finally:
+        proc.wait()
+        proc.communicate()
+    assert lab.power(victim) == "halted"  # the fault outlived the killed run
+    pending = Journal().pending()
+    assert [(f.action, f.node) for f in pending if f.action == "halt"] == [("halt", victim)]
+    out = subprocess.run(
+        [CHAOS, "recover"], capture_output=True, text=True, timeout=300, check=False
+    )
+    assert out.returncode == 0, out.stderr
+    assert f"{victim} started" in out.stdout
+    assert "service web removed" in out.stdout
+    assert Journal().pending() == []
+    assert lab.power(victim) == "running"
+    poll(lambda: all(v.state == "ready" for v in views_by_name(lab).values()), 60, "all Ready")
+    engine = lab.manager_engines()[0]
+    assert [s.name for s in engine.services()] == []
+    again = subprocess.run(
+        [CHAOS, "recover"], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert again.returncode == 0 and "nothing to recover" in again.stdout
+
+
+def test_ctrl_c_restores_before_exiting(lab: Lab, tmp_path: Path) -> None:
+    proc = start_run(tmp_path, "steps.1.timeout=300s")
+    try:
+        victim = wait_for_halt(tmp_path, proc)
+        time.sleep(1.0)
+        proc.send_signal(signal.SIGINT)
+        stdout, stderr = proc.communicate(timeout=300)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 130, stdout + stderr
+    assert lab.power(victim) == "running"
+    assert Journal().pending() == []
+    result = json.loads((tmp_path / "result.json").read_text())
+    assert result["restored"] is True
+    assert any("interrupted" in e for e in result["errors"])
+    assert result["verdict"] == "unknown"
