@@ -16,12 +16,13 @@ from chaos.analysis import (
     Recovery,
     RunResult,
     analyze,
-    load_result_of,
+    leader_after,
+    make_result,
 )
 from chaos.errors import ChaosError
 from chaos.experiment.spec import Experiment
 from chaos.platform.base import Platform
-from chaos.timeline import Event, load_events
+from chaos.timeline import load_events
 
 if TYPE_CHECKING:
     from chaos.experiment.runner import RunState
@@ -35,12 +36,6 @@ def phase_spans(st: RunState) -> list[PhaseSpan]:
         if name != "end":
             spans.append(PhaseSpan(name=name, start=start, end=nxt[1]))
     return spans
-
-
-def _leader_after(events: list[Event]) -> str | None:
-    leaders = [e.data.get("new") for e in events if e.kind == "leader"]
-    known = [str(lead) for lead in leaders if lead]
-    return known[-1] if known else None
 
 
 def _no_analysis(reason: str) -> Analysis:
@@ -88,9 +83,8 @@ def build_result(
             service=exp.service.name,
             run_errors=[*errors, *state.deviations],
         )
-        load = load_result_of(load_dir)
     except ChaosError as exc:
-        analysis, load = _no_analysis(f"no analysis: {exc}"), None
+        analysis = _no_analysis(f"no analysis: {exc}")
     if state.interrupted:
         # the run did not finish: whatever the checks say, nothing was measured to the end
         reasons = ["interrupted before the end: nothing is judged", *analysis.verdict_reasons]
@@ -100,23 +94,15 @@ def build_result(
         reasons = [*state.deviations, *analysis.verdict_reasons]
         analysis = analysis.model_copy(update={"verdict": "fail", "verdict_reasons": reasons})
     env = platform.environment()
-    return RunResult(
+    return make_result(
+        analysis,
         experiment=ExperimentInfo(
             name=exp.name, file=exp.source, description=exp.description, expect=exp.expect,
             settings=exp.model_dump(mode="json", by_alias=True),
         ),
-        verdict=analysis.verdict,
-        verdict_reasons=analysis.verdict_reasons,
-        phases=analysis.phases,
-        judged=analysis.judged,
-        judged_latency_ms=analysis.judged_latency_ms,
         events=events,
         leader_before=state.leader_before,
-        leader_after=_leader_after(events),
-        recovery=analysis.recovery,
-        checks=analysis.checks,
-        failed_by_node=analysis.failed_by_node,
-        load=load,
+        leader_after=leader_after(events, state.leader_before),
         environment=Environment(
             engine_versions=engine_versions(platform),
             kernel=env.get("kernel", host_platform.release()),
