@@ -1,0 +1,133 @@
+"""The headline numbers of a run and their definitions (the same text as ``docs/metrics.md``,
+shortened), shown on hover and as footnotes on the page."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from chaos.analysis import RunResult
+from chaos.report import fmt
+from chaos.report.model import Headline, Tone
+
+DEFINITIONS: dict[str, str] = {
+    "failed": "Server-side failed requests over the whole run, every node IP (refused, "
+    "timeouts, 5xx...). Generator-side outcomes (dropped, pool) are not server errors.",
+    "error_rate": "Server errors / sent on the live node IPs during the fault and observe "
+    "phases (the error_rate check).",
+    "p99": "Success latency p99 on the live node IPs during the fault and observe phases, "
+    "from the exact merge of the HdrHistograms (the p99 check).",
+    "leader_elected_s": "Seconds from the fault start to the first leader event naming a node "
+    "other than the leader before the fault.",
+    "node_down_detected_s": "Seconds from the fault start to the first node_status -> down of "
+    "a faulted node.",
+    "tasks_rescheduled_s": "Seconds from the fault start to the first tasks event with running "
+    "== desired and no running task on a faulted node.",
+    "service_converged_s": "Update/rollback: update start -> update completed. Otherwise the "
+    "fault start -> the tasks event from which running == desired held to the end.",
+    "api_unavailable_s": "Total seconds the manager API was failing: each api_error to the "
+    "next api_ok, summed over the run.",
+    "client_recovered_s": "Seconds from the fault start until the live IPs serve like the "
+    "baseline again (1 s buckets within max(2x baseline error rate, 0.1%) and max(2x "
+    "baseline p99, +50 ms)), sustained for 5 buckets.",
+    "outage_s": "Live IPs: end of the last bad 1 s bucket - start of the first bad bucket.",
+    "dead_ip_errors": "Server-side failed requests on the faulted nodes' IPs from the fault "
+    "start to the end.",
+    "live_ip_errors": "Server-side failed requests on the other nodes' IPs from the fault "
+    "start to the end.",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class RecoveryMetric:
+    """One recovery number: ``key`` in :class:`chaos.analysis.Recovery`, its label."""
+
+    key: str
+    label: str
+
+
+RECOVERY: tuple[RecoveryMetric, ...] = (
+    RecoveryMetric("client_recovered_s", "Client recovered"),
+    RecoveryMetric("outage_s", "Client outage"),
+    RecoveryMetric("leader_elected_s", "Leader elected"),
+    RecoveryMetric("node_down_detected_s", "Node down detected"),
+    RecoveryMetric("tasks_rescheduled_s", "Tasks rescheduled"),
+    RecoveryMetric("service_converged_s", "Service converged"),
+    RecoveryMetric("api_unavailable_s", "API unavailable"),
+)
+
+
+def failed_requests(result: RunResult) -> tuple[int, int]:
+    """(server-side failed, sent) over the whole run, from the phases."""
+    failed = sum(p.requests.error_count for p in result.phases)
+    sent = sum(p.requests.sent for p in result.phases)
+    return failed, sent
+
+
+def judged_p99_ms(result: RunResult) -> float | None:
+    lat = result.judged_latency_ms
+    return None if lat is None else lat.p99
+
+
+def check_tone(result: RunResult, name: str) -> Tone:
+    """``good``/``bad`` for a passed/failed check, ``neutral`` when unknown or not set."""
+    c = next((c for c in result.checks if c.name == name), None)
+    if c is None or c.status == "unknown":
+        return "neutral"
+    return "good" if c.status == "pass" else "bad"
+
+
+def limit(result: RunResult, name: str, show: Callable[[float], str]) -> str:
+    """``limit 60 s`` for a check's threshold, empty when the check is not set."""
+    c = next((c for c in result.checks if c.name == name), None)
+    return "" if c is None or c.threshold is None else f"limit {show(c.threshold)}"
+
+
+def headlines(result: RunResult) -> list[Headline]:
+    """The verdict banner's numbers: failed requests, error rate, p99, recovery times."""
+    failed, sent = failed_requests(result)
+    judged = result.judged
+    out = [
+        Headline(
+            "failed",
+            "Failed requests",
+            fmt.count(failed),
+            DEFINITIONS["failed"],
+            sub=f"of {fmt.count(sent)} sent",
+            tone="bad" if failed else "good",
+        ),
+        Headline(
+            "error_rate",
+            "Error rate (live IPs)",
+            fmt.pct(None if judged is None else judged.error_rate),
+            DEFINITIONS["error_rate"],
+            sub=limit(result, "error_rate", fmt.pct),
+            tone=check_tone(result, "error_rate"),
+        ),
+        Headline(
+            "p99",
+            "p99 latency (live IPs)",
+            fmt.ms(judged_p99_ms(result)),
+            DEFINITIONS["p99"],
+            sub=limit(result, "p99", lambda s: fmt.ms(s * 1e3)),
+            tone=check_tone(result, "p99"),
+        ),
+    ]
+    rec = result.recovery
+    for m in RECOVERY:
+        text = fmt.seconds(getattr(rec, m.key))
+        sub = ""
+        tone: Tone = "neutral"
+        if m.key == "client_recovered_s":
+            sub = rec.client_status.replace("_", " ")
+            if rec.client_status == "not_recovered":
+                text, tone = "not recovered", "bad"
+            elif rec.client_status == "recovered":
+                tone = "good"
+            extra = limit(result, "recovery", fmt.seconds)
+            sub = f"{sub} · {extra}" if extra else sub
+        elif m.key == "leader_elected_s":
+            sub = limit(result, "leader_election", fmt.seconds)
+            tone = check_tone(result, "leader_election")
+        out.append(Headline(m.key, m.label, text, DEFINITIONS[m.key], sub=sub, tone=tone))
+    return out
