@@ -119,13 +119,13 @@ def headlines(result: RunResult) -> list[Headline]:
         sub = ""
         tone: Tone = "neutral"
         if m.key == "client_recovered_s":
-            sub = rec.client_status.replace("_", " ")
+            sub = limit(result, "recovery", fmt.seconds)
             if rec.client_status == "not_recovered":
                 text, tone = "not recovered", "bad"
-            elif rec.client_status == "recovered":
+            elif rec.client_status == "not_applicable":
+                text = "n/a"
+            else:
                 tone = "good"
-            extra = limit(result, "recovery", fmt.seconds)
-            sub = f"{sub} · {extra}" if extra else sub
         elif m.key == "leader_elected_s":
             sub = limit(result, "leader_election", fmt.seconds)
             tone = check_tone(result, "leader_election")

@@ -3,7 +3,9 @@
 Buckets: the charts use buckets of ``bucket_s`` seconds laid on a grid anchored at ``origin``
 (0 on a run page, the first fault on a comparison page); a 100 ms window goes to the bucket
 holding its start, as everywhere in the analysis. :func:`pick_bucket` keeps a chart to at most
-``MAX_POINTS`` points: 100 ms for runs up to 40 s, 1 s for a 5-minute run.
+``MAX_POINTS`` points: 0.5 s for runs up to 200 s, 1 s for a 5-minute run. Never below 0.5 s:
+a 100 ms window holds a handful of requests per target (7 at 200 req/s over 3 IPs), so its
+rate alternates between two integers and hides the shape.
 
 Rates are per second of *covered* time (the windows present in the bucket), so a partial
 bucket at either end is not under-reported. Latency percentiles are in milliseconds over
@@ -25,7 +27,7 @@ from chaos.load.windows import new_histogram, values_at_percentiles
 from chaos.report.rundir import Run, Window
 
 MAX_POINTS = 400
-BUCKETS_S = (0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0)
+BUCKETS_S = (0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0)
 TICKS_PER_DECADE = 10  # points per decade of 1/(1-p) in the percentile plots
 DISTRIBUTION_PHASES = ("baseline", "fault", "observe")
 _EPS = 1e-6

@@ -12,7 +12,7 @@ from chaos.report import fmt
 from chaos.report.model import Row
 
 PHASE_HEAD = ["Phase", "Node", "Target", "Span", "Sent", "OK", "Errors", "Error rate", "p50",
-              "p99", "max"]  # fmt: skip
+              "p99", "max", "Error kinds"]  # fmt: skip
 CHECK_HEAD = ["Check", "Status", "Value", "Threshold", "Message"]
 EVENT_HEAD = ["t (s)", "Kind", "Detail"]
 SKIPPED_SETTINGS = ("name", "description", "expect", "steps")
@@ -27,8 +27,9 @@ def phase_rows(result: RunResult) -> list[Row]:
         rows.append(
             Row(
                 [p.name, "all", "", span, fmt.count(r.sent), fmt.count(r.ok),
-                 _errors(r.error_count, r.errors), fmt.pct(r.error_rate),
-                 fmt.ms(p.latency_ms.p50), fmt.ms(p.latency_ms.p99), fmt.ms(p.latency_ms.max)],
+                 fmt.count(r.error_count), fmt.pct(r.error_rate),
+                 fmt.ms(p.latency_ms.p50), fmt.ms(p.latency_ms.p99), fmt.ms(p.latency_ms.max),
+                 _kinds(r.errors, r.generator)],
                 tone="bad" if r.error_count else "neutral",
             )
         )  # fmt: skip
@@ -37,20 +38,20 @@ def phase_rows(result: RunResult) -> list[Row]:
             rows.append(
                 Row(
                     ["", n.node, _host(n.target), "", fmt.count(q.sent), fmt.count(q.ok),
-                     _errors(q.error_count, q.errors), fmt.pct(q.error_rate),
+                     fmt.count(q.error_count), fmt.pct(q.error_rate),
                      fmt.ms(n.latency_ms.p50), fmt.ms(n.latency_ms.p99),
-                     fmt.ms(n.latency_ms.max)],
+                     fmt.ms(n.latency_ms.max), _kinds(q.errors, q.generator)],
                     tone="warn" if q.error_count else "neutral",
                 )
             )  # fmt: skip
     return rows
 
 
-def _errors(total: int, kinds: Mapping[str, int]) -> str:
-    if not total:
-        return "0"
-    detail = ", ".join(f"{k} {v:,}" for k, v in kinds.items())
-    return f"{total:,} ({detail})"
+def _kinds(errors: Mapping[str, int], generator: Mapping[str, int]) -> str:
+    """``connect_timeout 884, refused 9``; generator-side kinds marked as such."""
+    parts = [f"{k} {v:,}" for k, v in errors.items()]
+    parts += [f"{k} {v:,} (generator)" for k, v in generator.items()]
+    return ", ".join(parts)
 
 
 def _host(url: str) -> str:

@@ -106,6 +106,19 @@
     };
   }
 
+  // Log axes: one grid line per decade (uPlot's default adds the 2..9 minor lines too).
+  function decades(scale) {
+    return function (u) {
+      var s = u.scales[scale], out = [];
+      if (s.min == null || s.max == null) return out;
+      for (var e = Math.floor(Math.log10(s.min)); e <= Math.ceil(Math.log10(s.max)); e++) {
+        var x = Math.pow(10, e);
+        if (x >= s.min * 0.999 && x <= s.max * 1.001) out.push(x);
+      }
+      return out;
+    };
+  }
+
   function options(spec, width, record) {
     var percentile = spec.kind === "percentile";
     var yFmt = spec.y_label === "ms"
@@ -122,15 +135,14 @@
     });
     var xAxis = { stroke: AXIS, grid: { stroke: GRID, width: 1 }, ticks: { stroke: GRID } };
     if (percentile) {
-      xAxis.splits = function (u) {
-        var out = [], max = u.scales.x.max;
-        for (var x = 1; x <= max * 1.0001; x *= 10) out.push(x);
-        return out;
-      };
+      xAxis.splits = decades("x");
       xAxis.values = function (u, vals) { return vals.map(fmtPct); };
     } else {
       xAxis.values = function (u, vals) { return vals.map(function (x) { return +x.toFixed(1) + " s"; }); };
     }
+    var yAxis = { stroke: AXIS, grid: { stroke: GRID, width: 1 }, ticks: { stroke: GRID },
+      values: yFmt, size: 64, label: spec.y_label === "ms" ? "" : spec.y_label, labelSize: 18 };
+    if (spec.y_log) yAxis.splits = decades("y");
     return {
       width: width,
       height: percentile ? 300 : 240,
@@ -139,11 +151,7 @@
         x: percentile ? { time: false, distr: 3, log: 10 } : { time: false },
         y: spec.y_log ? { distr: 3, log: 10 } : { range: function (u, lo, hi) { return [0, Math.max(hi * 1.08, 1)]; } },
       },
-      axes: [
-        xAxis,
-        { stroke: AXIS, grid: { stroke: GRID, width: 1 }, ticks: { stroke: GRID },
-          values: yFmt, size: 64, label: spec.y_label === "ms" ? "" : spec.y_label, labelSize: 18 },
-      ],
+      axes: [xAxis, yAxis],
       legend: { live: true },
       cursor: { drag: { x: true, y: false } },
       plugins: [shading(spec, record)],
