@@ -54,6 +54,7 @@ class Metric:
     get: Callable[[RunResult], float | None]
     show: Callable[[float | None], str]
     delta: Callable[[float], str]
+    text: Callable[[RunResult], str | None] = lambda r: None  # overrides ``show``
 
 
 def _err_rate(r: RunResult) -> float | None:
@@ -68,6 +69,10 @@ def _recovery(key: str) -> Callable[[RunResult], float | None]:
     return get
 
 
+def _not_recovered(r: RunResult) -> str | None:
+    return "not recovered" if r.recovery.client_status == "not_recovered" else None
+
+
 def _count(v: float | None) -> str:
     return fmt.count(None if v is None else int(v))
 
@@ -77,12 +82,13 @@ METRICS: tuple[Metric, ...] = (
            lambda r: float(metrics.failed_requests(r)[0]), _count,
            lambda d: fmt.signed(d, "", 0)),
     Metric("Error rate (live IPs)", metrics.DEFINITIONS["error_rate"], _err_rate, fmt.pct,
-           lambda d: fmt.signed(d * 100, " pp", 3)),
+           lambda d: fmt.signed(d * 100, " pp", 2)),
     Metric("p99 latency (live IPs)", metrics.DEFINITIONS["p99"], metrics.judged_p99_ms, fmt.ms,
            lambda d: fmt.signed(d, " ms", 1)),
     *(
         Metric(m.label, metrics.DEFINITIONS[m.key], _recovery(m.key), fmt.seconds,
-               lambda d: fmt.signed(d, " s", 2))
+               lambda d: fmt.signed(d, " s", 2),
+               _not_recovered if m.key == "client_recovered_s" else lambda r: None)
         for m in metrics.RECOVERY
     ),
     Metric("Dead-IP errors", metrics.DEFINITIONS["dead_ip_errors"],
@@ -98,20 +104,26 @@ def metric_rows(results: Sequence[RunResult]) -> list[CompareRow]:
         values = [m.get(r) for r in results]
         first = values[0]
         cells = []
-        for i, v in enumerate(values):
+        for i, (v, r) in enumerate(zip(values, results, strict=True)):
+            shown = m.text(r) or m.show(v)
             if i == 0 or v is None or first is None:
-                cells.append(Cell(m.show(v)))
+                cells.append(Cell(shown, tone="worse" if m.text(r) else ""))
                 continue
             d = v - first
             text = m.delta(d)
-            cells.append(Cell(m.show(v), text, "" if not text else "worse" if d > 0 else "better"))
+            cells.append(Cell(shown, text, "" if not text else "worse" if d > 0 else "better"))
         rows.append(CompareRow(m.label, m.definition, cells))
     return rows
 
 
 def differing_settings(results: Sequence[RunResult]) -> list[tuple[str, list[str]]]:
     """Settings whose value differs between the runs (key, one value per run)."""
-    flat = [dict(tables.flatten(r.experiment.settings)) for r in results]
+    flat = []
+    for r in results:
+        settings = dict(r.experiment.settings)
+        steps = settings.pop("steps", None) or []
+        settings["steps"] = "; ".join(tables.step_summary(s) for s in steps if isinstance(s, dict))
+        flat.append(dict(tables.flatten(settings)))
     keys = sorted({k for f in flat for k in f})
     out = []
     for k in keys:

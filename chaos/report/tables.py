@@ -102,6 +102,21 @@ def flatten(value: Any, prefix: str = "") -> Iterator[tuple[str, str]]:
         yield prefix, str(value)
 
 
+def step_summary(step: Mapping[str, Any]) -> str:
+    """``halt target=leader``, ``wait_for condition=leader_elected timeout=60.0``..."""
+    parts = [str(step.get("action", "?"))]
+    for k, v in step.items():
+        if k in ("action", "as") or v in (None, "", [], {}, False):
+            continue
+        shown = v
+        if isinstance(v, dict):
+            shown = ":".join(str(x) for x in (v.get("kind"), v.get("value")) if x)
+        parts.append(f"{k}={shown}")
+    if step.get("as"):
+        parts.append(f"as {step['as']}")
+    return " ".join(parts)
+
+
 def settings_rows(result: RunResult) -> list[Row]:
     """The experiment's settings as run (after ``--set``), minus the steps (see the plan)."""
     settings = {k: v for k, v in result.experiment.settings.items() if k not in SKIPPED_SETTINGS}
