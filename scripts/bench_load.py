@@ -275,6 +275,7 @@ def main() -> None:
     ap.add_argument("--engines", default=",".join(ENGINES))
     ap.add_argument("--modes", default=",".join(MODES))
     ap.add_argument("--loops", default=",".join(LOOPS), help="event loops: uvloop,asyncio")
+    ap.add_argument("--repeat", type=int, default=1, help="runs per cell (noisy machine)")
     ap.add_argument("--cell", nargs=6, help=argparse.SUPPRESS)
     ap.add_argument("--profile", nargs=4, metavar=("ENGINE", "LOOP", "MODE", "RATE"))
     args = ap.parse_args()
@@ -303,13 +304,18 @@ def main() -> None:
         cells = []
         for engine, loop, mode in combos(args):
             for rate in (int(r) for r in args.rates.split(",")):
-                cell = cell_in_subprocess(engine, loop, mode, rate, args.seconds, nginx.url)
-                if cell is None:
+                runs = [
+                    cell_in_subprocess(engine, loop, mode, rate, args.seconds, nginx.url)
+                    for _ in range(args.repeat)
+                ]
+                done = [c for c in runs if c is not None]
+                for cell in done:
+                    cells.append(cell)
+                    print(table([cell]).splitlines()[-1], flush=True)
+                if len(done) < len(runs):
                     print(f"| {engine} | {loop} | {mode} | {rate} | did not finish |", flush=True)
                     break
-                cells.append(cell)
-                print(table([cell]).splitlines()[-1], flush=True)
-                if cell.collapsed():
+                if all(c.collapsed() for c in done):
                     print(f"{engine} {loop} {mode} collapsed at {rate}/s: higher rates skipped")
                     break
     finally:
@@ -318,13 +324,18 @@ def main() -> None:
     print(table(cells))
     print()
     for engine, loop, mode in combos(args):
-        ok = [
-            c.rate
-            for c in cells
-            if (c.engine, c.loop, c.mode) == (engine, loop, mode) and c.clean()
-        ]
-        best = max(ok, default=0)
-        print(f"{engine} {loop} {mode}: highest clean rate {best}/s = {best / rps8:.1%} of wrk -c8")
+        mine = [c for c in cells if (c.engine, c.loop, c.mode) == (engine, loop, mode)]
+        rates = sorted({c.rate for c in mine})
+        tally = {
+            r: (sum(c.clean() for c in mine if c.rate == r), sum(c.rate == r for c in mine))
+            for r in rates
+        }
+        best = max((r for r, (k, n) in tally.items() if k == n), default=0)
+        per_rate = ", ".join(f"{r}: {k}/{n}" for r, (k, n) in tally.items())
+        print(
+            f"{engine} {loop} {mode}: highest clean rate {best}/s = {best / rps8:.1%} of wrk -c8"
+            f" (clean runs per rate: {per_rate})"
+        )
     print(f"reference: wrk -t1 -c8 {rps8:,.0f} req/s; wrk -t1 -c1 latency p50 {p50_1:.3f} ms")
 
 

@@ -13,6 +13,10 @@ from chaos.errors import UsageError
 DEFAULT_TIMEOUT_S = 2.0
 # the engine that met the bar in scripts/bench_load.py (BENCHMARKS.md, Load generator)
 DEFAULT_ENGINE = "raw"
+# Event-loop timers fire late by up to about a millisecond (epoll and libuv both count whole
+# milliseconds), so by default the pacer sleeps until 1 ms before the next due time and then
+# yields to the loop (``sleep(0)``: I/O is still served) until it is due.
+DEFAULT_SPIN_S = 0.001
 WINDOW_S = 0.1
 
 
@@ -35,7 +39,9 @@ class LoadConfig:
     deadline per request in seconds (connect + send + read). ``max_in_flight``: cap on
     concurrent requests, default ``ceil(rate * timeout) + 16``; requests due while the cap is
     full are counted as ``dropped``. ``keepalive_max_requests``: a kept-alive connection is
-    closed after a number of requests drawn per connection from [n/2, 2n].
+    closed after a number of requests drawn per connection from [n/2, 2n]. ``spin``: seconds
+    before each due time during which the pacer yields instead of sleeping (sub-millisecond
+    send lag at the price of up to ``spin x rate`` of a core at low rates; 0 sleeps only).
     """
 
     targets: tuple[str, ...]
@@ -47,6 +53,7 @@ class LoadConfig:
     max_in_flight: int | None = None
     keepalive_max_requests: int = 100
     window: float = WINDOW_S
+    spin: float = DEFAULT_SPIN_S
 
     def __post_init__(self) -> None:
         if not self.targets:
@@ -67,6 +74,8 @@ class LoadConfig:
             raise UsageError("invalid keep-alive request bound: must be at least 1")
         if not self.window > 0:
             raise UsageError("invalid window: must be greater than zero")
+        if not 0 <= self.spin <= 0.1:
+            raise UsageError("invalid spin: must be between 0 and 0.1 s")
 
     @property
     def in_flight_cap(self) -> int:

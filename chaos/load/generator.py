@@ -36,10 +36,6 @@ WindowCallback = Callable[[Sequence[TimelineEntry]], None]
 
 # Longest sleep between wake-ups, so a stop event is seen promptly at low rates.
 _MAX_NAP_S = 0.05
-# Event-loop timers fire late by up to about a millisecond (epoll and libuv both count whole
-# milliseconds), so the pacer sleeps until this long before the next due time and then yields
-# to the loop (sleep(0): I/O is still served) until it is due.
-_SPIN_S = float(__import__("os").environ.get("SPIN_TMP", "0.001"))
 
 
 async def run_load(
@@ -133,7 +129,7 @@ class _Run:
 
     async def _send_all(self, loop: asyncio.AbstractEventLoop, clock: Callable[[], float]) -> float:
         """Dispatch on schedule until the run's end; return the sending span in seconds."""
-        pacer, t0, cap = self.pacer, self.t0, self.config.in_flight_cap
+        pacer, t0, cap, spin = self.pacer, self.t0, self.config.in_flight_cap, self.config.spin
         targets = self.config.targets
         n_targets = len(targets)
         i = 0
@@ -162,7 +158,8 @@ class _Run:
             if pacer.finished(i):
                 return max(now, pacer.duration or 0.0)
             nap = pacer.due(i) - (clock() - t0)
-            await asyncio.sleep(min(nap - _SPIN_S, _MAX_NAP_S) if nap > _SPIN_S else 0)
+            # timers fire up to ~1 ms late: sleep until ``spin`` before due, then yield
+            await asyncio.sleep(min(nap - spin, _MAX_NAP_S) if nap > spin else 0)
 
     async def _one(
         self, seq: int, target: int, url: str, intended: float, clock: Callable[[], float]

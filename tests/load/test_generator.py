@@ -255,3 +255,12 @@ def test_cancellation_ends_the_run_and_closes_files(
     assert time.monotonic() - started < 4.0  # did not wait for the 10 s run or 5 s deadlines
     assert not (tmp_path / "summary.json").exists()
     assert (tmp_path / "run.json").exists()
+
+
+def test_pacing_without_spin_sleeps_only(server: TestServer, engine: str, loop: str) -> None:
+    summary = _run(
+        loop,
+        LoadConfig(targets=(server.url(),), rate=200.0, duration=1.0, engine=engine, spin=0.0),
+    )
+    assert summary.requests.ok == 200
+    assert [e.total for e in summary.timeline] == [20] * 10
