@@ -49,10 +49,11 @@ def cli() -> None:
 
 def _register() -> None:
     from chaos.cli.experiments import list_cmd, plan, recover_cmd, run, validate
+    from chaos.cli.gate import gate, suite
     from chaos.cli.lab import lab
     from chaos.cli.load import load
 
-    for command in (lab, load, list_cmd, validate, plan, run, recover_cmd):
+    for command in (lab, load, list_cmd, validate, plan, run, recover_cmd, suite, gate):
         cli.add_command(command)
     try:  # the report commands (chaos report, chaos compare)
         from chaos.cli.report import compare, report

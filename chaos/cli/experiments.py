@@ -7,12 +7,14 @@ from pathlib import Path
 
 import click
 
-from chaos.errors import ChaosError
+from chaos.cli.gate import SweepAxis
+from chaos.errors import ChaosError, UsageError
 from chaos.experiment import catalogue
 from chaos.experiment.journal import Journal
 from chaos.experiment.runner import RunOptions, preflight, recover, run_experiment
 from chaos.experiment.spec import load_experiment, parse_set
 from chaos.platform import PLATFORMS, get_platform
+from chaos.sweep import Axis, canonical_overrides, run_sweep
 
 platform_option = click.option(
     "--platform", type=click.Choice(PLATFORMS), default="lab", show_default=True,
@@ -79,6 +81,21 @@ def plan(experiment: str, platform: str, seed: int, sets: tuple[str, ...]) -> No
 )
 @click.option("--keep", is_flag=True, help="Leave the service running afterwards.")
 @click.option("--quiet", is_flag=True, help="No live view.")
+@click.option(
+    "--sweep",
+    "axes",
+    multiple=True,
+    type=SweepAxis(),
+    help="Run every combination, e.g. --sweep update.parallelism=1,2,3 (any --set key; "
+    "update.X, rollback.X, replicas, image are short for service.*).",
+)
+@click.option(
+    "--repeat",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Runs per setting (a sweep's spread).",
+)
 def run(
     experiment: str,
     platform: str,
@@ -87,10 +104,22 @@ def run(
     out: Path | None,
     keep: bool,
     quiet: bool,
+    axes: tuple[Axis, ...],
+    repeat: int,
 ) -> None:
     """Run an experiment under load; exit 0 pass, 1 SLO violated, 2 invalid input,
-    3 platform error, 4 cluster not restored, 5 verdict unknown."""
-    exp = catalogue.load(experiment, parse_set(sets))
+    3 platform error, 4 cluster not restored, 5 verdict unknown. With --sweep or --repeat:
+    every setting into reports/sweep-<date>-<name>/ and a comparison (sweep.md); exit 0
+    when every run finished, else 3, 4 or 130 as for one run."""
+    if axes or repeat > 1:
+        if keep:
+            raise UsageError("--keep applies to one run, not to a sweep")
+        opts = RunOptions(platform, seed, out, False, live=not quiet)
+        swept = run_sweep(experiment, parse_set(sets), axes, repeat, opts, log=click.echo)
+        for line in swept.lines:
+            click.echo(line)
+        sys.exit(swept.exit_code)
+    exp = catalogue.load(experiment, canonical_overrides(parse_set(sets)))
     outcome = run_experiment(exp, RunOptions(platform, seed, out, keep, live=not quiet))
     for line in outcome.lines:
         click.echo(line)

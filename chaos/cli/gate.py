@@ -1,0 +1,140 @@
+"""``chaos suite`` and ``chaos gate``: experiments in sequence, and saved runs judged for CI.
+
+Also the click types of ``chaos run --sweep`` (``KEY=V1,V2``). Units are parsed here, at the
+edge; a malformed value is one line on stderr and exit 2.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from chaos import gate as gate_lib
+from chaos import suite as suite_lib
+from chaos.errors import UsageError
+from chaos.experiment.runner import RunOptions
+from chaos.platform import PLATFORMS
+from chaos.sweep import Axis, parse_axis
+from chaos.units import parse_duration, parse_fraction
+
+
+def _named(param: click.Parameter | None) -> str:
+    return param.opts[0] if param is not None and param.opts else "value"
+
+
+class SweepAxis(click.ParamType[Axis]):
+    """``update.parallelism=1,2,3`` -> :class:`chaos.sweep.Axis`."""
+
+    name = "KEY=V1,V2"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Axis:
+        return value if isinstance(value, Axis) else parse_axis(str(value))
+
+
+class Duration(click.ParamType[float]):
+    """``250ms``, ``30s`` -> seconds."""
+
+    name = "duration"
+
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> float:
+        if isinstance(value, float):
+            return value
+        try:
+            return parse_duration(str(value))
+        except UsageError as exc:
+            raise UsageError(f"{_named(param)}: {exc}") from None
+
+
+class Ratio(click.ParamType[float]):
+    """``0.1%`` or ``0.001`` -> a fraction in [0, 1]."""
+
+    name = "ratio"
+
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> float:
+        if isinstance(value, float):
+            return value
+        try:
+            return parse_fraction(str(value), what="percentage")
+        except UsageError as exc:
+            raise UsageError(f"{_named(param)}: {exc}") from None
+
+
+@click.command()
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option(
+    "--platform", type=click.Choice(PLATFORMS), default="lab", show_default=True,
+    help="Where the swarm runs.",
+)  # fmt: skip
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Suite directory (default: reports/suite-<date>-<file>).",
+)
+@click.option("--quiet", is_flag=True, help="No live view.")
+def suite(file: Path, platform: str, out: Path | None, quiet: bool) -> None:
+    """Run the experiments of a suite FILE in sequence (one result dir each, one suite.json);
+    exit with the worst run's code (4, 130, 3, 1, 5, 0 in that order)."""
+    outcome = suite_lib.run_suite(file, RunOptions(platform, None, out, False, live=not quiet))
+    for line in outcome.lines:
+        click.echo(line)
+    sys.exit(outcome.exit_code)
+
+
+@click.command()
+@click.argument("run_dirs", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option(
+    "--baseline",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="A run, suite or sweep dir to compare with (repeats compared by median and spread).",
+)
+@click.option("--max-error-rate", type=Ratio(), default=None, help="e.g. 0.1% (default: slo).")
+@click.option("--max-p99", type=Duration(), default=None, help="e.g. 250ms (default: slo).")
+@click.option("--max-recovery", type=Duration(), default=None, help="e.g. 30s (default: slo).")
+@click.option(
+    "--tolerance",
+    type=Ratio(),
+    default="20%",
+    show_default=True,
+    help="Allowed worsening against the baseline's median.",
+)
+@click.option("--junit", type=click.Path(path_type=Path), default=None, help="Write JUnit XML.")
+@click.option(
+    "--markdown",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Append a Markdown summary (e.g. $GITHUB_STEP_SUMMARY).",
+)
+def gate(
+    run_dirs: tuple[Path, ...],
+    baseline: Path | None,
+    max_error_rate: float | None,
+    max_p99: float | None,
+    max_recovery: float | None,
+    tolerance: float,
+    junit: Path | None,
+    markdown: Path | None,
+) -> None:
+    """Judge saved runs (run, suite or sweep dirs) against thresholds and a baseline; one line
+    per check; exit 0 pass, 1 a check failed or is unknown, 2 invalid input. The rule:
+    docs/gate.md."""
+    thresholds = gate_lib.Thresholds(max_error_rate, max_p99, max_recovery, tolerance)
+    report = gate_lib.gate(list(run_dirs), baseline, thresholds)
+    if junit is not None:
+        junit.parent.mkdir(parents=True, exist_ok=True)
+        junit.write_text(gate_lib.junit(report), encoding="utf-8")
+    if markdown is not None:
+        markdown.parent.mkdir(parents=True, exist_ok=True)
+        with markdown.open("a", encoding="utf-8") as f:
+            f.write(gate_lib.markdown(report))
+    for line in report.lines():
+        click.echo(line)
+    sys.exit(report.exit_code)
