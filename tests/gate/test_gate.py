@@ -204,7 +204,7 @@ def test_no_baseline_for_an_experiment_is_unknown(tmp_path: Path) -> None:
 
 def test_input_without_runs_is_a_usage_error(tmp_path: Path) -> None:
     (tmp_path / "empty").mkdir()
-    with pytest.raises(UsageError, match="no result.json"):
+    with pytest.raises(UsageError, match=r"no result\.json"):
         gate.gate([tmp_path / "empty"], None, gate.Thresholds())
     with pytest.raises(UsageError, match="no such directory"):
         gate.gate([tmp_path / "nope"], None, gate.Thresholds())
