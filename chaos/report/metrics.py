@@ -124,8 +124,8 @@ def headlines(result: RunResult) -> list[Headline]:
                 text, tone = "not recovered", "bad"
             elif rec.client_status == "not_applicable":
                 text = "n/a"
-            else:
-                tone = "good"
+            else:  # recovered: judged by the recovery check when the experiment sets one
+                tone = check_tone(result, "recovery") if sub else "good"
         elif m.key == "leader_elected_s":
             sub = limit(result, "leader_election", fmt.seconds)
             tone = check_tone(result, "leader_election")
