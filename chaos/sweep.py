@@ -402,7 +402,10 @@ def recommend(cells: Sequence[CellSummary]) -> Recommendation:
     s: Spread = getattr(second, metric)
     versus = f"{second.label}: {_fmt(metric, s.min)}..{_fmt(metric, s.max)}"
     mine = f"{_fmt(metric, b.min)}..{_fmt(metric, b.max)}"
-    if b.median is None or s.median is None or b.median == s.median:
+    if b.median is None or s.median is None:
+        text = f"{head}; not sure: no {name} to compare with {second.label}"
+        return Recommendation(slug=best.slug, confidence="not_sure", text=text)
+    if b.median == s.median:
         text = f"{head}; not sure: tied with {second.label} on failed requests and update"
         return Recommendation(slug=best.slug, confidence="not_sure", text=text)
     if min(b.n, s.n) < 2:

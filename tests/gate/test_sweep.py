@@ -1,0 +1,318 @@
+"""Sweeps without a cluster: matrix expansion, aliases, slugs, the summary of saved runs and
+the recommendation rule."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from chaos import sweep
+from chaos.errors import UsageError
+from tests.gate.helpers import ROLLING, derive
+
+CHAOS = str(Path(sys.executable).with_name("chaos"))
+
+
+@pytest.mark.parametrize(
+    ("key", "canonical"),
+    [
+        ("update.parallelism", "service.update.parallelism"),
+        ("rollback.order", "service.rollback.order"),
+        ("replicas", "service.replicas"),
+        ("image", "service.image"),
+        ("service.update.delay", "service.update.delay"),
+        ("phases.observe", "phases.observe"),
+        ("updates.x", "updates.x"),
+        (" update.order ", "service.update.order"),
+    ],
+)
+def test_canonical_key(key: str, canonical: str) -> None:
+    assert sweep.canonical_key(key) == canonical
+
+
+@pytest.mark.parametrize(
+    ("text", "key", "values"),
+    [
+        ("update.parallelism=1,2,3", "service.update.parallelism", (1, 2, 3)),
+        (
+            "update.order=stop-first,start-first",
+            "service.update.order",
+            ("stop-first", "start-first"),
+        ),
+        (
+            "image=chaoslab/web:1,chaoslab/web:2",
+            "service.image",
+            ("chaoslab/web:1", "chaoslab/web:2"),
+        ),
+        ("phases.observe=5s, 10s", "phases.observe", ("5s", "10s")),
+        ("load.rate=100/s", "load.rate", ("100/s",)),
+        ("service.update.delay=0,0.5", "service.update.delay", (0, 0.5)),
+    ],
+)
+def test_parse_axis(text: str, key: str, values: tuple[Any, ...]) -> None:
+    assert sweep.parse_axis(text) == sweep.Axis(key, values)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("update.parallelism", "use KEY=V1,V2"),
+        ("=1,2", "use KEY=V1,V2"),
+        ("update.parallelism=", "an empty value"),
+        ("update.parallelism=1,,2", "an empty value"),
+        ("update.parallelism=1,1", "a value is repeated"),
+        ("image=[a,b", "an empty value|not valid YAML"),
+    ],
+)
+def test_parse_axis_errors(text: str, message: str) -> None:
+    with pytest.raises(UsageError, match=message):
+        sweep.parse_axis(text)
+
+
+PAR = sweep.Axis("service.update.parallelism", (1, 2))
+ORDER = sweep.Axis("service.update.order", ("stop-first", "start-first"))
+
+
+def test_expand_is_the_product_first_axis_slowest() -> None:
+    cells = sweep.expand([PAR, ORDER])
+    assert [c.settings for c in cells] == [
+        (("service.update.parallelism", 1), ("service.update.order", "stop-first")),
+        (("service.update.parallelism", 1), ("service.update.order", "start-first")),
+        (("service.update.parallelism", 2), ("service.update.order", "stop-first")),
+        (("service.update.parallelism", 2), ("service.update.order", "start-first")),
+    ]
+    assert cells[1].label == "update.parallelism=1, update.order=start-first"
+    assert cells[1].overrides == {
+        "service.update.parallelism": 1,
+        "service.update.order": "start-first",
+    }
+
+
+def test_expand_without_axes_is_one_cell() -> None:
+    (cell,) = sweep.expand([])
+    assert cell.settings == () and cell.slug == "default" and cell.label == "as configured"
+
+
+@pytest.mark.parametrize(
+    "axes",
+    [
+        [PAR, sweep.Axis("service.update.parallelism", (3,))],
+        [sweep.Axis("service.update", ({"order": "stop-first"},)), ORDER],
+    ],
+)
+def test_overlapping_axes_are_refused(axes: list[sweep.Axis]) -> None:
+    with pytest.raises(UsageError, match="overlap"):
+        sweep.expand(axes)
+
+
+@pytest.mark.parametrize(
+    ("settings", "slug"),
+    [
+        ((), "default"),
+        ((("service.update.parallelism", 1),), "update.parallelism=1"),
+        (
+            (("service.update.parallelism", 2), ("service.update.order", "start-first")),
+            "update.parallelism=2,update.order=start-first",
+        ),
+        ((("service.image", "chaoslab/web:2"),), "image=chaoslab-web-2"),
+        ((("phases.observe", "5s"),), "phases.observe=5s"),
+        ((("load.connection", None),), "load.connection=null"),
+        ((("service.update.delay", 0.5),), "service.update.delay=0.5".removeprefix("service.")),
+    ],
+)
+def test_cell_slug(settings: tuple[tuple[str, Any], ...], slug: str) -> None:
+    assert sweep.cell_slug(settings) == slug
+
+
+@pytest.mark.parametrize(
+    ("values", "n", "median", "lo", "hi"),
+    [
+        ([], 0, None, None, None),
+        ([None, None], 0, None, None, None),
+        ([5.0], 1, 5.0, 5.0, 5.0),
+        ([3.0, 1.0, 2.0], 3, 2.0, 1.0, 3.0),
+        ([4.0, None, 1.0], 2, 2.5, 1.0, 4.0),
+    ],
+)
+def test_spread(
+    values: list[float | None], n: int, median: float | None, lo: float | None, hi: float | None
+) -> None:
+    assert sweep.Spread.of(values) == sweep.Spread(n=n, median=median, min=lo, max=hi)
+
+
+def cell(name: str, failed: list[float | None], update: list[float | None]) -> sweep.CellSummary:
+    runs = [
+        sweep.RepSummary(
+            dir=f"{name}/rep-{i + 1}",
+            verdict="pass",
+            failed=f,
+            error_rate=None if f is None else f / 4000,
+            p99_ms=18.0,
+            update_s=u,
+        )
+        for i, (f, u) in enumerate(zip(failed, update, strict=True))
+    ]
+    return sweep.cell_summary(name, name, {}, runs)
+
+
+@pytest.mark.parametrize(
+    ("cells", "slug", "confidence", "phrase"),
+    [
+        # fewest failed; its worst repeat (3) beats the runner-up's best (10)
+        (
+            [cell("a", [10, 14, 12], [20, 21, 22]), cell("b", [0, 3, 1], [30, 31, 29])],
+            "b",
+            "confident",
+            "worst repeat beats the runner-up's best (0..3 vs a: 10..14)",
+        ),
+        # fewest failed by median, but the ranges overlap
+        (
+            [cell("a", [2, 9, 4], [20, 20, 20]), cell("b", [1, 5, 3], [30, 30, 30])],
+            "b",
+            "not_sure",
+            "failed requests ranges overlap (1..5 vs a: 2..9)",
+        ),
+        # equal failed medians: the shorter update decides, here separated
+        (
+            [cell("a", [0, 0, 1], [30, 32, 31]), cell("b", [0, 1, 0], [17, 18, 19])],
+            "b",
+            "confident",
+            "on update duration",
+        ),
+        (
+            [cell("a", [0], [30]), cell("b", [4], [12])],
+            "a",
+            "not_sure",
+            "one run per setting",
+        ),
+        (
+            [cell("a", [0, 0], [30, 31]), cell("b", [0, 0], [31, 30])],
+            "a",
+            "not_sure",
+            "tied with b",
+        ),
+        (
+            [cell("a", [None], [None]), cell("b", [2, 3], [20, 21])],
+            "b",
+            "not_sure",
+            "only one setting has results",
+        ),
+        ([cell("a", [None], [None])], None, "none", "no setting has a result"),
+        # a cell with no update value ranks after one with (unknown is not better)
+        (
+            [cell("a", [0, 0], [None, None]), cell("b", [0, 0], [20, 21])],
+            "b",
+            "not_sure",
+            "no update duration to compare with a",
+        ),
+    ],
+)
+def test_recommend(
+    cells: list[sweep.CellSummary], slug: str | None, confidence: str, phrase: str
+) -> None:
+    rec = sweep.recommend(cells)
+    assert (rec.slug, rec.confidence) == (slug, confidence), rec.text
+    assert phrase in rec.text
+
+
+def make_sweep_dir(
+    root: Path, cells: dict[str, list[tuple[int, float]]], full: bool = False
+) -> Path:
+    """A sweep dir over update.parallelism as the runner lays it out, from the stored run."""
+    axes = [("service.update.parallelism", [int(k) for k in cells])]
+    plan_cells = []
+    for value, reps in cells.items():
+        settings = {"service.update.parallelism": int(value)}
+        slug = sweep.cell_slug(tuple(settings.items()))
+        plan_cells.append((slug, settings))
+        for i, (failed, conv) in enumerate(reps):
+            derive(
+                ROLLING,
+                root / slug / f"rep-{i + 1}",
+                failed=failed,
+                converged_s=conv,
+                settings={"service": {"update": {"parallelism": int(value)}}},
+                full=full,
+            )
+    plan = sweep.SweepPlan(
+        experiment="rolling-update",
+        sets={},
+        axes=axes,
+        repeat=max(len(r) for r in cells.values()),
+        cells=plan_cells,
+        started_at="2026-11-27T14:00:00+00:00",
+    )
+    (root / sweep.PLAN_FILE).write_text(plan.model_dump_json())
+    return root
+
+
+def test_summarise_and_write_a_saved_sweep(tmp_path: Path) -> None:
+    root = make_sweep_dir(
+        tmp_path / "sweep",
+        {"1": [(23, 17.3), (19, 16.8), (25, 17.9)], "3": [(48, 8.1), (55, 8.6), (61, 7.9)]},
+    )
+    summary = sweep.summarise(root)
+    one, three = summary.cells
+    assert one.slug == "update.parallelism=1" and one.failed.median == 23
+    assert (three.failed.min, three.failed.max, three.update_s.median) == (48, 61, 8.1)
+    assert summary.recommendation.slug == "update.parallelism=1"
+    assert summary.recommendation.confidence == "confident"
+    sweep.write_summary(root, summary)
+    saved = json.loads((root / sweep.SUMMARY_FILE).read_text())
+    assert saved["recommendation"]["slug"] == "update.parallelism=1"
+    md = (root / sweep.MARKDOWN_FILE).read_text()
+    assert "| update.parallelism=1 **(recommended)** | 3 | pass pass pass | 23 (19..25) |" in md
+    assert "| 17.3s (16.8s..17.9s) |" in md
+    assert "confident" in md
+
+
+def test_a_missing_repeat_is_shown_not_counted(tmp_path: Path) -> None:
+    root = make_sweep_dir(tmp_path / "sweep", {"1": [(23, 17.3)], "2": [(30, 12.0)]})
+    (root / "update.parallelism=2" / "rep-2").mkdir()  # started, no result (interrupted)
+    plan = sweep.SweepPlan.model_validate_json((root / sweep.PLAN_FILE).read_text())
+    (root / sweep.PLAN_FILE).write_text(plan.model_copy(update={"repeat": 2}).model_dump_json())
+    two = sweep.summarise(root).cells[1]
+    assert [r.verdict for r in two.runs] == ["pass", "missing"]
+    assert two.failed.n == 1
+
+
+def test_not_a_sweep_dir(tmp_path: Path) -> None:
+    with pytest.raises(UsageError, match="not a sweep directory"):
+        sweep.summarise(tmp_path)
+
+
+def test_sweep_page_uses_the_compare_report(tmp_path: Path) -> None:
+    root = make_sweep_dir(tmp_path / "sweep", {"1": [(23, 17.3)], "3": [(50, 8.0)]}, full=True)
+    page = sweep.write_sweep_page(root, sweep.summarise(root))
+    assert page == root / sweep.HTML_FILE
+    assert "update.parallelism" in page.read_text()
+
+
+def test_prepare_validates_every_cell_before_running() -> None:
+    axes = [sweep.parse_axis("update.parallelism=1,two")]
+    with pytest.raises(UsageError, match=r"sweep cell update.parallelism=two: .*parallelism"):
+        sweep.prepare("rolling-update", {}, axes, 1)
+    cells, exps = sweep.prepare(
+        "rolling-update", {"update.delay": "1s"}, [sweep.parse_axis("update.order=start-first")], 2
+    )
+    (only,) = cells
+    exp = exps[only.slug]
+    assert exp.service.update.order == "start-first" and exp.service.update.delay == 1.0
+
+
+def test_cli_bad_sweep_is_a_usage_error_before_touching_a_cluster() -> None:
+    got = subprocess.run(
+        [CHAOS, "run", "rolling-update", "--sweep", "update.order=sideways", "--quiet"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert got.returncode == 2
+    assert got.stderr.startswith("chaos: error: sweep cell update.order=sideways: ")
+    assert len(got.stderr.splitlines()) == 1
