@@ -134,6 +134,7 @@ def build_run_page(run: Run) -> str:
         plan=run.plan,
         experiment_yaml=run.experiment_yaml,
         bucket=fmt.seconds(bucket_s),
+        has_load=bool(run.timeline),
     )
 
 

@@ -99,10 +99,12 @@ class Chromium:
         screenshot: Path | None = None,
         width: int = 1280,
         slice_height: int | None = None,
+        dark: bool = False,
     ) -> Inspection:
         """Open ``url``, wait until loaded (and charts mounted), evaluate ``expression``
-        (returned by value), optionally save a full-page screenshot."""
-        return asyncio.run(self._inspect(url, expression, screenshot, width, slice_height))
+        (returned by value), optionally save a full-page screenshot (and ``slice_height``
+        slices of it); ``dark`` emulates ``prefers-color-scheme: dark``."""
+        return asyncio.run(self._inspect(url, expression, screenshot, width, slice_height, dark))
 
     async def _inspect(
         self,
@@ -111,6 +113,7 @@ class Chromium:
         screenshot: Path | None,
         width: int,
         slice_height: int | None,
+        dark: bool,
     ) -> Inspection:
         out = Inspection(url)
         async with (
@@ -132,6 +135,8 @@ class Chromium:
                     {"width": width, "height": 900, "deviceScaleFactor": 1, "mobile": False},
                     s,
                 )
+                scheme = {"name": "prefers-color-scheme", "value": "dark" if dark else "light"}
+                await cdp.call("Emulation.setEmulatedMedia", {"features": [scheme]}, s)
                 await cdp.call("Page.navigate", {"url": url}, s)
                 await cdp.wait_true(READY, s)
                 out.value = await cdp.evaluate(expression, s)

@@ -5,12 +5,14 @@ at the times of the saved result, the tables present. Screenshots stay in the te
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from chaos.analysis import RunResult, load_result
+from chaos.report import render_run
 from tests.report.browser import Chromium, Inspection
 from tests.report.conftest import RUN_NAMES
 
@@ -159,3 +161,29 @@ def test_compare_page(chromium: Chromium, runs_dir: Path, tmp_path: Path) -> Non
     assert value["metrics"] >= 10 and value["deltas"] > 0
     assert any("rolling-update" in h for h in value["heads"])
     assert any("leader-kill" in h for h in value["heads"])
+
+
+def test_dark_scheme(chromium: Chromium, runs_dir: Path, tmp_path: Path) -> None:
+    page = chromium.inspect(
+        (runs_dir / "leader-kill" / "report.html").as_uri(),
+        """JSON.stringify([getComputedStyle(document.body).backgroundColor,
+          Object.values(window.chaosReport.charts).every(c => c.drawn)])""",
+        tmp_path / "leader-kill-dark.png",
+        dark=True,
+    )
+    _clean(page)
+    background, drawn = json.loads(page.value)
+    assert drawn and background == "rgb(21, 23, 26)"
+
+
+def test_run_without_load_data(chromium: Chromium, runs_dir: Path, tmp_path: Path) -> None:
+    """A run that stopped before the load started still gets a page that says so."""
+    run_dir = tmp_path / "early-stop"
+    shutil.copytree(runs_dir / "rolling-update", run_dir)
+    shutil.rmtree(run_dir / "load")
+    render_run(run_dir)
+    page = chromium.inspect(
+        (run_dir / "report.html").as_uri(), "document.body.innerText", tmp_path / "no-load.png"
+    )
+    _clean(page)
+    assert "No load data" in page.value
