@@ -38,7 +38,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import ValidationError
 
@@ -169,9 +169,15 @@ def collect(paths: Sequence[Path]) -> list[Run]:
     return runs
 
 
+def identity_of(name: str, settings: dict[str, Any]) -> str:
+    """What makes runs repeats of each other: the experiment and its settings without
+    :data:`IDENTITY_EXCLUDES` (thresholds and prose do not change what runs)."""
+    kept = {k: v for k, v in settings.items() if k not in IDENTITY_EXCLUDES}
+    return json.dumps({"name": name, **kept}, sort_keys=True)
+
+
 def identity(result: RunResult) -> str:
-    settings = {k: v for k, v in result.experiment.settings.items() if k not in IDENTITY_EXCLUDES}
-    return json.dumps({"name": result.experiment.name, **settings}, sort_keys=True)
+    return identity_of(result.experiment.name, result.experiment.settings)
 
 
 def group(runs: Sequence[Run]) -> list[Group]:

@@ -90,9 +90,6 @@ def load_suite(path: Path) -> list[Planned]:
         except UsageError as exc:
             raise UsageError(f"{path}: entry {i} ({entry.experiment}): {exc}") from None
         planned.append(Planned(i, entry, exp))
-    names = [p.dir_name for p in planned]
-    if len(set(names)) != len(names):
-        raise UsageError(f"{path}: two entries share a directory name; give one a `name`")
     return planned
 
 
