@@ -1,0 +1,57 @@
+"""A real sweep on the lab with short phases: two settings of the rolling update, one run
+each, then the summary, the recommendation and the gate over the sweep dir."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from chaos import gate, sweep
+from chaos.lab import Lab
+
+pytestmark = pytest.mark.lab
+
+CHAOS = str(Path(sys.executable).with_name("chaos"))
+
+
+def test_sweep_of_update_parallelism(lab: Lab, tmp_path: Path) -> None:
+    out = tmp_path / "sweep"
+    args = [
+        CHAOS, "run", "rolling-update",
+        "--sweep", "update.parallelism=1,3", "--repeat", "1",
+        "--set", "phases.baseline=3s", "--set", "phases.observe=3s",
+        "--set", "service.update.delay=1s",
+        "--seed", "1", "--out", str(out), "--quiet",
+    ]  # fmt: skip
+    got = subprocess.run(args, capture_output=True, text=True, timeout=540, check=False)
+    assert got.returncode == 0, got.stdout + got.stderr
+    slugs = ["update.parallelism=1", "update.parallelism=3"]
+    for slug in slugs:
+        assert (out / slug / "rep-1" / "result.json").is_file()
+    saved = json.loads((out / sweep.SUMMARY_FILE).read_text())
+    summary = sweep.SweepSummary.model_validate(saved)
+    assert [c.slug for c in summary.cells] == slugs
+    for c in summary.cells:
+        (rep,) = c.runs
+        assert rep.verdict in ("pass", "fail", "unknown")
+        assert c.failed.n == 1 and c.update_s.n == 1  # the update completed in both
+    one, three = summary.cells
+    assert one.settings == {"service.update.parallelism": 1}
+    # 3 tasks one at a time with a 1 s delay take longer than all three at once
+    assert one.update_s.median is not None and three.update_s.median is not None
+    assert one.update_s.median > three.update_s.median
+    rec = summary.recommendation
+    assert rec.slug in slugs and rec.confidence == "not_sure"  # one run per setting
+    assert "one run per setting" in rec.text or "tied" in rec.text
+    assert rec.text in got.stdout
+    md = (out / sweep.MARKDOWN_FILE).read_text()
+    assert "**(recommended)**" in md and "| update.parallelism=3" in md
+    assert (out / sweep.HTML_FILE).is_file()
+    # the gate reads the sweep dir: two groups (different settings), no invalid input
+    report = gate.gate([out], None, gate.Thresholds())
+    assert len(gate.group(gate.collect([out]))) == 2
+    assert report.exit_code in (0, 1)
