@@ -4,18 +4,16 @@ the recommendation rule."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 
 from chaos import sweep
+from chaos.cli import cli
 from chaos.errors import UsageError
 from tests.gate.helpers import ROLLING, derive
-
-CHAOS = str(Path(sys.executable).with_name("chaos"))
 
 
 @pytest.mark.parametrize(
@@ -305,14 +303,18 @@ def test_prepare_validates_every_cell_before_running() -> None:
     assert exp.service.update.order == "start-first" and exp.service.update.delay == 1.0
 
 
-def test_cli_bad_sweep_is_a_usage_error_before_touching_a_cluster() -> None:
-    got = subprocess.run(
-        [CHAOS, "run", "rolling-update", "--sweep", "update.order=sideways", "--quiet"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
+def test_cli_bad_sweep_is_a_usage_error_before_touching_a_cluster(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def no_run(*args: object) -> None:
+        raise AssertionError("a sweep with an invalid cell must not start a run")
+
+    monkeypatch.setattr(sweep, "run_experiment", no_run)
+    got = CliRunner().invoke(
+        cli, ["run", "rolling-update", "--sweep", "update.order=sideways", "--quiet"]
     )
-    assert got.returncode == 2
-    assert got.stderr.startswith("chaos: error: sweep cell update.order=sideways: ")
-    assert len(got.stderr.splitlines()) == 1
+    assert got.exit_code == 2, got.output
+    assert got.output.startswith("chaos: error: sweep cell update.order=sideways: ")
+    assert len(got.output.splitlines()) == 1
+    got = CliRunner().invoke(cli, ["run", "rolling-update", "--repeat", "0"])
+    assert got.exit_code == 2 and "--repeat" in got.output
