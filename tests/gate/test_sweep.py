@@ -13,6 +13,7 @@ from click.testing import CliRunner
 from chaos import sweep
 from chaos.cli import cli
 from chaos.errors import UsageError
+from chaos.experiment.runner import RunOptions, RunOutcome
 from tests.gate.helpers import ROLLING, derive
 
 
@@ -318,3 +319,70 @@ def test_cli_bad_sweep_is_a_usage_error_before_touching_a_cluster(
     assert len(got.output.splitlines()) == 1
     got = CliRunner().invoke(cli, ["run", "rolling-update", "--repeat", "0"])
     assert got.exit_code == 2 and "--repeat" in got.output
+
+
+class FakeRuns:
+    """Stands in for ``run_experiment`` (the only part that needs a cluster): writes a result
+    derived from the stored rolling update, more failures with a higher parallelism."""
+
+    def __init__(self, stop_at: int | None = None) -> None:
+        self.calls: list[tuple[int | None, int | None, Path | None]] = []
+        self.stop_at = stop_at
+
+    def __call__(self, exp: Any, opts: RunOptions) -> RunOutcome:
+        par = exp.service.update.parallelism
+        self.calls.append((par, opts.seed, opts.out_dir))
+        assert opts.out_dir is not None and not opts.keep
+        n = len(self.calls)
+        failed = 20 * par + n
+        derive(
+            ROLLING,
+            opts.out_dir,
+            failed=failed,
+            converged_s=18.0 / par,
+            settings={"service": {"update": {"parallelism": par}}},
+        )
+        code = 4 if n == self.stop_at else 0
+        return RunOutcome(opts.out_dir, "pass", code, ["results: x", "verdict: pass"])
+
+
+def test_run_sweep_lays_out_cells_and_repeats(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fake = FakeRuns()
+    monkeypatch.setattr(sweep, "run_experiment", fake)
+    out = tmp_path / "sweep"
+    axes = [sweep.parse_axis("update.parallelism=1,3")]
+    lines: list[str] = []
+    got = sweep.run_sweep(
+        "rolling-update", {"update.delay": "1s"}, axes, 2, RunOptions("lab", 7, out, False, False),
+        log=lines.append,
+    )  # fmt: skip
+    assert got.exit_code == 0 and got.out_dir == out
+    assert fake.calls == [
+        (1, 7, out / "update.parallelism=1" / "rep-1"),
+        (1, 8, out / "update.parallelism=1" / "rep-2"),
+        (3, 7, out / "update.parallelism=3" / "rep-1"),
+        (3, 8, out / "update.parallelism=3" / "rep-2"),
+    ]
+    summary = sweep.SweepSummary.model_validate_json((out / sweep.SUMMARY_FILE).read_text())
+    assert [c.failed.median for c in summary.cells] == [21.5, 63.5]
+    assert summary.recommendation.slug == "update.parallelism=1"
+    assert summary.recommendation.confidence == "confident"
+    assert got.lines[-1] == summary.recommendation.text
+    assert lines[0] == f"sweep {out}: 2 settings x 2 repeats = 4 runs"
+
+
+def test_run_sweep_stops_when_the_cluster_is_not_restored(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fake = FakeRuns(stop_at=2)
+    monkeypatch.setattr(sweep, "run_experiment", fake)
+    out = tmp_path / "sweep"
+    axes = [sweep.parse_axis("update.parallelism=1,3")]
+    got = sweep.run_sweep("rolling-update", {}, axes, 2, RunOptions("lab", None, out), log=print)
+    assert got.exit_code == 4 and len(fake.calls) == 2
+    assert [seed for _, seed, _ in fake.calls] == [None, None]
+    summary = sweep.summarise(out)
+    assert [len(c.runs) for c in summary.cells] == [2, 0]
+    assert "only one setting has results" in summary.recommendation.text
