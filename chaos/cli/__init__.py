@@ -52,16 +52,12 @@ def _register() -> None:
     from chaos.cli.gate import gate, suite
     from chaos.cli.lab import lab
     from chaos.cli.load import load
+    from chaos.cli.report import compare, report
 
-    for command in (lab, load, list_cmd, validate, plan, run, recover_cmd, suite, gate):
+    for command in (
+        lab, load, list_cmd, validate, plan, run, recover_cmd, suite, gate, report, compare
+    ):  # fmt: skip
         cli.add_command(command)
-    try:  # the report commands (chaos report, chaos compare)
-        from chaos.cli.report import compare, report
-    except ImportError:
-        pass
-    else:
-        cli.add_command(report)
-        cli.add_command(compare)
 
 
 _register()

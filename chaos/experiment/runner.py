@@ -160,6 +160,19 @@ def run_experiment(exp: Experiment, opts: RunOptions) -> RunOutcome:
     return finish(exp, platform, st, targets)
 
 
+def _render_pages(out_dir: Path) -> list[str]:
+    """The run's report.html and the refreshed index of its reports folder (best effort: a
+    page that cannot be drawn never costs the result)."""
+    from chaos.report import refresh_index, render_run
+
+    try:
+        page = render_run(out_dir)
+        index = refresh_index(out_dir.parent)
+    except ChaosError as exc:
+        return [f"report: not written ({exc}); retry with `chaos report {out_dir}`"]
+    return [f"report: {page}", f"index: {index}"]
+
+
 def _summary_or_none(load_dir: Path) -> LoadSummary | None:
     try:
         return load_summary(load_dir)
@@ -383,5 +396,6 @@ def finish(
     lines += [f"  {r}" for r in result.verdict_reasons]
     if not st.restored:
         lines.append("the cluster was NOT restored: run `chaos recover`")
+    lines += _render_pages(st.out_dir)
     (st.out_dir / "verdict.txt").write_text("\n".join(lines) + "\n")
     return RunOutcome(st.out_dir, verdict, code, lines)

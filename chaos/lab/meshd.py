@@ -50,7 +50,7 @@ class Supervisor:
         answers = dict(
             zip(
                 self.engines,
-                self.pool.map(lambda e: e.ping(timeout=0.5), self.engines.values()),
+                self.pool.map(lambda e: e.ping(timeout=1.0), self.engines.values()),
                 strict=True,
             )
         )
