@@ -24,7 +24,6 @@ from chaos.experiment.spec import (
 )
 from chaos.platform.base import Platform
 from chaos.platform.view import Managers
-from chaos.swarm.engine import Engine
 from chaos.swarm.model import HealthPolicy, ServiceRequest, UpdatePolicy
 
 NS = 1_000_000_000
@@ -294,7 +293,3 @@ def undo_all(ctx: Context, faults: list[Fault], log: Callable[[str], None]) -> l
         except ChaosError as exc:
             errors.append(f"undo {fault.describe()}: {exc}")
     return errors
-
-
-def engine_for(ctx: Context, node: str) -> Engine:
-    return ctx.platform.engine(node)

@@ -8,7 +8,6 @@ exception tree. Calls are blocking; async callers run them through ``anyio.to_th
 from __future__ import annotations
 
 import contextlib
-import io
 import socket
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -35,6 +34,10 @@ def _ns(seconds: float) -> int:
     return round(seconds * _NS)
 
 
+# what a call to an engine can raise besides APIError: the SDK's own errors and the transport's
+_FAILURES = (docker.errors.DockerException, requests.exceptions.RequestException, OSError)
+
+
 @contextmanager
 def _translated(what: str, where: str) -> Iterator[None]:
     try:
@@ -46,7 +49,7 @@ def _translated(what: str, where: str) -> Iterator[None]:
         raise EngineError(f"{what} on {where} failed: {str(text).strip()}") from exc
     except docker.errors.DockerException as exc:
         raise EngineError(f"{what} on {where} failed: {exc}") from exc
-    except (requests.exceptions.RequestException, OSError) as exc:
+    except _FAILURES as exc:  # the transport: the engine did not answer
         raise EngineError(f"{what} on {where} failed: engine unreachable ({exc})") from exc
 
 
@@ -186,7 +189,7 @@ class Engine:
                 return bool(client.ping())
             finally:
                 client.close()
-        except (docker.errors.DockerException, requests.exceptions.RequestException, OSError):
+        except _FAILURES:
             return False
 
     # -- engine -------------------------------------------------------------------------
@@ -201,27 +204,10 @@ class Engine:
     def import_image(self, tar: bytes, repository: str, tag: str, changes: Sequence[str]) -> None:
         with _translated(f"importing {repository}:{tag}", self.name):
             self._api.import_image_from_data(
-                io.BytesIO(tar).getvalue(), repository=repository, tag=tag, changes=list(changes)
+                tar, repository=repository, tag=tag, changes=list(changes)
             )
 
-    def has_image(self, ref: str) -> bool:
-        try:
-            self._docker.images.get(ref)
-            return True
-        except docker.errors.ImageNotFound:
-            return False
-        except (
-            docker.errors.DockerException,
-            requests.exceptions.RequestException,
-            OSError,
-        ) as exc:
-            raise EngineError(f"looking up image {ref} on {self.name} failed: {exc}") from exc
-
     # -- swarm --------------------------------------------------------------------------
-    def swarm_state(self) -> str:
-        """``LocalNodeState``: inactive, pending, active, error, locked ('' if unknown)."""
-        return str(self.info().get("Swarm", {}).get("LocalNodeState", ""))
-
     def swarm_init(self, advertise_addr: str) -> str:
         with _translated("swarm init", self.name):
             return str(
@@ -308,11 +294,7 @@ class Engine:
             return True
         except docker.errors.NotFound:
             return False
-        except (
-            docker.errors.DockerException,
-            requests.exceptions.RequestException,
-            OSError,
-        ) as exc:
+        except _FAILURES as exc:
             raise EngineError(f"service rm {name} on {self.name} failed: {exc}") from exc
 
     def update_node(self, node_id: str, mutate: Any) -> None:
