@@ -14,6 +14,7 @@ task list is followed for everything else.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -64,18 +65,48 @@ def parse_mesh_label(value: str) -> list[tuple[int, int]]:
     return pairs
 
 
+def task_time(task: TaskView) -> float | None:
+    """The epoch seconds of the task's last status change (RFC 3339 with nanoseconds)."""
+    text = task.timestamp
+    if not text:
+        return None
+    text = text.replace("Z", "+00:00")
+    head, dot, rest = text.partition(".")
+    if dot:  # Python parses at most microseconds
+        digits = "".join(ch for ch in rest if ch.isdigit())
+        zone = rest[len(digits) :]
+        text = f"{head}.{digits[:6]}{zone}"
+    try:
+        return dt.datetime.fromisoformat(text).timestamp()
+    except ValueError:
+        return None
+
+
 def mesh_entries(
     services: Iterable[ServiceView],
     tasks: Iterable[TaskView],
     nodes: Iterable[NodeView],
     dead_nodes: frozenset[str] = frozenset(),
+    died_at: Mapping[str, float] | None = None,
 ) -> list[MeshEntry]:
-    """Backends per published port, from the swarm's view. ``dead_nodes`` are hostnames."""
+    """Backends per published port, from the swarm's view. ``dead_nodes`` are hostnames.
+
+    ``died_at`` (hostname -> epoch seconds) remembers when a node was last found dead: a task
+    on it whose last status change is older than that did not survive (a power cut kills its
+    container), though swarm may still list it as running until the node re-registers; gossip
+    would not advertise it either, so it is left out.
+    """
     node_by_id = {n.id: n for n in nodes}
+    died = died_at or {}
     by_service: dict[str, list[TaskView]] = {}
     for task in tasks:
-        if task.running:
-            by_service.setdefault(task.service_id, []).append(task)
+        if not task.running:
+            continue
+        host = node_by_id[task.node_id].hostname if task.node_id in node_by_id else ""
+        seen = task_time(task)
+        if host in died and (seen is None or seen < died[host]):
+            continue
+        by_service.setdefault(task.service_id, []).append(task)
     entries: list[MeshEntry] = []
     for svc in sorted(services, key=lambda s: s.name):
         label = svc.labels.get(MESH_LABEL)

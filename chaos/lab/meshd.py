@@ -16,6 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from types import FrameType
 
 from chaos.errors import ChaosError
+from chaos.lab import engines
 from chaos.lab import state as lab_state
 from chaos.lab.config import LabNode
 from chaos.lab.mesh import HOOKS, describe, mesh_entries, node_rules
@@ -35,6 +36,10 @@ class Supervisor:
             n.name: Engine(n.docker_host, name=n.name, timeout=API_TIMEOUT) for n in nodes
         }
         self.failing_since: dict[str, float] = {}
+        self.failing_since_epoch: dict[str, float] = {}
+        self.died_at: dict[str, float] = {}
+        self.pid_at_death: dict[str, int | None] = {}
+        self.by_name = {n.name: n for n in nodes}
         self.applied: dict[str, str] = {}
         self.hooked: set[str] = set()
         self.preferred: str | None = None
@@ -58,10 +63,19 @@ class Supervisor:
         for name in self.engines:
             if name in alive:
                 self.failing_since.pop(name, None)
-            else:
-                self.failing_since.setdefault(name, now)
+                if name in self.died_at and self.pid_at_death.get(name) == self._pid(name):
+                    del self.died_at[name]  # the same engine, thawed: its tasks lived on
+            elif name not in self.failing_since:
+                self.failing_since[name] = now
+                self.failing_since_epoch[name] = time.time()
+                self.pid_at_death[name] = self._pid(name)
         dead = frozenset(n for n, since in self.failing_since.items() if now - since >= SUSPICION)
+        for name in dead:  # if it comes back as a new engine, its older tasks died with it
+            self.died_at[name] = self.failing_since_epoch[name]
         return alive, dead
+
+    def _pid(self, name: str) -> int | None:
+        return engines.dockerd_pid(self.by_name[name])
 
     def ensure_hooks(self, node: LabNode) -> None:
         run(["sysctl", "-qw", "net.ipv4.ip_forward=1"], netns=node.netns, check=False)
@@ -96,7 +110,7 @@ class Supervisor:
                 continue
             self.preferred = node.name
             self.last = (services, tasks, nodes)
-            entries = mesh_entries(services, tasks, nodes, dead)
+            entries = mesh_entries(services, tasks, nodes, dead, self.died_at)
             for lab_node in self.nodes:
                 self.apply(lab_node, node_rules(lab_node.ip, entries))
             lab_state.write_json_atomic(
@@ -112,7 +126,7 @@ class Supervisor:
             return
         services_now: object = {}
         if self.last is not None:
-            entries = mesh_entries(*self.last, dead)
+            entries = mesh_entries(*self.last, dead, self.died_at)
             for lab_node in self.nodes:
                 self.apply(lab_node, node_rules(lab_node.ip, entries))
             services_now = describe(entries)

@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from dataclasses import replace
+
 import pytest
 
 from chaos.errors import UsageError
-from chaos.lab.mesh import MESH_LABEL, Backend, mesh_entries, node_rules, parse_mesh_label
+from chaos.lab.mesh import (
+    MESH_LABEL,
+    Backend,
+    mesh_entries,
+    node_rules,
+    parse_mesh_label,
+    task_time,
+)
 from chaos.swarm.model import NodeView, ServiceView, TaskView
 
 
@@ -125,3 +135,33 @@ def test_no_backends_means_no_dnat() -> None:
     text = node_rules("10.0.0.11", entries)
     assert "DNAT --to" not in text
     assert ":CHAOS-MESH - [0:0]" in text  # the chain is still declared, hence flushed
+
+
+def test_task_time_parses_engine_timestamps() -> None:
+    t = task("t1", "n1", 1)
+    assert task_time(t) is None
+    stamped = TaskView.parse(
+        {
+            "ID": "x",
+            "NodeID": "n1",
+            "Status": {"State": "running", "Timestamp": "2026-11-27T14:38:01.123456789Z"},
+        }
+    )
+    assert task_time(stamped) == pytest.approx(1795790281.123456)
+
+
+def test_tasks_older_than_their_nodes_death_are_left_out() -> None:
+    def stamped(tid: str, nid: str, port: int, when: str) -> TaskView:
+        base = task(tid, nid, port)
+        return replace(base, timestamp=when)
+
+    tasks = [
+        stamped("t1", "n1", 32768, "2026-11-27T14:00:00.5Z"),  # from before node-001 died
+        stamped("t2", "n1", 32769, "2026-11-27T14:10:00Z"),  # started after it came back
+        stamped("t3", "n2", 32770, "2026-11-27T14:00:00Z"),  # another node: untouched
+    ]
+    died = {"node-001": dt.datetime(2026, 11, 27, 14, 5, tzinfo=dt.UTC).timestamp()}
+    (entry,) = mesh_entries([SERVICE], tasks, NODES, died_at=died)
+    assert [b.port for b in entry.backends] == [32769, 32770]
+    (everything,) = mesh_entries([SERVICE], tasks, NODES)
+    assert len(everything.backends) == 3
