@@ -10,9 +10,9 @@ import click
 from chaos.cli.gate import SweepAxis
 from chaos.errors import ChaosError, UsageError
 from chaos.experiment import catalogue
-from chaos.experiment.journal import Journal
 from chaos.experiment.runner import RunOptions, preflight, recover, run_experiment
 from chaos.experiment.spec import load_experiment, parse_set
+from chaos.journal import Journal
 from chaos.platform import PLATFORMS, get_platform
 from chaos.sweep import Axis, canonical_overrides, run_sweep
 

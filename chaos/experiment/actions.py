@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any
 
 from chaos.errors import ChaosError, PlatformError, UsageError
-from chaos.experiment.journal import Fault, Journal
 from chaos.experiment.spec import (
     LabelStep,
     NodeStep,
@@ -22,6 +21,7 @@ from chaos.experiment.spec import (
     StackStep,
     UpdateSettings,
 )
+from chaos.journal import Fault, Journal
 from chaos.platform.base import Platform
 from chaos.platform.view import Managers
 from chaos.swarm.model import HealthPolicy, ServiceRequest, UpdatePolicy

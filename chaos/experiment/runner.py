@@ -28,13 +28,13 @@ import yaml
 from chaos.errors import ChaosError, NotRestoredError, PlatformError, UsageError
 from chaos.experiment import actions
 from chaos.experiment.actions import Context
-from chaos.experiment.journal import Journal
 from chaos.experiment.live import LiveView
 from chaos.experiment.loadproc import LoadProcess
 from chaos.experiment.observer import Observer
 from chaos.experiment.plan import Plan, describe_step, plan
 from chaos.experiment.spec import Experiment, PowerStep, ServiceUpdateStep, SleepStep, Step
 from chaos.experiment.steps import Aborted, StepRunner, StepTimeout
+from chaos.journal import Journal
 from chaos.lab import wait_http
 from chaos.load import Connection, LoadConfig, LoadSummary, load_summary
 from chaos.platform import Platform, get_platform

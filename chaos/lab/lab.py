@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from chaos.errors import ChaosError, NodeHaltedError, NodeNotFoundError, PlatformError, UsageError
+from chaos.journal import Journal
 from chaos.lab import cgroups, engines, images, network, system
 from chaos.lab import state as lab_state
 from chaos.lab.config import CGROUP, CGROUP_ROOT, RUN_DIR, STATE_DIR, WEB_PORT, LabConfig, LabNode
@@ -137,6 +138,9 @@ def down(log: Log = _quiet) -> list[str]:
         if directory.exists():
             shutil.rmtree(directory, ignore_errors=True)
             removed.append(f"dir {directory}")
+    forgotten = Journal().forget("lab")
+    if forgotten:
+        removed.append(f"{forgotten} journaled faults of the removed lab (nothing left to undo)")
     for item in removed:
         log(f"removed {item}")
     still = leftovers()

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from chaos.experiment.journal import Journal
+from chaos.journal import Journal
 from chaos.lab import Lab
 from tests.experiments.helpers import CHAOS, SHORT
 from tests.lab.helpers import poll, views_by_name

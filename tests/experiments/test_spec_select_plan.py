@@ -10,7 +10,6 @@ import pytest
 
 from chaos.errors import UsageError
 from chaos.experiment import catalogue
-from chaos.experiment.journal import Journal
 from chaos.experiment.plan import plan
 from chaos.experiment.select import SelectionError, select
 from chaos.experiment.spec import (
@@ -20,6 +19,7 @@ from chaos.experiment.spec import (
     parse_experiment,
     parse_set,
 )
+from chaos.journal import Journal
 from chaos.platform.base import NodeInfo
 
 ALL = frozenset({"halt", "start", "suspend", "resume", "stop_engine"})
@@ -208,3 +208,12 @@ def test_journal_pending_and_undone(tmp_path: Path) -> None:
         fh.write('{"op": "undo", "id": "tor')  # a torn line after a crash
     assert [f.id for f in j.pending()] == [b.id, c.id]
     assert j.pending()[0].arg == {"key": "zone", "old": None}
+
+
+def test_journal_forgets_the_faults_of_a_removed_cluster(tmp_path: Path) -> None:
+    j = Journal(tmp_path / "journal.jsonl")
+    j.applied("run1", "lab", "halt", "node-001")
+    kept = j.applied("run1", "vagrant", "halt", "node-002")
+    assert j.forget("lab") == 1
+    assert [f.id for f in j.pending()] == [kept.id]
+    assert j.forget("lab") == 0

@@ -72,6 +72,14 @@ class Journal:
     def undone(self, fault: Fault) -> None:
         self._append({"op": "undo", "id": fault.id})
 
+    def forget(self, platform: str) -> int:
+        """Close every pending fault of a platform whose cluster is gone (a lab torn down or
+        rebuilt: its faults died with it). Returns how many were closed."""
+        stale = [f for f in self.pending() if f.platform == platform]
+        for fault in stale:
+            self.undone(fault)
+        return len(stale)
+
     def pending(self, run: str | None = None) -> list[Fault]:
         """Faults applied and not yet undone (of one run, or all), oldest first."""
         faults: dict[str, Fault] = {}
