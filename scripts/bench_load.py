@@ -1,12 +1,13 @@
 """Benchmark of the load generator's engines against nginx on loopback, with wrk as reference.
 
-    .venv/bin/python scripts/bench_load.py                 # the full table (a few minutes)
-    .venv/bin/python scripts/bench_load.py --seconds 2 --rates 500,2000 --engines aiohttp
-    .venv/bin/python scripts/bench_load.py --profile aiohttp keepalive 5000   # cProfile one cell
+    .venv/bin/python scripts/bench_load.py                 # the full table (about 10 minutes)
+    .venv/bin/python scripts/bench_load.py --seconds 2 --rates 500,2000 --engines raw --loops uvloop
+    .venv/bin/python scripts/bench_load.py --rates 5000 --modes keepalive --repeat 3  # noisy box
+    .venv/bin/python scripts/bench_load.py --profile raw uvloop keepalive 8000  # cProfile one cell
 
 Starts its own nginx (own config, pid file and port on 127.0.0.1, pinned to CPU 1) and stops
 only that process; each cell runs `chaos.load.run_load` in a fresh subprocess pinned to CPU 0
-and reports achieved rate, dropped, send lag p50/p99, latency p50/p99 and the generator's CPU
+on the named event loop (uvloop or asyncio) and reports achieved rate, dropped, send lag p50/p99, latency p50/p99 and the generator's CPU
 seconds per 1,000 requests. Needs nginx and wrk: `bash scripts/setup.sh --bench`.
 """
 
@@ -33,8 +34,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 GEN_CPU = 0
 SERVER_CPU = 1
-RATES = (250, 500, 1000, 2000, 4000, 6000)
-ENGINES = ("aiohttp", "httpx")
+RATES = (250, 500, 1000, 2000, 2500, 4000, 5000, 6000, 8000, 12000)
+ENGINES = ("raw", "aiohttp", "httpx")
 MODES = ("keepalive", "new")
 LOOPS = ("uvloop", "asyncio")
 BODY = b"x" * 612  # about the size of nginx's default index page

@@ -1,9 +1,11 @@
 """HTTP engines behind one small interface (:class:`~chaos.load.engines.base.Engine`).
 
-``HELD_RATES`` holds, per engine and connection mode, the highest rate the engine held cleanly
-(zero dropped, send lag p99 <= 1 ms for keep-alive, latency p99 <= 5 ms for new connections) on
-one core in ``scripts/bench_load.py``; see the "Load generator" section of BENCHMARKS.md.
-``chaos load`` warns when asked for more.
+``raw`` (the default) speaks HTTP/1.1 over asyncio protocols itself; ``aiohttp`` and ``httpx``
+wrap those libraries. ``HELD_RATES`` holds, per engine and connection mode, the highest rate
+the engine held on one core (uvloop) in ``scripts/bench_load.py`` with zero dropped: for
+``raw`` also cleanly (send lag p99 <= 1 ms keep-alive, latency p99 <= 5 ms new connections) in
+repeated runs; see the "Load generator" section of BENCHMARKS.md. ``chaos load`` warns when
+asked for more.
 """
 
 from __future__ import annotations
