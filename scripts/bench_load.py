@@ -7,8 +7,9 @@
 
 Starts its own nginx (own config, pid file and port on 127.0.0.1, pinned to CPU 1) and stops
 only that process; each cell runs `chaos.load.run_load` in a fresh subprocess pinned to CPU 0
-on the named event loop (uvloop or asyncio) and reports achieved rate, dropped, send lag p50/p99, latency p50/p99 and the generator's CPU
-seconds per 1,000 requests. Needs nginx and wrk: `bash scripts/setup.sh --bench`.
+on the named event loop (uvloop or asyncio) and reports achieved rate, dropped, send lag
+p50/p99, latency p50/p99 and the generator's CPU seconds per 1,000 requests. Needs nginx and
+wrk: `bash scripts/setup.sh --bench`.
 """
 
 from __future__ import annotations
