@@ -1,24 +1,48 @@
 """Platform drivers: where the swarm runs and how its nodes are powered.
 
 One small interface (:class:`chaos.platform.base.Platform`) with one driver per kind of
-cluster: ``lab`` (the local lab, real), later ``vagrant`` and ``ssh``.
+cluster: ``lab`` (the local lab), ``vagrant`` (the tutorial's VMs through python-vagrant) and
+``ssh`` (an existing swarm described by an inventory file). See docs/platforms.md.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from chaos.errors import UsageError
 from chaos.platform.base import NodeInfo, Platform
 
-PLATFORMS = ("lab",)
+PLATFORMS = ("lab", "vagrant", "ssh")
+
+_settings: dict[str, Path | None] = {"inventory": None}
 
 
-def get_platform(name: str, *, start: bool = True) -> Platform:
-    """The driver for ``--platform NAME``; ``start`` brings the lab up when none is."""
+def use_inventory(path: Path | None) -> None:
+    """The inventory ``get_platform("ssh")`` uses when none is passed (set by ``--inventory``).
+
+    ``chaos run`` hands the runner a platform *name*; this is how its inventory follows.
+    """
+    _settings["inventory"] = path
+
+
+def get_platform(name: str, *, start: bool = True, inventory: Path | None = None) -> Platform:
+    """The driver for ``--platform NAME``; ``start`` brings the lab up when none is.
+
+    ``inventory`` is the ``ssh`` platform's node list (default: the one from ``--inventory``).
+    """
     if name == "lab":
         from chaos.platform.lab import LabPlatform
 
         return LabPlatform.connect(start=start)
+    if name == "vagrant":
+        from chaos.platform.vagrant import VagrantPlatform
+
+        return VagrantPlatform.connect()
+    if name == "ssh":
+        from chaos.platform.ssh import SshPlatform
+
+        return SshPlatform.connect(inventory or _settings["inventory"])
     raise UsageError(f"unknown platform {name!r}: use one of {', '.join(PLATFORMS)}")
 
 
-__all__ = ["PLATFORMS", "NodeInfo", "Platform", "get_platform"]
+__all__ = ["PLATFORMS", "NodeInfo", "Platform", "get_platform", "use_inventory"]

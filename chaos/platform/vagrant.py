@@ -1,0 +1,288 @@
+"""The ``vagrant`` platform: the tutorial's VMs (top-level ``Vagrantfile``) via python-vagrant.
+
+The one module that imports ``vagrant``. Every python-vagrant failure (a non-zero ``vagrant``
+exit, a missing executable, output that does not parse) becomes a PlatformError here.
+
+Power, as a VM feels it:
+
+    halt         vagrant halt --force   (power cut: no goodbye to the swarm)
+    shutdown     vagrant halt           (graceful: the guest's systemd stops dockerd first)
+    start        vagrant up --no-provision, or ``systemctl start docker`` on a running VM
+    suspend      vagrant suspend        (RAM saved: no FIN or RST)
+    resume       vagrant resume
+    stop_engine  vagrant ssh NODE -c 'sudo systemctl stop docker'
+
+Node addresses are the host-only ones the Vagrantfile assigns: ``CHAOS_VAGRANT_IP_PREFIX``
+(default ``192.168.0.``) plus ``CHAOS_VAGRANT_IP_START`` (default 201) for node-001, …; the
+same two variables configure the Vagrantfile. Engines are reached over ``vagrant ssh-config``
+with one SSH forward per node (:mod:`chaos.platform.sshlink`).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import time
+from pathlib import Path
+
+import vagrant
+
+from chaos.errors import MissingBinaryError, NodeHaltedError, NodeNotFoundError, PlatformError
+from chaos.lab.mesh import MESH_LABEL
+from chaos.platform.base import POWER_ACTIONS, Power
+from chaos.platform.sshlink import Forwards, SshTarget, remote_socket
+from chaos.swarm.engine import Engine
+from chaos.swarm.model import PortRequest
+
+STATE_DIR = Path("/var/lib/swarm-chaos/vagrant")
+_STATUS_TTL = 1.0  # `vagrant status` costs a second or two on real VirtualBox: cache briefly
+_POWER: dict[str, Power] = {"running": "running", "saved": "suspended"}
+# `ip_vs` shows in /proc once loaded; loading it is what swarm's ingress would do anyway.
+_IPVS_PROBE = (
+    "test -e /proc/net/ip_vs || sudo -n modprobe ip_vs 2>/dev/null; test -e /proc/net/ip_vs"
+)
+
+
+def settings() -> tuple[Path, Path, str, int]:
+    """Vagrantfile directory, state directory, IP prefix and first host number (environment)."""
+    root = Path(os.environ.get("CHAOS_VAGRANT_ROOT", ".")).resolve()
+    state = Path(os.environ.get("CHAOS_VAGRANT_STATE", str(STATE_DIR)))
+    prefix = os.environ.get("CHAOS_VAGRANT_IP_PREFIX", "192.168.0.")
+    try:
+        start = int(os.environ.get("CHAOS_VAGRANT_IP_START", "201"))
+    except ValueError as exc:
+        raise PlatformError("CHAOS_VAGRANT_IP_START must be an integer") from exc
+    return root, state, prefix, start
+
+
+class VagrantPlatform:
+    name = "vagrant"
+
+    def __init__(self, root: Path, state_dir: Path, ip_prefix: str, ip_start: int) -> None:
+        if not (root / "Vagrantfile").is_file():
+            raise PlatformError(f"no Vagrantfile in {root}: run from the repository root")
+        self.root = root
+        self.state_dir = state_dir
+        self.ip_prefix = ip_prefix
+        self.ip_start = ip_start
+        self.forwards = Forwards(state_dir / "forwards")
+        self._v = vagrant.Vagrant(  # type: ignore[no-untyped-call]
+            root=str(root), quiet_stdout=True, quiet_stderr=True
+        )
+        self._status: dict[str, str] = {}
+        self._status_at = 0.0
+        self._mesh: str | None = None
+
+    @classmethod
+    def connect(cls) -> VagrantPlatform:
+        root, state, prefix, start = settings()
+        return cls(root, state, prefix, start)
+
+    # -- vagrant ------------------------------------------------------------------------
+    def _vagrant(self, what: str, fn: object, *args: object, **kwargs: object) -> object:
+        try:
+            return fn(*args, **kwargs)  # type: ignore[operator]
+        except RuntimeError as exc:  # python-vagrant: executable not found
+            raise MissingBinaryError(f"vagrant not found on PATH: {exc}") from exc
+        except subprocess.CalledProcessError as exc:
+            raise PlatformError(f"vagrant {what} failed (exit {exc.returncode})") from exc
+        except OSError as exc:
+            raise PlatformError(f"vagrant {what} failed: {exc}") from exc
+
+    def _statuses(self, fresh: bool = False) -> dict[str, str]:
+        if fresh or time.monotonic() - self._status_at > _STATUS_TTL:
+            out = self._vagrant("status", self._v.status)
+            states = {s.name: s.state for s in out} if isinstance(out, list) else {}
+            # status() swallows nothing but parses anything: validate the shape.
+            if not states or any(not n or s is None for n, s in states.items()):
+                raise PlatformError(f"vagrant status in {self.root} gave no machines")
+            self._status = {str(n): str(s) for n, s in states.items()}
+            self._status_at = time.monotonic()
+        return self._status
+
+    def _known(self, node: str) -> None:
+        if node not in self._statuses():
+            known = ", ".join(self.node_names())
+            raise NodeNotFoundError(f"unknown node {node!r}: the Vagrantfile defines {known}")
+
+    def _target(self, node: str) -> SshTarget:
+        cfg = self.state_dir / "ssh" / f"{node}.config"
+        if not cfg.is_file():
+            text = self._vagrant("ssh-config", self._v.ssh_config, vm_name=node)
+            if not isinstance(text, str) or "HostName" not in text or "Host " not in text:
+                raise PlatformError(f"vagrant ssh-config {node} gave no HostName")
+            cfg.parent.mkdir(parents=True, exist_ok=True)
+            # Vagrant names the section after the machine; use it as the ssh alias.
+            cfg.write_text(text)
+        return SshTarget(host=node, config=cfg)
+
+    def ssh(self, node: str, command: str, *, timeout: float = 30.0) -> str:
+        """Run a command on the VM (``vagrant ssh NODE -c CMD``), over the cached ssh-config."""
+        return self._target(node).run(command, timeout=timeout)
+
+    def _forget(self, node: str) -> None:
+        self._status_at = 0.0
+        self.forwards.close(node)
+        (self.state_dir / "ssh" / f"{node}.config").unlink(missing_ok=True)
+
+    # -- facts --------------------------------------------------------------------------
+    @property
+    def mesh(self) -> str:
+        """``ingress`` when the first node's kernel has IPVS, else ``emulated`` (cached)."""
+        if self._mesh is None:
+            cache = self.state_dir / "mesh"
+            if cache.is_file():
+                self._mesh = cache.read_text().strip()
+            else:
+                first = self.node_names()[0]
+                try:
+                    self.ssh(first, _IPVS_PROBE, timeout=15.0)
+                    self._mesh = "ingress"
+                except PlatformError:
+                    self._mesh = "emulated"
+                cache.parent.mkdir(parents=True, exist_ok=True)
+                cache.write_text(self._mesh)
+        return self._mesh
+
+    def node_names(self) -> list[str]:
+        return sorted(self._statuses())
+
+    def node_ip(self, node: str) -> str:
+        self._known(node)
+        index = self.node_names().index(node)
+        return f"{self.ip_prefix}{self.ip_start + index}"
+
+    def power(self, node: str) -> Power:
+        self._known(node)
+        return _POWER.get(self._statuses()[node], "halted")
+
+    def engine_up(self, node: str) -> bool:
+        if self.power(node) != "running":
+            return False
+        try:
+            url = self._forward(node)
+        except PlatformError:
+            return False
+        return Engine(url, name=node).ping(timeout=2.0)
+
+    def supports(self, action: str) -> bool:
+        return action in POWER_ACTIONS
+
+    # -- power --------------------------------------------------------------------------
+    def halt(self, node: str) -> str:
+        self._known(node)
+        self._vagrant("halt --force", self._v.halt, vm_name=node, force=True)
+        self._forget(node)
+        return f"{node} halted: vagrant halt --force (power cut, no goodbye to the swarm)"
+
+    def shutdown(self, node: str) -> str:
+        """Graceful power-off: the guest stops dockerd, then the VM powers down."""
+        self._known(node)
+        self._vagrant("halt", self._v.halt, vm_name=node, force=False)
+        self._forget(node)
+        return f"{node} shut down: vagrant halt (graceful)"
+
+    def start(self, node: str) -> str:
+        self._known(node)
+        power = self.power(node)
+        if power == "running":
+            self.ssh(node, "sudo systemctl start docker", timeout=60.0)
+            self._forget(node)
+            return f"{node}: engine started (systemctl start docker)"
+        if power == "suspended":
+            return self.resume(node)
+        self._vagrant("up", self._v.up, vm_name=node, no_provision=True)
+        self._forget(node)
+        return f"{node} booted: vagrant up --no-provision"
+
+    def suspend(self, node: str) -> str:
+        self._known(node)
+        self._vagrant("suspend", self._v.suspend, vm_name=node)
+        self._forget(node)
+        return f"{node} suspended: vagrant suspend (RAM saved, no FIN or RST)"
+
+    def resume(self, node: str) -> str:
+        self._known(node)
+        self._vagrant("resume", self._v.resume, vm_name=node)
+        self._forget(node)
+        return f"{node} resumed: vagrant resume"
+
+    def stop_engine(self, node: str) -> str:
+        self._known(node)
+        self.ssh(node, "sudo systemctl stop docker", timeout=60.0)
+        self.forwards.close(node)
+        return f"{node}: engine stopped gracefully (systemctl stop docker)"
+
+    # -- engines ------------------------------------------------------------------------
+    def _forward(self, node: str) -> str:
+        target = self._target(node)
+        if self.forwards.alive(node):
+            return self.forwards.url(node)
+        return self.forwards.ensure(node, target, remote_socket(target))
+
+    def engine(self, node: str, *, timeout: float = 10.0) -> Engine:
+        if self.power(node) != "running":
+            raise NodeHaltedError(f"{node} is {self.power(node)}: start it first")
+        return Engine(self._forward(node), name=node, timeout=timeout)
+
+    def docker_host(self, node: str) -> str:
+        """A local ``unix://`` socket forwarded over ssh to the VM's engine."""
+        return self._forward(node)
+
+    def publish(
+        self, published: int, target: int
+    ) -> tuple[tuple[PortRequest, ...], dict[str, str]]:
+        if self.mesh == "ingress":
+            return (PortRequest(target, published, "ingress"),), {}
+        return (PortRequest(target, None, "host"),), {MESH_LABEL: f"{published}:{target}"}
+
+    def environment(self) -> dict[str, str]:
+        return {
+            "platform": self.name,
+            "mesh": self.mesh,
+            "vagrantfile": str(self.root / "Vagrantfile"),
+            "nodes": ",".join(f"{n}={self.node_ip(n)}" for n in self.node_names()),
+        }
+
+    # -- cluster ------------------------------------------------------------------------
+    def up(self, log: object = print) -> str:
+        """``vagrant up`` every VM, then a swarm of managers (idempotent)."""
+        say = log if callable(log) else print
+        self._vagrant("up", self._v.up)
+        self._status_at = 0.0
+        names = self.node_names()
+        for n in names:
+            self._forget(n)
+        say(f"vms up: {', '.join(names)}")
+        first = names[0]
+        with self.engine(first, timeout=30.0) as eng:
+            if _active(eng):
+                say(f"swarm: already active on {first}")
+            else:
+                eng.swarm_init(self.node_ip(first))
+                say(f"swarm: initialised on {first} advertising {self.node_ip(first)}")
+            token = eng.join_tokens()[1]
+        for n in names[1:]:
+            with self.engine(n, timeout=30.0) as eng:
+                if _active(eng):
+                    continue
+                eng.swarm_join(f"{self.node_ip(first)}:2377", token, self.node_ip(n))
+                say(f"swarm: {n} joined as manager advertising {self.node_ip(n)}")
+        return f"vagrant swarm up: {len(names)} managers, mesh {self.mesh}"
+
+    def down(self) -> str:
+        """Close the ssh forwards and ``vagrant halt`` every VM (the VMs are kept)."""
+        closed = self.forwards.close_all()
+        self._vagrant("halt", self._v.halt)
+        for cache in (self.state_dir / "ssh", self.state_dir / "mesh"):
+            if cache.is_dir():
+                for f in cache.iterdir():
+                    f.unlink()
+            else:
+                cache.unlink(missing_ok=True)
+        return f"vagrant down: VMs halted, {len(closed)} ssh forwards closed"
+
+
+def _active(engine: Engine) -> bool:
+    swarm = engine.info().get("Swarm") or {}
+    return bool(swarm.get("LocalNodeState") == "active")
