@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import click
@@ -13,13 +14,32 @@ from chaos.experiment import catalogue
 from chaos.experiment.runner import RunOptions, preflight, recover, run_experiment
 from chaos.experiment.spec import load_experiment, parse_set
 from chaos.journal import Journal
-from chaos.platform import PLATFORMS, get_platform
+from chaos.platform import PLATFORMS, get_platform, use_inventory
+from chaos.platform.ssh import load_inventory
 from chaos.sweep import Axis, canonical_overrides, run_sweep
 
-platform_option = click.option(
+_platform = click.option(
     "--platform", type=click.Choice(PLATFORMS), default="lab", show_default=True,
     help="Where the swarm runs.",
 )  # fmt: skip
+
+
+def _inventory(ctx: click.Context, param: click.Parameter, value: Path | None) -> Path | None:
+    if value is not None:
+        load_inventory(value)  # validated up front: one line, exit 2
+    use_inventory(value)
+    return value
+
+
+_inventory_option = click.option(
+    "--inventory", type=click.Path(path_type=Path), default=None, expose_value=False,
+    callback=_inventory, help="Nodes of an existing swarm (--platform ssh).",
+)  # fmt: skip
+
+
+def platform_option(fn: Callable[..., None]) -> Callable[..., None]:
+    """``--platform`` and ``--inventory`` (the ssh platform's node list)."""
+    return _platform(_inventory_option(fn))
 
 
 @click.command(name="list")

@@ -4,16 +4,34 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Literal, cast
+from typing import TYPE_CHECKING, Literal, cast
 
 import click
 
 from chaos.lab import Lab, LabConfig, down
 from chaos.lab.config import DEFAULT_SUBNET
 
+if TYPE_CHECKING:
+    from chaos.platform.vagrant import VagrantPlatform
+
 
 def _say(message: str) -> None:
     click.echo(message)
+
+
+_platform = click.option(
+    "--platform",
+    type=click.Choice(["lab", "vagrant"]),
+    default="lab",
+    show_default=True,
+    help="The local lab, or the tutorial's VMs (top-level Vagrantfile, python-vagrant).",
+)
+
+
+def _vagrant() -> VagrantPlatform:
+    from chaos.platform.vagrant import VagrantPlatform
+
+    return VagrantPlatform.connect()
 
 
 @click.group()
@@ -32,23 +50,38 @@ def lab() -> None:
     show_default=True,
     help="Routing mesh: swarm's ingress (needs IPVS) or the lab's emulation.",
 )
-def up(nodes: int, managers: int, subnet: str, mesh: str) -> None:
+@_platform
+def up(nodes: int, managers: int, subnet: str, mesh: str, platform: str) -> None:
     """Start the lab (idempotent; cleans a stale lab first)."""
+    if platform == "vagrant":
+        _say(_vagrant().up(log=_say))
+        return
     mode = cast(Literal["auto", "ingress", "emulated"], mesh)
     Lab.up(LabConfig(nodes=nodes, managers=managers, subnet=subnet), mesh=mode, log=_say)
 
 
 @lab.command(name="down")
-def down_cmd() -> None:
+@_platform
+def down_cmd(platform: str) -> None:
     """Remove everything the lab made (also after a crash)."""
+    if platform == "vagrant":
+        _say(_vagrant().down())
+        return
     removed = down(log=_say)
     _say("lab down: nothing was up" if not removed else "lab down: everything removed")
 
 
 @lab.command()
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output (stable).")
-def status(as_json: bool) -> None:
+@_platform
+def status(as_json: bool, platform: str) -> None:
     """Nodes, addresses, engines, swarm roles, power state and the mesh in use."""
+    if platform == "vagrant":
+        from chaos.platform.vagrant import status_lines
+
+        for line in status_lines(_vagrant()):
+            click.echo(line)
+        return
     st = Lab.attach().status()
     if as_json:
         click.echo(json.dumps(st.to_json(), indent=2))

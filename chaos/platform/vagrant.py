@@ -286,3 +286,17 @@ class VagrantPlatform:
 def _active(engine: Engine) -> bool:
     swarm = engine.info().get("Swarm") or {}
     return bool(swarm.get("LocalNodeState") == "active")
+
+
+def status_lines(platform: VagrantPlatform) -> list[str]:
+    """``chaos lab status --platform vagrant``: one line per VM, as ``chaos lab status``."""
+    from chaos.platform.view import cluster_view
+
+    lines = [f"{'NODE':<10}{'IP':<16}{'POWER':<11}{'ENGINE':<9}{'ROLE':<9}{'STATUS':<9}LEADER"]
+    for n in cluster_view(platform):
+        lines.append(
+            f"{n.name:<10}{n.ip:<16}{n.power:<11}{'running' if n.engine_up else 'down':<9}"
+            f"{n.role or '-':<9}{n.status or '-':<9}{'yes' if n.leader else ''}"
+        )
+    lines.append(f"mesh: {platform.mesh}   vagrantfile: {platform.root / 'Vagrantfile'}")
+    return lines
