@@ -247,6 +247,7 @@ class Execution:
             timeout=exp.load.timeout,
             connection=Connection(exp.load.connection),
             engine=exp.load.engine,
+            spin=exp.load.spin,
         )
         loader = LoadProcess(config, load_dir, self.live.on_window)
         info = await anyio.to_thread.run_sync(loader.start)
