@@ -47,12 +47,14 @@ def _run(loop: str, config: LoadConfig, **kwargs: Any) -> LoadSummary:
 
 
 def test_pacing_counts_per_window_match_rate(server: TestServer, engine: str, loop: str) -> None:
-    rate, duration = 200.0, 2.5
+    # httpx costs 5-9x the CPU per request (BENCHMARKS.md) and shares the GIL with the test's
+    # server thread: pace it at a rate it holds with room to spare on a busy 2-core machine
+    rate, duration = (100.0 if engine == "httpx" else 200.0), 2.5
     summary = _run(
         loop, LoadConfig(targets=(server.url(),), rate=rate, duration=duration, engine=engine)
     )
-    assert summary.requests.total == 500
-    assert summary.requests.ok == 500
+    assert summary.requests.total == int(rate * duration)
+    assert summary.requests.ok == int(rate * duration)
     assert summary.requests.dropped == 0
     # Count what the server actually received per 100 ms (by arrival, not by schedule).
     t0 = summary.run.t0_monotonic
@@ -67,7 +69,7 @@ def test_pacing_counts_per_window_match_rate(server: TestServer, engine: str, lo
         assert n == pytest.approx(rate, rel=0.05), per_second
     assert summary.achieved_rate == pytest.approx(rate, rel=0.02)
     # the timeline buckets by intended time: exactly rate x window per window
-    assert [e.total for e in summary.timeline] == [20] * 25
+    assert [e.total for e in summary.timeline] == [int(expected)] * 25
     assert [e.t for e in summary.timeline] == [round(k * 0.1, 6) for k in range(25)]
 
 
