@@ -82,6 +82,11 @@ class SshTarget:
         return done.stdout
 
 
+# Forwards outlive the call that started them; holding the Popen here keeps Python from
+# warning that a child it dropped is still running (they are stopped by pid in close()).
+_CHILDREN: dict[int, subprocess.Popen[bytes]] = {}
+
+
 def _alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -143,6 +148,7 @@ class Forwards:
             stderr=subprocess.PIPE,
             start_new_session=True,  # outlives this command; stopped by close() by pid
         )
+        _CHILDREN[proc.pid] = proc
         (self.dir / f"{node}.pid").write_text(str(proc.pid))
         deadline = time.monotonic() + 6.0
         while time.monotonic() < deadline:
@@ -165,6 +171,10 @@ class Forwards:
         if pid is not None and _alive(pid):
             with contextlib.suppress(OSError):
                 os.kill(pid, signal.SIGTERM)
+        child = _CHILDREN.pop(pid, None) if pid is not None else None
+        if child is not None:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                child.wait(2)
         for path in (self.dir / f"{node}.pid", self.socket(node)):
             path.unlink(missing_ok=True)
 

@@ -116,9 +116,10 @@ class VagrantPlatform:
             cfg.write_text(text)
         return SshTarget(host=node, config=cfg)
 
-    def ssh(self, node: str, command: str, *, timeout: float = 30.0) -> str:
-        """Run a command on the VM (``vagrant ssh NODE -c CMD``), over the cached ssh-config."""
-        return self._target(node).run(command, timeout=timeout)
+    def ssh(self, node: str, command: str) -> str:
+        """Run a command on the VM: ``vagrant ssh NODE --command CMD``; its stdout."""
+        out = self._vagrant(f"ssh {node} --command {command!r}", self._v.ssh, node, command)
+        return out if isinstance(out, str) else ""
 
     def _forget(self, node: str) -> None:
         self._status_at = 0.0
@@ -136,7 +137,7 @@ class VagrantPlatform:
             else:
                 first = self.node_names()[0]
                 try:
-                    self.ssh(first, _IPVS_PROBE, timeout=15.0)
+                    self.ssh(first, _IPVS_PROBE)
                     self._mesh = "ingress"
                 except PlatformError:
                     self._mesh = "emulated"
@@ -186,7 +187,7 @@ class VagrantPlatform:
         self._known(node)
         power = self.power(node)
         if power == "running":
-            self.ssh(node, "sudo systemctl start docker", timeout=60.0)
+            self.ssh(node, "sudo systemctl start docker")
             self._forget(node)
             return f"{node}: engine started (systemctl start docker)"
         if power == "suspended":
@@ -209,7 +210,7 @@ class VagrantPlatform:
 
     def stop_engine(self, node: str) -> str:
         self._known(node)
-        self.ssh(node, "sudo systemctl stop docker", timeout=60.0)
+        self.ssh(node, "sudo systemctl stop docker")
         self.forwards.close(node)
         return f"{node}: engine stopped gracefully (systemctl stop docker)"
 

@@ -1,0 +1,101 @@
+"""One contract for every platform driver (lab, vagrant with the stand-in, ssh to the lab
+nodes): node facts, node power, leader lookup, service deploy through ``publish``, events."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+import pytest
+
+from chaos.errors import ChaosError, NodeHaltedError
+from chaos.experiment.observer import Observer
+from chaos.lab import wait_http
+from chaos.platform.base import NodeInfo, Platform
+from chaos.platform.view import Managers, cluster_view
+from chaos.swarm.model import ServiceRequest
+from chaos.timeline import Clock, EventLog
+
+pytestmark = [pytest.mark.lab, pytest.mark.timeout(120)]
+
+NODES = ["node-001", "node-002", "node-003"]
+
+
+def until(what: str, ok: Callable[[], bool], timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if ok():
+                return
+        except ChaosError:
+            pass
+        time.sleep(0.3)
+    raise AssertionError(f"not within {timeout:g}s: {what}")
+
+
+def follower(platform: Platform) -> NodeInfo:
+    return next(n for n in cluster_view(platform) if n.role == "manager" and not n.leader)
+
+
+def test_nodes_and_addresses(platform: Platform) -> None:
+    assert platform.node_names() == NODES
+    assert [platform.node_ip(n) for n in NODES] == ["10.213.77.11", "10.213.77.12", "10.213.77.13"]
+    assert all(platform.power(n) == "running" and platform.engine_up(n) for n in NODES)
+    assert platform.mesh == "emulated"  # this kernel has no IPVS, whatever the driver
+    assert platform.environment()["platform"] == platform.name
+    assert all(platform.supports(a) for a in ("halt", "start", "stop_engine"))
+
+
+def test_leader_lookup(platform: Platform) -> None:
+    view = cluster_view(platform)
+    assert [n.name for n in view] == NODES
+    assert sum(n.leader for n in view) == 1
+    assert all(n.role == "manager" and n.status == "ready" for n in view)
+
+
+def test_halt_then_start(platform: Platform) -> None:
+    victim = follower(platform).name
+    platform.halt(victim)
+    until(f"{victim} reads halted", lambda: platform.power(victim) == "halted", 10)
+    assert not platform.engine_up(victim)
+    with pytest.raises(NodeHaltedError):
+        platform.engine(victim)
+    platform.start(victim)
+    until(f"{victim} engine answers", lambda: platform.engine_up(victim))
+    with platform.engine(victim, timeout=5) as engine:
+        assert engine.ping()
+    until(
+        f"{victim} Ready",
+        lambda: any(n.name == victim and n.status == "ready" for n in cluster_view(platform)),
+    )
+
+
+def test_stop_engine_then_start(platform: Platform) -> None:
+    victim = follower(platform).name
+    platform.stop_engine(victim)
+    until(f"{victim} engine down", lambda: not platform.engine_up(victim), 20)
+    assert platform.power(victim) == "running"
+    platform.start(victim)
+    until(f"{victim} engine answers", lambda: platform.engine_up(victim))
+
+
+def test_deploy_answers_on_every_node_ip(platform: Platform) -> None:
+    ports, labels = platform.publish(80, 80)
+    req = ServiceRequest(
+        name="contract", image="chaoslab/web:1", replicas=2, ports=ports, labels=labels
+    )
+    Managers(platform).call(lambda e: e.create_service(req))
+    urls = [f"http://{platform.node_ip(n)}/" for n in NODES]
+    bodies = wait_http(urls, timeout=60, expect="version=1")
+    assert len(bodies) == 3
+
+
+def test_observer_events(platform: Platform) -> None:
+    log = EventLog(None, Clock())
+    observer = Observer(platform, log, "absent")
+    observer.start()
+    time.sleep(1.5)
+    observer.stop()
+    kinds = {e.kind for e in log.events}
+    assert "leader" in kinds and "tasks" in kinds
+    assert not any(e.kind == "api_error" for e in log.events)
