@@ -1,0 +1,91 @@
+"""The ssh platform's inventory: validated up front (one line, exit 2), faults it cannot do
+refused by ``chaos plan`` before anything acts. No cluster needed except where marked."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from chaos.errors import UsageError
+from chaos.lab import Lab
+from chaos.platform import get_platform
+from chaos.platform.ssh import SshPlatform, load_inventory
+from tests.platform.conftest import SshNodes, write_inventory
+
+pytestmark = pytest.mark.timeout(60)
+
+CHAOS = Path(sys.executable).parent / "chaos"
+GOOD = "nodes:\n  - name: a\n    ssh: admin@10.0.0.1\n  - name: b\n    ssh: 10.0.0.2:2222\n"
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("nodes: [", "not YAML"),
+        ("- 1\n", "(top)"),
+        ("nodes: []\n", "at least one node"),
+        ("nodes:\n  - name: a\n", "nodes.0.ssh: Field required"),
+        ("nodes:\n  - {name: a, ssh: h, colour: red}\n", "nodes.0.colour"),
+        ("nodes:\n  - {name: a, ssh: h, docker_host: http://h}\n", "must start with ssh://"),
+        ("nodes:\n  - {name: a, ssh: h}\n  - {name: a, ssh: g}\n", "names must be unique"),
+        ("nodes:\n  - {name: a, ssh: 'h:port'}\n", "bad ssh target"),
+        ("mesh: ipvs\nnodes:\n  - {name: a, ssh: h}\n", "must be ingress or emulated"),
+        ("ssh_config: /nonexistent\nnodes:\n  - {name: a, ssh: h}\n", "does not exist"),
+        ("commands: {reboot: x}\nnodes:\n  - {name: a, ssh: h}\n", "commands.reboot"),
+    ],
+)
+def test_bad_inventory_is_one_usage_line(tmp_path: Path, text: str, message: str) -> None:
+    path = tmp_path / "inv.yaml"
+    path.write_text(text)
+    with pytest.raises(UsageError, match="inventory") as info:
+        load_inventory(path)
+    assert message in str(info.value)
+    assert "\n" not in str(info.value)
+
+
+def test_inventory_facts_and_supported_faults(tmp_path: Path) -> None:
+    path = tmp_path / "inv.yaml"
+    path.write_text(GOOD)
+    p = get_platform("ssh", inventory=path)
+    assert isinstance(p, SshPlatform)
+    assert p.node_names() == ["a", "b"] and p.node_ip("b") == "10.0.0.2"
+    assert p.supports("stop_engine") and p.supports("start")
+    assert not p.supports("halt") and not p.supports("suspend")
+    path.write_text("commands: {power_off: 'virsh destroy {node}', power_on: x}\n" + GOOD)
+    assert load_inventory(path).commands.power_off == "virsh destroy {node}"
+    assert SshPlatform.connect(path).supports("halt")
+
+
+def test_cli_bad_input_exits_2(tmp_path: Path) -> None:
+    for args in (
+        ["plan", "leader-kill", "--platform", "ssh"],
+        ["plan", "leader-kill", "--platform", "ssh", "--inventory", str(tmp_path / "none")],
+    ):
+        done = subprocess.run([str(CHAOS), *args], capture_output=True, text=True, check=False)
+        assert done.returncode == 2, (args, done.stderr)
+        assert len(done.stderr.strip().splitlines()) == 1
+    args = ["plan", "leader-kill", "--platform", "cloud"]  # click's own usage error
+    done = subprocess.run([str(CHAOS), *args], capture_output=True, text=True, check=False)
+    assert done.returncode == 2 and "'lab', 'vagrant', 'ssh'" in done.stderr
+
+
+@pytest.mark.lab
+def test_plan_refuses_a_fault_the_inventory_cannot_do(
+    lab: Lab, ssh_nodes: SshNodes, tmp_path: Path
+) -> None:
+    ssh_nodes.ensure(lab)
+    path = write_inventory(tmp_path / "inv.yaml", ssh_nodes, lab)
+    no_power = "\n".join(line for line in path.read_text().splitlines() if "power_o" not in line)
+    path.write_text(no_power + "\n")
+    args = ["plan", "leader-kill", "--platform", "ssh", "--inventory", str(path)]
+    done = subprocess.run([str(CHAOS), *args], capture_output=True, text=True, check=False)
+    assert done.returncode == 2, done.stderr
+    assert "this platform cannot halt" in done.stderr
+    done = subprocess.run(
+        [str(CHAOS), "plan", "follower-kill", "--platform", "ssh", "--inventory", str(path)],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert done.returncode == 2 and "cannot halt" in done.stderr
