@@ -48,6 +48,7 @@ def cli() -> None:
 
 
 def _register() -> None:
+    from chaos.cli.doctor import doctor
     from chaos.cli.experiments import list_cmd, plan, recover_cmd, run, validate
     from chaos.cli.gate import gate, suite
     from chaos.cli.lab import lab
@@ -55,7 +56,8 @@ def _register() -> None:
     from chaos.cli.report import compare, report
 
     for command in (
-        lab, load, list_cmd, validate, plan, run, recover_cmd, suite, gate, report, compare
+        lab, load, list_cmd, validate, plan, run, recover_cmd, suite, gate, report, compare,
+        doctor,
     ):  # fmt: skip
         cli.add_command(command)
 

@@ -176,6 +176,10 @@ class SshPlatform:
     def _remote(self, node: str, template: str, *, timeout: float = 60.0) -> str:
         return self._target(self._node(node).ssh).run(self._fill(template, node), timeout=timeout)
 
+    def run_on_node(self, node: str, command: str) -> str:
+        """A command on the node over ssh (``chaos doctor``'s probes)."""
+        return self._target(self._node(node).ssh).run(command, timeout=15.0)
+
     # -- facts --------------------------------------------------------------------------
     @property
     def mesh(self) -> str:

@@ -121,6 +121,11 @@ class VagrantPlatform:
         out = self._vagrant(f"ssh {node} --command {command!r}", self._v.ssh, node, command)
         return out if isinstance(out, str) else ""
 
+    def run_on_node(self, node: str, command: str) -> str:
+        """A command on the VM (``chaos doctor``'s probes)."""
+        self._known(node)
+        return self.ssh(node, command)
+
     def _forget(self, node: str) -> None:
         self._status_at = 0.0
         self.forwards.close(node)

@@ -1,0 +1,225 @@
+"""Preflight for a platform (``chaos doctor``): can experiments run here, and what to fix.
+
+Checks, in order, each ``ok``, ``warn`` or ``fail`` with what to do about it:
+
+- engines: every node's engine answers, and its version (versions that differ: warn);
+- swarm: a manager answers, one leader, every node Ready (managers Reachable);
+- ports: from each node, TCP 2377 (cluster management) and 7946 (gossip) on every other node
+  answer (UDP 7946/4789 cannot be probed by a connect; Ready nodes and a working overlay are
+  their evidence);
+- mesh: swarm's ingress (IPVS on the nodes) or the emulated one, and whether that works here;
+- clock: skew between the nodes' clocks (each engine's ``SystemTime`` against this host's,
+  measured around the call), which skews every timeline and can break swarm's TLS.
+
+Pure policy on what the platform reports; the only acting step is a read.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import shlex
+import subprocess
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal
+
+from chaos.errors import ChaosError
+from chaos.platform.base import Platform
+from chaos.platform.view import cluster_view
+
+Status = Literal["ok", "warn", "fail"]
+SKEW_WARN_S = 0.5
+SKEW_FAIL_S = 2.0
+SWARM_PORTS = (2377, 7946)
+
+
+@dataclass(frozen=True, slots=True)
+class Check:
+    area: str
+    status: Status
+    detail: str
+    fix: str = ""
+
+    def line(self) -> str:
+        text = f"{self.status:<5}{self.area:<9}{self.detail}"
+        return text + (f"\n{'':<14}fix: {self.fix}" if self.fix else "")
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    platform: str
+    checks: tuple[Check, ...]
+
+    @property
+    def healthy(self) -> bool:
+        return all(c.status != "fail" for c in self.checks)
+
+    def lines(self) -> list[str]:
+        fails = sum(c.status == "fail" for c in self.checks)
+        warns = sum(c.status == "warn" for c in self.checks)
+        verdict = "ready for experiments" if not fails else "not ready: fix the failures above"
+        return [
+            *(c.line() for c in self.checks),
+            f"doctor ({self.platform}): {fails} failed, {warns} warnings: {verdict}",
+        ]
+
+
+def _parse_time(text: str) -> float | None:
+    # Engines give RFC 3339 with nanoseconds; Python wants at most microseconds.
+    try:
+        head, _, frac = text.partition(".")
+        tz = ""
+        for sign in ("Z", "+", "-"):
+            if sign in frac:
+                frac, _, rest = frac.partition(sign)
+                tz = sign + rest
+                break
+        iso = f"{head}.{frac[:6] or '0'}{'+00:00' if tz in ('Z', '') else tz}"
+        return dt.datetime.fromisoformat(iso).timestamp()
+    except ValueError:
+        return None
+
+
+def node_shell(platform: Platform) -> Callable[[str, str], str] | None:
+    """How to run a command on a node, where the platform allows it (else None)."""
+    run = getattr(platform, "run_on_node", None)
+    if callable(run):
+        return lambda node, cmd: str(run(node, cmd))
+    if platform.name == "lab":
+
+        def lab_run(node: str, cmd: str) -> str:
+            argv = ["nsenter", f"--net=/run/netns/chaoslab-{node}", "sh", "-c", cmd]
+            done = subprocess.run(argv, capture_output=True, text=True, timeout=10, check=False)
+            if done.returncode != 0:
+                raise ChaosError(done.stderr.strip() or f"exit {done.returncode}")
+            return done.stdout
+
+        return lab_run
+    return None
+
+
+def _engines(platform: Platform, nodes: list[str]) -> tuple[list[Check], dict[str, float]]:
+    checks: list[Check] = []
+    offsets: dict[str, float] = {}
+    versions: dict[str, str] = {}
+    for node in nodes:
+        power = platform.power(node)
+        if power != "running" or not platform.engine_up(node):
+            checks.append(
+                Check("engines", "fail", f"{node}: engine not answering (power {power})",
+                      f"start it: chaos lab start {node} / --platform start; check its ssh"),
+            )  # fmt: skip
+            continue
+        try:
+            with platform.engine(node, timeout=5.0) as engine:
+                before = time.time()
+                info = engine.info()
+                after = time.time()
+        except ChaosError as exc:
+            checks.append(Check("engines", "fail", f"{node}: {exc}", "see the engine's log"))
+            continue
+        versions[node] = str(info.get("ServerVersion", "?"))
+        remote = _parse_time(str(info.get("SystemTime", "")))
+        if remote is not None:
+            offsets[node] = remote - (before + after) / 2
+        checks.append(
+            Check("engines", "ok", f"{node}: docker {versions[node]}, "
+                  f"kernel {info.get('KernelVersion', '?')}, {info.get('NCPU', '?')} CPUs"),
+        )  # fmt: skip
+    if len(set(versions.values())) > 1:
+        checks.append(
+            Check("engines", "warn", "engine versions differ: " + ", ".join(
+                f"{n}={v}" for n, v in versions.items()),
+                "run one docker version on every node (swarm tolerates skew, results less so)"),
+        )  # fmt: skip
+    return checks, offsets
+
+
+def _swarm(platform: Platform) -> list[Check]:
+    view = cluster_view(platform)
+    if not any(n.role for n in view):
+        return [Check("swarm", "fail", "no manager answers",
+                      "form the swarm: chaos lab up [--platform vagrant]")]  # fmt: skip
+    leaders = [n.name for n in view if n.leader]
+    checks = [
+        Check("swarm", "ok" if len(leaders) == 1 else "fail",
+              f"leader {leaders[0] if leaders else 'none'}; "
+              f"{sum(n.role == 'manager' for n in view)} managers, "
+              f"{sum(n.role == 'worker' for n in view)} workers",
+              "" if leaders else "restore quorum: start the halted managers"),
+    ]  # fmt: skip
+    for n in view:
+        if n.status != "ready" or (n.role == "manager" and not n.leader and
+                                   n.reachability != "reachable"):  # fmt: skip
+            checks.append(
+                Check("swarm", "fail", f"{n.name}: {n.status or 'unknown'}"
+                      f"{'/' + n.reachability if n.reachability else ''}",
+                      f"bring {n.name} back (start/resume) and check the swarm ports"),
+            )  # fmt: skip
+    return checks
+
+
+def _ports(platform: Platform, nodes: list[str]) -> list[Check]:
+    shell = node_shell(platform)
+    if shell is None:
+        return [Check("ports", "warn", "cannot run commands on the nodes: ports not probed")]
+    closed: list[str] = []
+    for src in nodes:
+        if platform.power(src) != "running":
+            continue
+        for dst in nodes:
+            if dst == src or platform.power(dst) != "running":
+                continue
+            for port in SWARM_PORTS:
+                ip = platform.node_ip(dst)
+                probe = f"timeout 2 bash -c {shlex.quote(f'</dev/tcp/{ip}/{port}')}"
+                try:
+                    shell(src, probe)
+                except (ChaosError, subprocess.TimeoutExpired):
+                    closed.append(f"{src}->{dst}:{port}")
+    if closed:
+        return [Check("ports", "fail", "closed: " + ", ".join(closed),
+                      "open 2377/tcp, 7946/tcp+udp, 4789/udp between the nodes "
+                      "(firewall, security group)")]  # fmt: skip
+    return [Check("ports", "ok", f"2377/tcp and 7946/tcp open between all {len(nodes)} nodes "
+                  "(UDP 7946/4789 not probeable by connect)")]  # fmt: skip
+
+
+def _mesh(platform: Platform) -> Check:
+    if platform.mesh == "ingress":
+        return Check("mesh", "ok", "swarm's ingress routing mesh (IPVS on the nodes)")
+    if platform.name == "lab":
+        return Check("mesh", "ok", "emulated (this kernel has no IPVS; iptables DNAT per task, "
+                     "see README 'The routing mesh')")  # fmt: skip
+    return Check("mesh", "warn", "no IPVS on the nodes: swarm's ingress mesh will not answer",
+                 "load it on every node (modprobe ip_vs; the Vagrantfile does) or publish "
+                 "in host mode")  # fmt: skip
+
+
+def _clock(offsets: dict[str, float]) -> Check:
+    if len(offsets) < 2:
+        return Check("clock", "warn", "fewer than two engines answered: skew not measured")
+    skew = max(offsets.values()) - min(offsets.values())
+    each = ", ".join(f"{n} {o * 1000:+.0f} ms" for n, o in sorted(offsets.items()))
+    detail = f"skew between nodes {skew * 1000:.0f} ms ({each} vs this host)"
+    fix = "run chrony or systemd-timesyncd on every node"
+    if skew > SKEW_FAIL_S:
+        return Check("clock", "fail", detail, fix)
+    if skew > SKEW_WARN_S:
+        return Check("clock", "warn", detail, fix)
+    return Check("clock", "ok", detail)
+
+
+def diagnose(platform: Platform) -> Report:
+    """Every check against the live platform; never raises for what it finds."""
+    nodes = platform.node_names()
+    checks, offsets = _engines(platform, nodes)
+    try:
+        checks += _swarm(platform)
+    except ChaosError as exc:
+        checks.append(Check("swarm", "fail", str(exc), "form the swarm: chaos lab up"))
+    checks += _ports(platform, nodes)
+    checks.append(_mesh(platform))
+    checks.append(_clock(offsets))
+    return Report(platform.name, tuple(checks))
