@@ -89,3 +89,9 @@ def test_plan_refuses_a_fault_the_inventory_cannot_do(
         capture_output=True, text=True, check=False,
     )  # fmt: skip
     assert done.returncode == 2 and "cannot halt" in done.stderr
+
+
+def test_example_inventory_is_valid() -> None:
+    inv = load_inventory(Path(__file__).resolve().parents[2] / "inventory.example.yaml")
+    assert [n.name for n in inv.nodes] == ["node-001", "node-002", "node-003"]
+    assert SshPlatform(inv, Path("x")).supports("halt")
