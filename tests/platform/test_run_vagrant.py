@@ -12,10 +12,14 @@ from pathlib import Path
 import pytest
 
 from chaos.lab import Lab
+from tests.platform.conftest import SshNodes, write_inventory
 
 pytestmark = [pytest.mark.lab, pytest.mark.timeout(240)]
 
 CHAOS = Path(sys.executable).parent / "chaos"
+# pass, SLO violated, or unknown (the load generator lagging on this 2-core host): the run
+# finished and restored; 2, 3 and 4 would be the platform's failures.
+VERDICTS = (0, 1, 5)
 
 
 def test_leader_kill_on_vagrant(lab: Lab, standin_env: dict[str, str], tmp_path: Path) -> None:
@@ -26,8 +30,47 @@ def test_leader_kill_on_vagrant(lab: Lab, standin_env: dict[str, str], tmp_path:
         env={**os.environ, **standin_env}, cwd=tmp_path, capture_output=True, text=True,
         timeout=220, check=False,
     )  # fmt: skip
-    assert done.returncode in (0, 1), done.stdout[-2000:] + done.stderr[-2000:]
+    assert done.returncode in VERDICTS, done.stdout[-2000:] + done.stderr[-2000:]
     result = json.loads((out / "result.json").read_text())
     assert result["environment"]["platform"] == "vagrant"
     assert result["leader_before"] and result["leader_after"]
     assert result["leader_after"] != result["leader_before"]
+
+
+def test_lab_up_and_status_on_vagrant(
+    lab: Lab, standin_env: dict[str, str], tmp_path: Path
+) -> None:
+    env = {**os.environ, **standin_env}
+    up = subprocess.run(
+        [str(CHAOS), "lab", "up", "--platform", "vagrant"],
+        env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert up.returncode == 0, up.stderr
+    assert "vms up: node-001, node-002, node-003" in up.stdout
+    assert "vagrant swarm up: 3 managers, mesh emulated" in up.stdout
+    status = subprocess.run(
+        [str(CHAOS), "lab", "status", "--platform", "vagrant"],
+        env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert status.returncode == 0, status.stderr
+    rows = [line.split() for line in status.stdout.splitlines()[1:4]]
+    assert [r[:6] for r in rows] == [
+        [f"node-00{i}", f"10.213.77.1{i}", "running", "running", "manager", "ready"]
+        for i in (1, 2, 3)
+    ]
+
+
+def test_follower_kill_on_ssh_inventory(lab: Lab, ssh_nodes: SshNodes, tmp_path: Path) -> None:
+    ssh_nodes.ensure(lab)
+    inventory = write_inventory(tmp_path / "inventory.yaml", ssh_nodes, lab)
+    out = tmp_path / "run"
+    done = subprocess.run(
+        [str(CHAOS), "run", "follower-kill", "--platform", "ssh", "--inventory", str(inventory),
+         "--seed", "1", "--quiet", "--set", "phases.baseline=3s", "--set", "phases.observe=3s",
+         "--out", str(out)],
+        cwd=tmp_path, capture_output=True, text=True, timeout=220, check=False,
+    )  # fmt: skip
+    assert done.returncode in VERDICTS, done.stdout[-2000:] + done.stderr[-2000:]
+    result = json.loads((out / "result.json").read_text())
+    assert result["environment"]["platform"] == "ssh"
+    assert result["leader_after"] == result["leader_before"]
