@@ -17,6 +17,7 @@ line, exit 2).
 
 from __future__ import annotations
 
+import atexit
 import platform as host_platform
 import shlex
 import subprocess
@@ -128,6 +129,9 @@ class SshPlatform:
         self.source = source
         self.forwards = Forwards(state_dir / "forwards")
         self._nodes = {n.name: n for n in inventory.nodes}
+        # Unlike the vagrant platform (whose forwards live from `lab up` to `lab down`), an
+        # existing cluster has no "down": forwards end with the command that started them.
+        atexit.register(self.close)
 
     @classmethod
     def connect(cls, inventory: Path | None, state_dir: Path = STATE_DIR) -> SshPlatform:

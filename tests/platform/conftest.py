@@ -26,11 +26,25 @@ import pytest
 
 from chaos.lab import Lab
 from chaos.platform.base import Platform
-from chaos.platform.sshlink import port_open
+from chaos.platform.sshlink import Forwards, port_open
 
 SSHD = Path("/usr/sbin/sshd")
 REPO = Path(__file__).resolve().parents[2]
 CHAOS = Path(sys.executable).parent / "chaos"
+
+
+def _children(parent: int) -> list[int]:
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        if ppid == parent:
+            pids.append(int(entry.name))
+    return pids
 
 
 class SshNodes:
@@ -71,6 +85,7 @@ class SshNodes:
                 "PermitRootLogin prohibit-password\nPasswordAuthentication no\n"
                 "KbdInteractiveAuthentication no\nUsePAM no\nStrictModes no\n"
                 f"PidFile {self.dir}/sshd-{node.name}.pid\nMaxStartups 100\nMaxSessions 100\n"
+                "ClientAliveInterval 2\nClientAliveCountMax 3\n"
                 f"SetEnv DOCKER_HOST={node.docker_host}\n"
             )
             with (self.dir / f"sshd-{node.name}.log").open("ab") as log:
@@ -89,6 +104,11 @@ class SshNodes:
     def stop(self, name: str) -> None:
         proc = self.procs.pop(name, None)
         if proc is not None and proc.poll() is None:
+            # Sessions first, while their parent can still reap them (a session whose client
+            # vanished with a halted node would otherwise outlive the listener).
+            for pid in _children(proc.pid):
+                with contextlib.suppress(OSError):
+                    os.kill(pid, signal.SIGTERM)
             proc.send_signal(signal.SIGTERM)
             with contextlib.suppress(subprocess.TimeoutExpired):
                 proc.wait(5)
@@ -109,7 +129,9 @@ def ssh_nodes(lab_session: Lab, tmp_path_factory: pytest.TempPathFactory) -> Ite
 
 
 @pytest.fixture(scope="session")
-def standin_env(ssh_nodes: SshNodes, tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+def standin_env(
+    ssh_nodes: SshNodes, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[dict[str, str]]:
     """Environment that puts the stand-in ``vagrant`` first on PATH and points the driver at
     the repository's Vagrantfile, the lab's addresses and a temporary state directory."""
     bin_dir = tmp_path_factory.mktemp("bin")
@@ -117,14 +139,17 @@ def standin_env(ssh_nodes: SshNodes, tmp_path_factory: pytest.TempPathFactory) -
     source = (Path(__file__).parent / "standin_vagrant.py").read_text()
     exe.write_text(f"#!{sys.executable}\n{source}")
     exe.chmod(0o755)
-    return {
+    state = tmp_path_factory.mktemp("vagrant-state")
+    yield {
         "PATH": f"{bin_dir}:{os.environ['PATH']}",
         "STANDIN_SSH_DIR": str(ssh_nodes.dir),
         "CHAOS_VAGRANT_ROOT": str(REPO),
-        "CHAOS_VAGRANT_STATE": str(tmp_path_factory.mktemp("vagrant-state")),
+        "CHAOS_VAGRANT_STATE": str(state),
         "CHAOS_VAGRANT_IP_PREFIX": "10.213.77.",
         "CHAOS_VAGRANT_IP_START": "11",
     }
+    # What `chaos lab down --platform vagrant` does for forwards (the CLI runs leave them up).
+    Forwards(state / "forwards").close_all()
 
 
 def write_inventory(path: Path, ssh_nodes: SshNodes, lab: Lab) -> Path:
