@@ -18,6 +18,7 @@ line, exit 2).
 from __future__ import annotations
 
 import atexit
+import contextlib
 import platform as host_platform
 import shlex
 import subprocess
@@ -299,5 +300,7 @@ class SshPlatform:
         }
 
     def close(self) -> None:
-        """Stop the ssh forwards this platform started."""
+        """Stop the ssh forwards this platform started (and remove their empty directory)."""
         self.forwards.close_all()
+        with contextlib.suppress(OSError):
+            self.forwards.dir.parent.rmdir()

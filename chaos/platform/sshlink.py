@@ -185,6 +185,8 @@ class Forwards:
         nodes = sorted(p.stem for p in self.dir.glob("*.pid"))
         for node in nodes:
             self.close(node)
+        with contextlib.suppress(OSError):  # leave nothing behind; kept if not empty
+            self.dir.rmdir()
         return nodes
 
 
