@@ -261,10 +261,15 @@ class SshPlatform:
         """Drop swarm traffic (2377/tcp, 7946/tcp+udp, 4789/udp) into the node (iptables)."""
         op = "-I" if block else "-D"
         rules = [("tcp", 2377), ("tcp", 7946), ("udp", 7946), ("udp", 4789)]
-        script = "; ".join(
-            f"sudo iptables {op} INPUT -p {proto} --dport {port} -j DROP" for proto, port in rules
-        )
-        self._remote(node, script if block else script + "; true")
+        # Idempotent both ways: insert only what is missing, delete only what is there.
+        lines = [
+            f"$S iptables -C INPUT -p {proto} --dport {port} -j DROP 2>/dev/null"
+            + (" || " if block else " && ")
+            + f"$S iptables {op} INPUT -p {proto} --dport {port} -j DROP"
+            for proto, port in rules
+        ]
+        sudo = 'S=; [ "$(id -u)" = 0 ] || S="sudo -n"'
+        self._remote(node, "; ".join([sudo, *lines, "true"]))
         return f"{node}: swarm ports {'blocked' if block else 'unblocked'}"
 
     # -- engines ------------------------------------------------------------------------

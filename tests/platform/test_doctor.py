@@ -15,6 +15,8 @@ from chaos.doctor import _clock, _parse_time, diagnose
 from chaos.lab import Lab
 from chaos.platform.base import Platform
 from chaos.platform.lab import LabPlatform
+from chaos.platform.ssh import SshPlatform
+from tests.platform.conftest import SshNodes, write_inventory
 
 CHAOS = Path(sys.executable).parent / "chaos"
 
@@ -86,3 +88,27 @@ def test_doctor_cli_vagrant(lab: Lab, standin_env: dict[str, str], tmp_path: Pat
     )  # fmt: skip
     assert done.returncode == 1, done.stdout + done.stderr
     assert "fail engines  node-003: engine not answering (power halted)" in done.stdout
+
+
+@pytest.mark.lab
+@pytest.mark.timeout(90)
+def test_ssh_platform_blocks_and_unblocks_swarm_ports(
+    lab: Lab, ssh_nodes: SshNodes, tmp_path: Path
+) -> None:
+    ssh_nodes.ensure(lab)
+    p = SshPlatform.connect(write_inventory(tmp_path / "inv.yaml", ssh_nodes, lab),
+                            state_dir=tmp_path / "state")  # fmt: skip
+    try:
+        p.block_swarm_ports("node-003")
+        p.block_swarm_ports("node-003")  # twice is harmless
+        ports = next(c for c in diagnose(p).checks if c.area == "ports")
+        assert ports.status == "fail"
+        assert (
+            "node-001->node-003:2377" in ports.detail and "node-002->node-003:7946" in ports.detail
+        )
+    finally:
+        p.block_swarm_ports("node-003", block=False)
+        p.block_swarm_ports("node-003", block=False)
+        p.close()
+    ports = next(c for c in diagnose(LabPlatform(lab)).checks if c.area == "ports")
+    assert ports.status == "ok"
