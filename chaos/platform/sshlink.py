@@ -13,6 +13,7 @@ reuses them and ``close_all`` stops them by pid.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import os
 import signal
@@ -85,6 +86,13 @@ class SshTarget:
 # Forwards outlive the call that started them; holding the Popen here keeps Python from
 # warning that a child it dropped is still running (they are stopped by pid in close()).
 _CHILDREN: dict[int, subprocess.Popen[bytes]] = {}
+
+
+@atexit.register
+def _reap() -> None:
+    # A forward another process stopped (e.g. `chaos lab down`) is our zombie: collect it.
+    for child in list(_CHILDREN.values()):
+        child.poll()
 
 
 def _alive(pid: int) -> bool:

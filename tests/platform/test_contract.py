@@ -99,3 +99,13 @@ def test_observer_events(platform: Platform) -> None:
     kinds = {e.kind for e in log.events}
     assert "leader" in kinds and "tasks" in kinds
     assert not any(e.kind == "api_error" for e in log.events)
+
+
+def test_suspend_then_resume(platform: Platform) -> None:
+    if not platform.supports("suspend"):
+        pytest.skip(f"{platform.name}: this inventory has no suspend/resume commands")
+    victim = follower(platform).name
+    platform.suspend(victim)
+    until(f"{victim} reads suspended", lambda: platform.power(victim) == "suspended", 10)
+    platform.resume(victim)
+    until(f"{victim} engine answers", lambda: platform.engine_up(victim))

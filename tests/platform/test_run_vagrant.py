@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from chaos.lab import Lab
+from chaos.platform.vagrant import VagrantPlatform
 from tests.platform.conftest import SshNodes, write_inventory
 
 pytestmark = [pytest.mark.lab, pytest.mark.timeout(240)]
@@ -74,3 +75,24 @@ def test_follower_kill_on_ssh_inventory(lab: Lab, ssh_nodes: SshNodes, tmp_path:
     result = json.loads((out / "result.json").read_text())
     assert result["environment"]["platform"] == "ssh"
     assert result["leader_after"] == result["leader_before"]
+
+
+def test_vagrant_graceful_shutdown_and_down(
+    lab: Lab, standin_env: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for key, value in standin_env.items():
+        monkeypatch.setenv(key, value)
+    vp = VagrantPlatform.connect()
+    vp.shutdown("node-003")
+    assert vp.power("node-003") == "halted" and lab.power("node-003") == "halted"
+    assert "booted" in vp.start("node-003")
+    assert vp.engine_up("node-003")
+    down = subprocess.run(
+        [str(CHAOS), "lab", "down", "--platform", "vagrant"],
+        env={**os.environ, **standin_env}, cwd=tmp_path, capture_output=True, text=True,
+        timeout=60, check=False,
+    )  # fmt: skip
+    assert down.returncode == 0, down.stderr
+    assert "vagrant down: VMs halted" in down.stdout
+    assert [lab.power(n) for n in ("node-001", "node-002", "node-003")] == ["halted"] * 3
+    assert not list((Path(standin_env["CHAOS_VAGRANT_STATE"]) / "forwards").glob("*.pid"))
