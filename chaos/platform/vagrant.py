@@ -20,12 +20,11 @@ with one SSH forward per node (:mod:`chaos.platform.sshlink`).
 
 from __future__ import annotations
 
+import logging
 import os
 import subprocess
 import time
 from pathlib import Path
-
-import vagrant
 
 from chaos.errors import MissingBinaryError, NodeHaltedError, NodeNotFoundError, PlatformError
 from chaos.lab.mesh import MESH_LABEL
@@ -33,6 +32,10 @@ from chaos.platform.base import POWER_ACTIONS, Power
 from chaos.platform.sshlink import Forwards, SshTarget, remote_socket
 from chaos.swarm.engine import Engine
 from chaos.swarm.model import PortRequest
+
+# python-vagrant logs a warning at import when vagrant is not on PATH; we say it once, better.
+logging.getLogger("vagrant").setLevel(logging.ERROR)
+import vagrant  # noqa: E402
 
 STATE_DIR = Path("/var/lib/swarm-chaos/vagrant")
 _STATUS_TTL = 1.0  # `vagrant status` costs a second or two on real VirtualBox: cache briefly
@@ -83,7 +86,9 @@ class VagrantPlatform:
         try:
             return fn(*args, **kwargs)  # type: ignore[operator]
         except RuntimeError as exc:  # python-vagrant: executable not found
-            raise MissingBinaryError(f"vagrant not found on PATH: {exc}") from exc
+            raise MissingBinaryError(
+                "vagrant not found on PATH: install Vagrant and VirtualBox, or use --platform lab"
+            ) from exc
         except subprocess.CalledProcessError as exc:
             raise PlatformError(f"vagrant {what} failed (exit {exc.returncode})") from exc
         except OSError as exc:
