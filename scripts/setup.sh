@@ -36,8 +36,10 @@ declare -A probe=(
   [nginx-light]=/usr/sbin/nginx
   [wrk]=/usr/bin/wrk
   [chromium]=/usr/bin/chromium
+  [openssh-server]=/usr/sbin/sshd
+  [openssh-client]=/usr/bin/ssh
 )
-want=(docker.io containerd runc busybox-static iptables iproute2 util-linux procps python3 python3-venv chromium "${extra[@]}")
+want=(docker.io containerd runc busybox-static iptables iproute2 util-linux procps python3 python3-venv chromium openssh-server openssh-client "${extra[@]}")
 missing=()
 for pkg in "${want[@]}"; do
   f="${probe[$pkg]:-}"
