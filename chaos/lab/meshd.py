@@ -19,7 +19,7 @@ from chaos.errors import ChaosError
 from chaos.lab import engines
 from chaos.lab import state as lab_state
 from chaos.lab.config import LabNode
-from chaos.lab.mesh import HOOKS, describe, mesh_entries, node_rules
+from chaos.lab.mesh import HOOKS, MeshEntry, describe, mesh_entries, node_rules
 from chaos.lab.system import run
 from chaos.swarm.engine import Engine
 from chaos.swarm.model import NodeView, ServiceView, TaskView
@@ -81,19 +81,38 @@ class Supervisor:
         run(["sysctl", "-qw", "net.ipv4.ip_forward=1"], netns=node.netns, check=False)
         for table, chain, target in HOOKS:
             check = run(
-                ["iptables", "-t", table, "-C", chain, "-j", target], netns=node.netns, check=False
+                ["iptables", "-w", "2", "-t", table, "-C", chain, "-j", target],
+                netns=node.netns,
+                check=False,
             )
             if check.returncode != 0:
-                run(["iptables", "-t", table, "-I", chain, "1", "-j", target], netns=node.netns)
+                run(
+                    ["iptables", "-w", "2", "-t", table, "-I", chain, "1", "-j", target],
+                    netns=node.netns,
+                )
 
     def apply(self, node: LabNode, rules: str) -> None:
-        """Replace the node's mesh chains (atomically) if they changed, then hook them."""
-        if self.applied.get(node.name) != rules:
-            run(["iptables-restore", "--noflush"], input_text=rules, netns=node.netns)
-            self.applied[node.name] = rules
-        if node.name not in self.hooked:
-            self.ensure_hooks(node)
-            self.hooked.add(node.name)
+        """Replace the node's mesh chains (atomically) if they changed, then hook them.
+
+        A failure on one node (its engine holding the xtables lock while it boots, say) is
+        logged and retried next cycle; it never keeps the other nodes from their rules.
+        """
+        try:
+            if self.applied.get(node.name) != rules:
+                run(
+                    ["iptables-restore", "-w", "2", "--noflush"], input_text=rules, netns=node.netns
+                )
+                self.applied[node.name] = rules
+            if node.name not in self.hooked:
+                self.ensure_hooks(node)
+                self.hooked.add(node.name)
+        except ChaosError as exc:
+            self.applied.pop(node.name, None)
+            print(f"meshd: {node.name}: {exc}", file=sys.stderr, flush=True)
+
+    def apply_all(self, entries: list[MeshEntry]) -> None:
+        for lab_node in self.nodes:
+            self.apply(lab_node, node_rules(lab_node.ip, entries))
 
     def cycle(self) -> None:
         alive, dead = self.liveness()
@@ -111,8 +130,7 @@ class Supervisor:
             self.preferred = node.name
             self.last = (services, tasks, nodes)
             entries = mesh_entries(services, tasks, nodes, dead, self.died_at)
-            for lab_node in self.nodes:
-                self.apply(lab_node, node_rules(lab_node.ip, entries))
+            self.apply_all(entries)
             lab_state.write_json_atomic(
                 lab_state.MESH_STATUS_FILE,
                 {
@@ -127,8 +145,7 @@ class Supervisor:
         services_now: object = {}
         if self.last is not None:
             entries = mesh_entries(*self.last, dead, self.died_at)
-            for lab_node in self.nodes:
-                self.apply(lab_node, node_rules(lab_node.ip, entries))
+            self.apply_all(entries)
             services_now = describe(entries)
         lab_state.write_json_atomic(
             lab_state.MESH_STATUS_FILE,
@@ -151,8 +168,8 @@ class Supervisor:
             started = time.monotonic()
             try:
                 self.cycle()
-            except ChaosError as exc:
-                print(f"meshd: {exc}", file=sys.stderr, flush=True)
+            except Exception as exc:  # the mesh must outlive any one bad cycle
+                print(f"meshd: {exc!r}", file=sys.stderr, flush=True)
             if started - last_rehook > 5.0:
                 self.rehook_all()
                 last_rehook = started

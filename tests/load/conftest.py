@@ -53,6 +53,7 @@ class TestServer:
         self._thread = threading.Thread(target=self._main, name="test-http", daemon=True)
         self._hung: set[asyncio.StreamWriter] = set()
         self._writers: set[asyncio.StreamWriter] = set()
+        self._tasks: set[asyncio.Task[None]] = set()
         self.port = 0
 
     def url(self, path: str = "/ok") -> str:
@@ -76,6 +77,9 @@ class TestServer:
             for t in tasks:
                 t.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
+            # a connection accepted while the first aborts ran registered itself since
+            for w in list(self._writers):
+                w.transport.abort()
             await asyncio.sleep(0)  # let the aborted transports finish closing
 
         asyncio.run_coroutine_threadsafe(_shutdown(), self._loop).result(10)
@@ -86,11 +90,16 @@ class TestServer:
     def _main(self) -> None:
         asyncio.set_event_loop(self._loop)
         self._server = self._loop.run_until_complete(
-            asyncio.start_server(self._handle, "127.0.0.1", 0, backlog=1024)
+            asyncio.start_server(self._accept, "127.0.0.1", 0, backlog=1024)
         )
         self.port = self._server.sockets[0].getsockname()[1]
         self._ready.set()
         self._loop.run_forever()
+
+    def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        # registered at accept time, before any task runs, so shutdown can always abort it
+        self._writers.add(writer)
+        self._tasks.add(self._loop.create_task(self._handle(reader, writer)))
 
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         # at shutdown the handler is cancelled; end its task normally
@@ -99,7 +108,6 @@ class TestServer:
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.connections += 1
-        self._writers.add(writer)
         try:
             while True:
                 try:

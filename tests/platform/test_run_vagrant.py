@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -90,6 +91,8 @@ def test_vagrant_down_halts_gracefully_and_closes_forwards(
         timeout=60, check=False,
     )  # fmt: skip
     assert down.returncode == 0, down.stderr
-    assert "vagrant down: VMs halted, 1 ssh forwards closed" in down.stdout
+    # at least the forward this test opened (earlier tests of the module may have left more)
+    closed = re.search(r"vagrant down: VMs halted, (\d+) ssh forwards closed", down.stdout)
+    assert closed is not None and int(closed.group(1)) >= 1, down.stdout
     assert [lab.power(n) for n in ("node-001", "node-002", "node-003")] == ["halted"] * 3
     assert not list((Path(standin_env["CHAOS_VAGRANT_STATE"]) / "forwards").glob("*.pid"))
