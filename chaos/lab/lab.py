@@ -32,7 +32,7 @@ from chaos.journal import Journal
 from chaos.lab import cgroups, engines, images, network, system
 from chaos.lab import state as lab_state
 from chaos.lab.config import CGROUP, CGROUP_ROOT, RUN_DIR, STATE_DIR, WEB_PORT, LabConfig, LabNode
-from chaos.lab.mesh import MESH_LABEL
+from chaos.lab.mesh import publish_ports
 from chaos.lab.state import LabState, MeshKind
 from chaos.swarm.engine import Engine
 from chaos.swarm.model import NodeView, PortRequest, ServiceRequest
@@ -438,9 +438,7 @@ class Lab:
         self, published: int = WEB_PORT, target: int = WEB_PORT
     ) -> tuple[tuple[PortRequest, ...], dict[str, str]]:
         """Ports and labels that publish ``target`` as ``published`` on every node IP."""
-        if self.state.mesh == "ingress":
-            return (PortRequest(target, published, "ingress"),), {}
-        return (PortRequest(target, None, "host"),), {MESH_LABEL: f"{published}:{target}"}
+        return publish_ports(self.state.mesh, published, target)
 
     def deploy_web(
         self,

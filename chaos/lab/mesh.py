@@ -19,7 +19,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from chaos.errors import UsageError
-from chaos.swarm.model import NodeView, ServiceView, TaskView
+from chaos.swarm.model import NodeView, PortRequest, ServiceView, TaskView
 
 MESH_LABEL = "com.swarm-chaos.mesh"
 NAT_CHAIN = "CHAOS-MESH"
@@ -127,6 +127,16 @@ def mesh_entries(
                         backends.append(Backend(node.addr, port.published, node.hostname))
             entries.append(MeshEntry(svc.name, published, target, tuple(sorted(set(backends)))))
     return entries
+
+
+def publish_ports(
+    mesh: str, published: int, target: int
+) -> tuple[tuple[PortRequest, ...], dict[str, str]]:
+    """Ports and labels that publish ``target`` as ``published`` on every node IP: swarm's own
+    ingress where the cluster has it, else host-mode ports plus the emulated mesh's label."""
+    if mesh == "ingress":
+        return (PortRequest(target, published, "ingress"),), {}
+    return (PortRequest(target, None, "host"),), {MESH_LABEL: f"{published}:{target}"}
 
 
 def _probability(index: int, count: int) -> str:

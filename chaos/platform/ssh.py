@@ -29,7 +29,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
 
 from chaos.errors import NodeHaltedError, NodeNotFoundError, PlatformError, UsageError
-from chaos.lab.mesh import MESH_LABEL
+from chaos.lab.mesh import publish_ports
 from chaos.platform.base import Power
 from chaos.platform.sshlink import Forwards, SshTarget, port_open, remote_socket
 from chaos.swarm.engine import Engine
@@ -292,9 +292,7 @@ class SshPlatform:
     def publish(
         self, published: int, target: int
     ) -> tuple[tuple[PortRequest, ...], dict[str, str]]:
-        if self.mesh == "ingress":
-            return (PortRequest(target, published, "ingress"),), {}
-        return (PortRequest(target, None, "host"),), {MESH_LABEL: f"{published}:{target}"}
+        return publish_ports(self.mesh, published, target)
 
     def environment(self) -> dict[str, str]:
         return {

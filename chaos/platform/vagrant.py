@@ -27,7 +27,7 @@ import time
 from pathlib import Path
 
 from chaos.errors import MissingBinaryError, NodeHaltedError, NodeNotFoundError, PlatformError
-from chaos.lab.mesh import MESH_LABEL
+from chaos.lab.mesh import publish_ports
 from chaos.platform.base import POWER_ACTIONS, Power
 from chaos.platform.sshlink import Forwards, SshTarget, remote_socket
 from chaos.swarm.engine import Engine
@@ -243,9 +243,7 @@ class VagrantPlatform:
     def publish(
         self, published: int, target: int
     ) -> tuple[tuple[PortRequest, ...], dict[str, str]]:
-        if self.mesh == "ingress":
-            return (PortRequest(target, published, "ingress"),), {}
-        return (PortRequest(target, None, "host"),), {MESH_LABEL: f"{published}:{target}"}
+        return publish_ports(self.mesh, published, target)
 
     def environment(self) -> dict[str, str]:
         return {
