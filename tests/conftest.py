@@ -27,7 +27,8 @@ def lab_session() -> Iterator[Lab]:
     """One lab for the whole session, removed at the end (``down`` leaves nothing)."""
     lab = Lab.up()
     yield lab
-    down()
+    if not os.environ.get("CHAOS_KEEP_LAB"):  # set it to inspect a failed run's lab
+        down()
 
 
 @pytest.fixture()

@@ -168,8 +168,8 @@ def _render_pages(out_dir: Path) -> list[str]:
     try:
         page = render_run(out_dir)
         index = refresh_index(out_dir.parent)
-    except ChaosError as exc:
-        return [f"report: not written ({exc}); retry with `chaos report {out_dir}`"]
+    except Exception as exc:  # never costs the run its result or its exit code
+        return [f"report: not written ({exc!r}); retry with `chaos report {out_dir}`"]
     return [f"report: {page}", f"index: {index}"]
 
 
