@@ -32,6 +32,8 @@ def phase_spans(st: RunState) -> list[PhaseSpan]:
     """Consecutive phases from their start marks; the last ends at the ``end`` mark."""
     marks = list(st.phases)
     spans: list[PhaseSpan] = []
+    if not marks:  # the run failed before its first phase
+        return spans
     for (name, start), nxt in zip(marks, [*marks[1:], ("", st.t_end)], strict=True):
         if name != "end":
             spans.append(PhaseSpan(name=name, start=start, end=nxt[1]))
