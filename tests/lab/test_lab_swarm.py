@@ -97,7 +97,18 @@ def test_halting_the_leader_moves_leadership_and_live_ips_keep_serving(lab: Lab)
     assert new != old
     live = [f"http://{n.ip}/" for n in lab.nodes if n.name != old]
     # The live IPs answer (tasks on the halted node drop out of the mesh within seconds).
-    poll(lambda: all(get(u)[0] == 200 for u in live), 30, "live IPs to answer")
+    last: dict[str, tuple[int, str]] = {}
+
+    def live_answer() -> bool:
+        last.update({u: get(u) for u in live})
+        return all(status == 200 for status, _ in last.values())
+
+    try:
+        poll(live_answer, 30, "live IPs to answer")
+    except AssertionError as exc:
+        mesh = Path("/var/lib/swarm-chaos/lab/mesh.json")
+        detail = mesh.read_text() if mesh.exists() else "no mesh status"
+        raise AssertionError(f"{exc}; last answers {last}; mesh {detail}") from None
     assert get(f"http://{lab.node(old).ip}/", timeout=1)[0] == 0
     lab.start(old)
     poll(
