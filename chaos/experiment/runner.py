@@ -200,7 +200,14 @@ def setup(ctx: Context, exp: Experiment, targets: dict[str, str], live: LiveView
     req = actions.service_request(exp.service, ctx.platform)
     ctx.managers.call(lambda e: e.remove_service(req.name))  # a leftover of a crashed run
     ctx.record("create_service", req.name)
-    ctx.managers.call(lambda e: e.create_service(req))
+    for attempt in range(3):  # the removal of a leftover can still hold the name a moment
+        try:
+            ctx.managers.call(lambda e: e.create_service(req))
+            break
+        except ChaosError:
+            if attempt == 2:
+                raise
+            time.sleep(1.0)
     live.say(f"service {req.name}: {exp.service.mode} {exp.service.image}, waiting until converged")
     deadline = time.monotonic() + SETUP_TIMEOUT
     while True:

@@ -260,7 +260,11 @@ class Engine:
             result = self._api._post_json(  # full spec: no docker-py defaults
                 self._api._url("/services/create"), data=spec
             )
-            result.raise_for_status()
+            if result.status_code >= 400:
+                raise EngineError(
+                    f"service create {req.name} on {self.name} failed: "
+                    f"{result.status_code} {result.text.strip()[:300]}"
+                )
             return str(result.json()["ID"])
 
     def update_service_spec(self, name: str, mutate: Any, *, rollback: bool = False) -> None:

@@ -60,6 +60,8 @@ def test_up_is_idempotent(lab: Lab) -> None:
 def test_web_service_answers_on_every_node_ip(lab: Lab) -> None:
     deploy_web(lab, replicas=2)
     poll(lambda: all(get(u)[0] == 200 for u in urls(lab)), 30, "200 on every node IP")
+    # the mesh follows the task list within a poll: wait until it lists both tasks
+    poll(lambda: len({get(urls(lab)[0])[1] for _ in range(20)}) == 2, 30, "both tasks in the mesh")
     hosts: Counter[str] = Counter()
     for url in urls(lab):
         for _ in range(20):
