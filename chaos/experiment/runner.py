@@ -190,6 +190,7 @@ def _backend_options() -> dict[str, bool]:
 
 def setup(ctx: Context, exp: Experiment, targets: dict[str, str], live: LiveView) -> None:
     """Node labels, then the service under test; wait until converged and answering."""
+    wait_ready(ctx)  # a cluster still electing or re-registering nodes is not a start line
     for node, labels in exp.node_labels.items():
         if node not in ctx.platform.node_names():
             raise UsageError(f"node_labels: no node {node!r} on this platform")
