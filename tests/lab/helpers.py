@@ -6,6 +6,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable
+from pathlib import Path
 from typing import TypeVar
 
 from chaos.errors import ChaosError
@@ -58,3 +59,33 @@ def deploy_web(
     engine.create_service(
         ServiceRequest(name=name, image=image, replicas=replicas, ports=ports, labels=labels)
     )
+
+
+def swarm_snapshot(lab: Lab) -> str:
+    """What the swarm and the emulated mesh looked like, for a failing test's message."""
+    lines: list[str] = []
+    for engine in lab.manager_engines():
+        try:
+            nodes = engine.nodes()
+            services = {s.id: s.name for s in engine.services()}
+            tasks = engine.tasks()
+        except ChaosError as exc:
+            lines.append(f"{engine.name}: {exc}")
+            continue
+        names = {n.id: n.hostname for n in nodes}
+        lines.append(f"seen from {engine.name}:")
+        lines += [
+            f"  node {n.hostname} addr={n.addr} {n.state}/{n.availability} {n.manager_status}"
+            for n in nodes
+        ]
+        lines += [
+            f"  task {services.get(t.service_id, t.service_id[:8])}.{t.slot}"
+            f" on {names.get(t.node_id, t.node_id[:8])}: {t.state}/{t.desired_state}"
+            f" ports={[(p.published, p.mode) for p in t.ports]} at {t.timestamp}"
+            f" {t.message} {t.error}".rstrip()
+            for t in tasks
+        ]
+        break
+    mesh = Path("/var/lib/swarm-chaos/lab/mesh.json")
+    lines.append(f"mesh: {mesh.read_text() if mesh.exists() else 'no mesh status'}")
+    return "\n".join(lines)

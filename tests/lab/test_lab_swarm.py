@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from chaos.lab import Lab
-from tests.lab.helpers import deploy_web, get, leader, poll, views_by_name
+from tests.lab.helpers import deploy_web, get, leader, poll, swarm_snapshot, views_by_name
 
 pytestmark = pytest.mark.lab
 CHAOS = [str(Path(sys.executable).with_name("chaos"))]
@@ -60,13 +60,18 @@ def test_up_is_idempotent(lab: Lab) -> None:
 def test_web_service_answers_on_every_node_ip(lab: Lab) -> None:
     deploy_web(lab, replicas=2)
     poll(lambda: all(get(u)[0] == 200 for u in urls(lab)), 30, "200 on every node IP")
+
     # the mesh follows the task list within a poll: wait until it lists both tasks
-    poll(lambda: len({get(urls(lab)[0])[1] for _ in range(20)}) == 2, 30, "both tasks in the mesh")
+    def both_tasks() -> bool:
+        answers = [get(urls(lab)[0]) for _ in range(20)]
+        return len({body for status, body in answers if status == 200}) == 2
+
+    poll(both_tasks, 30, "both tasks in the mesh")
     hosts: Counter[str] = Counter()
     for url in urls(lab):
         for _ in range(20):
             status, body = get(url)
-            assert status == 200
+            assert status == 200, f"{url}: {body}\n{swarm_snapshot(lab)}"
             assert body.startswith("version=1 host=")
             hosts[body.split("host=")[1].strip()] += 1
     # The mesh spreads new connections over both tasks, from every node IP.
@@ -111,9 +116,7 @@ def test_halting_the_leader_moves_leadership_and_live_ips_keep_serving(lab: Lab)
         # 90 s still proves the live IPs come back; the message below says what was seen.
         poll(live_answer, 90, "live IPs to answer")
     except AssertionError as exc:
-        mesh = Path("/var/lib/swarm-chaos/lab/mesh.json")
-        detail = mesh.read_text() if mesh.exists() else "no mesh status"
-        raise AssertionError(f"{exc}; last answers {last}; mesh {detail}") from None
+        raise AssertionError(f"{exc}; last answers {last}\n{swarm_snapshot(lab)}") from None
     assert get(f"http://{lab.node(old).ip}/", timeout=1)[0] == 0
     lab.start(old)
     poll(
