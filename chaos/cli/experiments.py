@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from chaos.cli.gate import SweepAxis
+from chaos.cli.types import SweepAxis
 from chaos.errors import ChaosError, UsageError
 from chaos.experiment import catalogue
 from chaos.experiment.runner import RunOptions, preflight, recover, run_experiment

@@ -1,69 +1,17 @@
-"""``chaos suite`` and ``chaos gate``: experiments in sequence, and saved runs judged for CI.
-
-Also the click types of ``chaos run --sweep`` (``KEY=V1,V2``). Units are parsed here, at the
-edge; a malformed value is one line on stderr and exit 2.
-"""
+"""``chaos suite`` and ``chaos gate``: experiments in sequence, and saved runs judged for CI."""
 
 from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Any
 
 import click
 
 from chaos import gate as gate_lib
 from chaos import suite as suite_lib
-from chaos.errors import UsageError
+from chaos.cli.types import Duration, Ratio
 from chaos.experiment.runner import RunOptions
 from chaos.platform import PLATFORMS
-from chaos.sweep import Axis, parse_axis
-from chaos.units import parse_duration, parse_fraction
-
-
-def _named(param: click.Parameter | None) -> str:
-    return param.opts[0] if param is not None and param.opts else "value"
-
-
-class SweepAxis(click.ParamType[Axis]):
-    """``update.parallelism=1,2,3`` -> :class:`chaos.sweep.Axis`."""
-
-    name = "KEY=V1,V2"
-
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Axis:
-        return value if isinstance(value, Axis) else parse_axis(str(value))
-
-
-class Duration(click.ParamType[float]):
-    """``250ms``, ``30s`` -> seconds."""
-
-    name = "duration"
-
-    def convert(
-        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
-    ) -> float:
-        if isinstance(value, float):
-            return value
-        try:
-            return parse_duration(str(value))
-        except UsageError as exc:
-            raise UsageError(f"{_named(param)}: {exc}") from None
-
-
-class Ratio(click.ParamType[float]):
-    """``0.1%`` or ``0.001`` -> a fraction in [0, 1]."""
-
-    name = "ratio"
-
-    def convert(
-        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
-    ) -> float:
-        if isinstance(value, float):
-            return value
-        try:
-            return parse_fraction(str(value), what="percentage")
-        except UsageError as exc:
-            raise UsageError(f"{_named(param)}: {exc}") from None
 
 
 @click.command()

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import anyio
 import click
 
+from chaos.cli.types import Duration, Rate
 from chaos.errors import UsageError
 from chaos.load.config import DEFAULT_TIMEOUT_S, Connection, LoadConfig
 from chaos.load.engines import DEFAULT_ENGINE, ENGINE_NAMES, held_rate
@@ -15,36 +15,15 @@ from chaos.load.generator import run_load
 from chaos.load.live import LiveLine
 from chaos.load.loops import LOOP_NAMES, UVLOOP, default_loop, uvloop_available
 from chaos.load.summary import LoadSummary
-from chaos.units import parse_duration, parse_rate
-
-
-class _Rate(click.ParamType[float]):
-    name = "rate"
-
-    def convert(
-        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
-    ) -> float:
-        return value if isinstance(value, float) else parse_rate(value)
-
-
-class _Duration(click.ParamType[float]):
-    name = "duration"
-
-    def convert(
-        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
-    ) -> float:
-        if isinstance(value, float):
-            return value
-        return parse_duration(value, what=param.name if param and param.name else "duration")
 
 
 @click.command()
 @click.argument("urls", nargs=-1, required=True)
-@click.option("--rate", type=_Rate(), required=True, help="Total requests per second, e.g. 300/s.")
-@click.option("--duration", type=_Duration(), required=True, help="How long to send, e.g. 30s.")
+@click.option("--rate", type=Rate(), required=True, help="Total requests per second, e.g. 300/s.")
+@click.option("--duration", type=Duration(), required=True, help="How long to send, e.g. 30s.")
 @click.option(
     "--timeout",
-    type=_Duration(),
+    type=Duration(),
     default=DEFAULT_TIMEOUT_S,
     show_default="2s",
     help="One total deadline per request (connect + read).",
