@@ -22,7 +22,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -155,7 +155,7 @@ def run_suite(
             seed = p.entry.seed if p.entry.seed is None else p.entry.seed + n - 1
             log(f"[{len(runs) + 1}/{total}] {p.experiment.name} -> {suite_dir / rel}")
             outcome = run_experiment(
-                p.experiment, RunOptions(opts.platform, seed, suite_dir / rel, False, opts.live)
+                p.experiment, replace(opts, seed=seed, out_dir=suite_dir / rel, keep=False)
             )
             log(f"  verdict: {outcome.verdict} (exit {outcome.exit_code})")
             runs.append(

@@ -32,7 +32,7 @@ import json
 import re
 import statistics
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -237,7 +237,7 @@ def run_sweep(
             seed = None if opts.seed is None else opts.seed + n - 1
             log(f"[{done}/{total}] {cell.label}, repeat {n}")
             outcome = run_experiment(
-                exps[cell.slug], RunOptions(opts.platform, seed, rep_dir, False, opts.live)
+                exps[cell.slug], replace(opts, seed=seed, out_dir=rep_dir, keep=False)
             )
             log(f"  verdict: {outcome.verdict} (exit {outcome.exit_code}) -> {rep_dir}")
             if outcome.exit_code in STOP_CODES:

@@ -3,43 +3,19 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
 from pathlib import Path
 
 import click
 
+from chaos.cli.options import platform_option
 from chaos.cli.types import SweepAxis
 from chaos.errors import ChaosError, UsageError
 from chaos.experiment import catalogue
 from chaos.experiment.runner import RunOptions, preflight, recover, run_experiment
 from chaos.experiment.spec import load_experiment, parse_set
 from chaos.journal import Journal
-from chaos.platform import PLATFORMS, get_platform, use_inventory
-from chaos.platform.ssh import load_inventory
+from chaos.platform import get_platform
 from chaos.sweep import Axis, canonical_overrides, run_sweep
-
-_platform = click.option(
-    "--platform", type=click.Choice(PLATFORMS), default="lab", show_default=True,
-    help="Where the swarm runs.",
-)  # fmt: skip
-
-
-def _inventory(ctx: click.Context, param: click.Parameter, value: Path | None) -> Path | None:
-    if value is not None:
-        load_inventory(value)  # validated up front: one line, exit 2
-    use_inventory(value)
-    return value
-
-
-_inventory_option = click.option(
-    "--inventory", type=click.Path(path_type=Path), default=None, expose_value=False,
-    callback=_inventory, help="Nodes of an existing swarm (--platform ssh).",
-)  # fmt: skip
-
-
-def platform_option(fn: Callable[..., None]) -> Callable[..., None]:
-    """``--platform`` and ``--inventory`` (the ssh platform's node list)."""
-    return _platform(_inventory_option(fn))
 
 
 @click.command(name="list")
@@ -74,10 +50,12 @@ def validate(files: tuple[Path, ...]) -> None:
 @platform_option
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of target selection.")
 @click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help="Override a field.")
-def plan(experiment: str, platform: str, seed: int, sets: tuple[str, ...]) -> None:
+def plan(
+    experiment: str, platform: str, inventory: Path | None, seed: int, sets: tuple[str, ...]
+) -> None:
     """The steps resolved against the live cluster, with their quorum effect."""
     exp = catalogue.load(experiment, parse_set(sets))
-    the_plan = preflight(exp, get_platform(platform, start=False), seed)
+    the_plan = preflight(exp, get_platform(platform, start=False, inventory=inventory), seed)
     for line in the_plan.lines():
         click.echo(line)
 
@@ -119,6 +97,7 @@ def plan(experiment: str, platform: str, seed: int, sets: tuple[str, ...]) -> No
 def run(
     experiment: str,
     platform: str,
+    inventory: Path | None,
     sets: tuple[str, ...],
     seed: int | None,
     out: Path | None,
@@ -134,13 +113,13 @@ def run(
     if axes or repeat > 1:
         if keep:
             raise UsageError("--keep applies to one run, not to a sweep")
-        opts = RunOptions(platform, seed, out, False, live=not quiet)
+        opts = RunOptions(platform, seed, out, False, not quiet, inventory)
         swept = run_sweep(experiment, parse_set(sets), axes, repeat, opts, log=click.echo)
         for line in swept.lines:
             click.echo(line)
         sys.exit(swept.exit_code)
     exp = catalogue.load(experiment, canonical_overrides(parse_set(sets)))
-    outcome = run_experiment(exp, RunOptions(platform, seed, out, keep, live=not quiet))
+    outcome = run_experiment(exp, RunOptions(platform, seed, out, keep, not quiet, inventory))
     for line in outcome.lines:
         click.echo(line)
     sys.exit(outcome.exit_code)
@@ -148,11 +127,12 @@ def run(
 
 @click.command(name="recover")
 @platform_option
-def recover_cmd(platform: str) -> None:
+def recover_cmd(platform: str, inventory: Path | None) -> None:
     """Undo every fault left by an interrupted run (reads the fault journal)."""
     journal = Journal()
     if not journal.pending():
         click.echo("nothing to recover: every journaled fault is undone")
         return
-    done = recover(get_platform(platform, start=False), journal, log=click.echo)
+    target = get_platform(platform, start=False, inventory=inventory)
+    done = recover(target, journal, log=click.echo)
     click.echo(f"recovered: {len(done)} faults undone, cluster Ready")

@@ -9,17 +9,14 @@ import click
 
 from chaos import gate as gate_lib
 from chaos import suite as suite_lib
+from chaos.cli.options import platform_option
 from chaos.cli.types import Duration, Ratio
 from chaos.experiment.runner import RunOptions
-from chaos.platform import PLATFORMS
 
 
 @click.command()
 @click.argument("file", type=click.Path(path_type=Path))
-@click.option(
-    "--platform", type=click.Choice(PLATFORMS), default="lab", show_default=True,
-    help="Where the swarm runs.",
-)  # fmt: skip
+@platform_option
 @click.option(
     "--out",
     type=click.Path(path_type=Path),
@@ -27,10 +24,11 @@ from chaos.platform import PLATFORMS
     help="Suite directory (default: reports/suite-<date>-<file>).",
 )
 @click.option("--quiet", is_flag=True, help="No live view.")
-def suite(file: Path, platform: str, out: Path | None, quiet: bool) -> None:
+def suite(file: Path, platform: str, inventory: Path | None, out: Path | None, quiet: bool) -> None:
     """Run the experiments of a suite FILE in sequence (one result dir each, one suite.json);
     exit with the worst run's code (4, 130, 3, 1, 5, 0 in that order)."""
-    outcome = suite_lib.run_suite(file, RunOptions(platform, None, out, False, live=not quiet))
+    opts = RunOptions(platform, None, out, False, not quiet, inventory)
+    outcome = suite_lib.run_suite(file, opts)
     for line in outcome.lines:
         click.echo(line)
     sys.exit(outcome.exit_code)

@@ -55,6 +55,7 @@ class RunOptions:
     out_dir: Path | None = None
     keep: bool = False
     live: bool = True
+    inventory: Path | None = None  # the ssh platform's node list
 
 
 @dataclass
@@ -99,7 +100,7 @@ def preflight(exp: Experiment, platform: Platform, seed: int) -> Plan:
 
 def run_experiment(exp: Experiment, opts: RunOptions) -> RunOutcome:
     seed = opts.seed if opts.seed is not None else random.SystemRandom().randrange(1, 2**31)
-    platform = get_platform(opts.platform)
+    platform = get_platform(opts.platform, inventory=opts.inventory)
     journal = Journal()
     stale = journal.pending()
     if stale:

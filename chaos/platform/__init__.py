@@ -14,22 +14,15 @@ from chaos.platform.base import NodeInfo, Platform
 
 PLATFORMS = ("lab", "vagrant", "ssh")
 
-_settings: dict[str, Path | None] = {"inventory": None}
-
-
-def use_inventory(path: Path | None) -> None:
-    """The inventory ``get_platform("ssh")`` uses when none is passed (set by ``--inventory``).
-
-    ``chaos run`` hands the runner a platform *name*; this is how its inventory follows.
-    """
-    _settings["inventory"] = path
-
 
 def get_platform(name: str, *, start: bool = True, inventory: Path | None = None) -> Platform:
     """The driver for ``--platform NAME``; ``start`` brings the lab up when none is.
 
-    ``inventory`` is the ``ssh`` platform's node list (default: the one from ``--inventory``).
+    ``inventory`` is the ``ssh`` platform's node list (``--inventory``); the other platforms
+    refuse one, so that a mistyped ``--platform`` is not silently run somewhere else.
     """
+    if inventory is not None and name != "ssh":
+        raise UsageError(f"--inventory is for --platform ssh, not --platform {name}")
     if name == "lab":
         from chaos.platform.lab import LabPlatform
 
@@ -41,8 +34,8 @@ def get_platform(name: str, *, start: bool = True, inventory: Path | None = None
     if name == "ssh":
         from chaos.platform.ssh import SshPlatform
 
-        return SshPlatform.connect(inventory or _settings["inventory"])
+        return SshPlatform.connect(inventory)
     raise UsageError(f"unknown platform {name!r}: use one of {', '.join(PLATFORMS)}")
 
 
-__all__ = ["PLATFORMS", "NodeInfo", "Platform", "get_platform", "use_inventory"]
+__all__ = ["PLATFORMS", "NodeInfo", "Platform", "get_platform"]

@@ -60,13 +60,22 @@ def test_inventory_facts_and_supported_faults(tmp_path: Path) -> None:
 
 
 def test_cli_bad_input_exits_2(tmp_path: Path) -> None:
-    for args in (
-        ["plan", "leader-kill", "--platform", "ssh"],
-        ["plan", "leader-kill", "--platform", "ssh", "--inventory", str(tmp_path / "none")],
-    ):
+    good = tmp_path / "inv.yaml"
+    good.write_text(GOOD)
+    suite = Path(__file__).resolve().parents[2] / "experiments" / "suites" / "ci.yaml"
+    for args, message in (
+        (["plan", "leader-kill", "--platform", "ssh"], "needs --inventory"),
+        (["plan", "leader-kill", "--platform", "ssh", "--inventory", str(tmp_path / "none")],
+         "inventory"),
+        (["run", "leader-kill", "--inventory", str(good)], "--inventory is for --platform ssh"),
+        (["suite", str(suite), "--platform", "ssh"], "needs --inventory"),
+        (["recover", "--platform", "vagrant", "--inventory", str(good)], "not --platform vagrant"),
+        (["doctor", "--platform", "ssh"], "needs --inventory"),
+    ):  # fmt: skip
         done = subprocess.run([str(CHAOS), *args], capture_output=True, text=True, check=False)
         assert done.returncode == 2, (args, done.stderr)
         assert len(done.stderr.strip().splitlines()) == 1
+        assert message in done.stderr, (args, done.stderr)
     args = ["plan", "leader-kill", "--platform", "cloud"]  # click's own usage error
     done = subprocess.run([str(CHAOS), *args], capture_output=True, text=True, check=False)
     assert done.returncode == 2 and "'lab', 'vagrant', 'ssh'" in done.stderr
