@@ -179,11 +179,23 @@ def _ports(platform: Platform, nodes: list[str]) -> list[Check]:
                 except (ChaosError, subprocess.TimeoutExpired):
                     closed.append(f"{src}->{dst}:{port}")
     if closed:
-        return [Check("ports", "fail", "closed: " + ", ".join(closed),
-                      "open 2377/tcp, 7946/tcp+udp, 4789/udp between the nodes "
-                      "(firewall, security group)")]  # fmt: skip
+        ours = [n for n in nodes if platform.power(n) == "running" and _isolated(platform, n)]
+        fix = (
+            f"{', '.join(ours)} isolated by swarm-chaos: run `chaos recover` (or reconnect it)"
+            if ours
+            else "open 2377/tcp, 7946/tcp+udp, 4789/udp between the nodes "
+            "(firewall, security group)"
+        )
+        return [Check("ports", "fail", "closed: " + ", ".join(closed), fix)]
     return [Check("ports", "ok", f"2377/tcp and 7946/tcp open between all {len(nodes)} nodes "
                   "(UDP 7946/4789 not probeable by connect)")]  # fmt: skip
+
+
+def _isolated(platform: Platform, node: str) -> bool:
+    try:
+        return platform.isolated(node)
+    except ChaosError:
+        return False
 
 
 def _mesh(platform: Platform) -> Check:

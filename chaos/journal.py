@@ -7,6 +7,7 @@ An append-only JSONL file, flushed and fsynced per line (a crash keeps what was 
 faults heal in teardown; healing twice is harmless):
 
     halt/stop_engine -> start      suspend -> resume      drain -> activate
+    isolate -> reconnect
     demote -> promote              promote -> demote      label_add -> label_restore
     label_rm -> label_restore      create_service -> remove_service
     stack_deploy -> stack_rm       leave -> (reported: rejoin by hand)
@@ -27,6 +28,7 @@ UNDO = {
     "halt": "start",
     "stop_engine": "start",
     "suspend": "resume",
+    "isolate": "reconnect",
     "drain": "activate",
     "demote": "promote",
     "promote": "demote",

@@ -40,7 +40,8 @@ def lab(lab_session: Lab) -> Iterator[Lab]:
 
 
 def restore(lab: Lab) -> Lab:
-    """Power every node back on, wait for a Ready swarm, remove services; rebuild if broken."""
+    """Power every node back on (and reconnect it), wait for a Ready swarm, remove services;
+    rebuild the lab if it is broken."""
     st = lab_state.load()
     if st is not None:
         current = Lab(st)
@@ -49,6 +50,8 @@ def restore(lab: Lab) -> Lab:
                 current.resume(node.name)
             if not engines.alive(node):
                 current.start(node.name)
+            if current.isolated(node.name):
+                current.reconnect(node.name)
         with contextlib.suppress(ChaosError):
             current.wait_swarm_ready()
     lab = Lab.up()  # a no-op when healthy; rebuilds a lab that a test destroyed

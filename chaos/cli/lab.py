@@ -87,12 +87,12 @@ def status(as_json: bool, platform: str) -> None:
         click.echo(json.dumps(st.to_json(), indent=2))
         return
     header = f"{'NODE':<10}{'IP':<16}{'POWER':<11}{'ENGINE':<9}{'ROLE':<9}{'MANAGER':<13}"
-    click.echo(header + f"{'STATUS':<9}{'AVAIL':<8}DOCKER_HOST")
+    click.echo(header + f"{'STATUS':<9}{'AVAIL':<8}{'NETWORK':<11}DOCKER_HOST")
     for n in st.nodes:
         click.echo(
             f"{n.name:<10}{n.ip:<16}{n.power:<11}{n.engine:<9}{n.role or '-':<9}"
             f"{n.manager_status or '-':<13}{n.status or '-':<9}{n.availability or '-':<8}"
-            f"{n.docker_host}"
+            f"{n.network:<11}{n.docker_host}"
         )
     click.echo(f"mesh: {st.mesh}   subnet: {st.subnet}   leader: {st.leader or 'none'}")
 
@@ -111,6 +111,8 @@ _power_command("start", "Power a halted (or engine-stopped) node back on.")
 _power_command("suspend", "Freeze every process of a node (like vagrant suspend).")
 _power_command("resume", "Thaw a suspended node.")
 _power_command("stop-engine", "Stop a node's dockerd gracefully (SIGTERM).")
+_power_command("isolate", "Cut a node off the swarm: its swarm ports blocked both ways.")
+_power_command("reconnect", "Undo isolate: open the node's swarm ports again.")
 
 
 @lab.command(

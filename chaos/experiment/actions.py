@@ -27,6 +27,7 @@ from chaos.platform.view import Managers
 from chaos.swarm.model import HealthPolicy, ServiceRequest, UpdatePolicy
 
 NS = 1_000_000_000
+FAULTS = ("halt", "suspend", "stop_engine", "isolate")  # power steps that the journal undoes
 
 
 @dataclass
@@ -46,6 +47,7 @@ class Context:
         undoing = {
             "start": ("halt", "stop_engine"),
             "resume": ("suspend",),
+            "reconnect": ("isolate",),
             "activate": ("drain",),
             "promote": ("demote",),
             "demote": ("promote",),
@@ -99,10 +101,10 @@ def _node_update(ctx: Context, node: str, mutate: Callable[[dict[str, Any]], Non
 
 # -- power ------------------------------------------------------------------------------------
 def power(ctx: Context, step: PowerStep, node: str) -> str:
-    if step.action in ("halt", "suspend", "stop_engine"):
+    if step.action in FAULTS:
         ctx.record(step.action, node)
     message: str = getattr(ctx.platform, step.action)(node)
-    if step.action in ("start", "resume"):
+    if step.action in ("start", "resume", "reconnect"):
         ctx.settle(step.action, node)
     return message
 
@@ -263,6 +265,8 @@ def undo(ctx: Context, fault: Fault) -> str:
         message = p.start(fault.node)
     elif fault.undo == "resume":
         message = p.resume(fault.node)
+    elif fault.undo == "reconnect":
+        message = p.reconnect(fault.node)
     elif fault.undo in ("activate", "promote", "demote"):
         value = {"activate": ("Availability", "active"), "promote": ("Role", "manager"),
                  "demote": ("Role", "worker")}[fault.undo]  # fmt: skip

@@ -80,8 +80,10 @@ _POWER_AFTER: dict[str, tuple[Power, bool]] = {
     "halt": ("halted", False),
     "suspend": ("suspended", False),
     "stop_engine": ("running", False),
+    "isolate": ("running", False),  # alive, but its peers cannot reach it
     "start": ("running", True),
     "resume": ("running", True),
+    "reconnect": ("running", True),
 }
 
 

@@ -27,7 +27,7 @@ import yaml
 
 from chaos.errors import ChaosError, NotRestoredError, PlatformError, UsageError
 from chaos.experiment import actions
-from chaos.experiment.actions import Context
+from chaos.experiment.actions import FAULTS, Context
 from chaos.experiment.live import LiveView
 from chaos.experiment.loadproc import LoadProcess
 from chaos.experiment.observer import Observer
@@ -304,7 +304,7 @@ class Execution:
                 nodes, what = await anyio.to_thread.run_sync(
                     runner.run, step, abandon_on_cancel=True
                 )
-            if isinstance(step, PowerStep) and step.action in ("halt", "suspend", "stop_engine"):
+            if isinstance(step, PowerStep) and step.action in FAULTS:
                 st.faulted_nodes.update(nodes)
             log.emit("step_end", what, index=i, action=step.action, nodes=list(nodes), ok=True)
             say(f"   {i + 1}. {text}: {what}")

@@ -188,7 +188,7 @@ class _Step(_Strict):
 
 
 class PowerStep(_Step):
-    action: Literal["halt", "start", "suspend", "resume", "stop_engine"]
+    action: Literal["halt", "start", "suspend", "resume", "stop_engine", "isolate", "reconnect"]
     target: Target
 
 
@@ -252,7 +252,7 @@ Step = Annotated[
     Field(discriminator="action"),
 ]
 
-POWER_ACTIONS = ("halt", "start", "suspend", "resume", "stop_engine")
+POWER_ACTIONS = ("halt", "start", "suspend", "resume", "stop_engine", "isolate", "reconnect")
 NODE_ACTIONS = ("drain", "activate", "demote", "promote", "leave")
 
 

@@ -34,6 +34,7 @@ from chaos.lab import state as lab_state
 from chaos.lab.config import CGROUP, CGROUP_ROOT, RUN_DIR, STATE_DIR, WEB_PORT, LabConfig, LabNode
 from chaos.lab.mesh import publish_ports
 from chaos.lab.state import LabState, MeshKind
+from chaos.platform import isolation
 from chaos.swarm.engine import Engine
 from chaos.swarm.model import NodeView, PortRequest, ServiceRequest
 
@@ -60,6 +61,7 @@ class NodeStatus:
     manager_status: str
     status: str
     availability: str
+    network: Literal["connected", "isolated"] = "connected"
 
 
 @dataclass(frozen=True, slots=True)
@@ -400,6 +402,28 @@ class Lab:
             return f"the engine of {name} is already stopped; nothing done"
         return f"the engine of {name} stopped gracefully (SIGTERM)"
 
+    def isolate(self, name: str) -> str:
+        """Cut the node off the swarm (its swarm ports blocked both ways); it keeps running."""
+        node = self.node(name)
+        power = self.power(name)
+        if power != "running":
+            raise NodeHaltedError(f"{name} is {power}: only a running node can be isolated")
+        if network.is_isolated(node):
+            return f"{name} is already isolated; nothing done"
+        network.set_isolated(node, True)
+        return isolation.describe(name, isolated=True)
+
+    def reconnect(self, name: str) -> str:
+        """Undo :meth:`isolate` (whatever the node's power: the rules live in its namespace)."""
+        node = self.node(name)
+        if not network.is_isolated(node):
+            return f"{name} is not isolated; nothing done"
+        network.set_isolated(node, False)
+        return isolation.describe(name, isolated=False)
+
+    def isolated(self, name: str) -> bool:
+        return network.is_isolated(self.node(name))
+
     # -- status ---------------------------------------------------------------------------
     def status(self) -> LabStatus:
         try:
@@ -421,6 +445,7 @@ class Lab:
                     manager_status=view.manager_status if view else "",
                     status=view.state if view else "",
                     availability=view.availability if view else "",
+                    network="isolated" if network.is_isolated(node) else "connected",
                 )
             )
         leader = next((v.hostname for v in views.values() if v.leader), None)

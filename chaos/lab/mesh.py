@@ -129,6 +129,14 @@ def mesh_entries(
     return entries
 
 
+def local_only(entries: Sequence[MeshEntry], node: str) -> list[MeshEntry]:
+    """The mesh as an isolated node sees it: only its own tasks are reachable."""
+    return [
+        MeshEntry(e.service, e.published, e.target, tuple(b for b in e.backends if b.node == node))
+        for e in entries
+    ]
+
+
 def publish_ports(
     mesh: str, published: int, target: int
 ) -> tuple[tuple[PortRequest, ...], dict[str, str]]:

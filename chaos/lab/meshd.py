@@ -5,6 +5,10 @@ tasks and nodes, computes each node's DNAT rules (:mod:`chaos.lab.mesh`) and app
 ones that changed with one atomic ``iptables-restore --noflush`` per node. When no manager
 answers (quorum lost), the last rules stay: running tasks keep serving, as they do on swarm's
 own mesh, which is fed by gossip, not raft. Its status is written to ``mesh.json``.
+
+A node whose swarm ports are blocked (:mod:`chaos.platform.isolation`) is silent to gossip
+though its engine answers: after the suspicion time the others drop its tasks and it keeps
+only its own, as swarm's mesh would on both sides of the partition.
 """
 
 from __future__ import annotations
@@ -16,10 +20,10 @@ from concurrent.futures import ThreadPoolExecutor
 from types import FrameType
 
 from chaos.errors import ChaosError
-from chaos.lab import engines
+from chaos.lab import engines, network
 from chaos.lab import state as lab_state
 from chaos.lab.config import LabNode
-from chaos.lab.mesh import HOOKS, MeshEntry, describe, mesh_entries, node_rules
+from chaos.lab.mesh import HOOKS, MeshEntry, describe, local_only, mesh_entries, node_rules
 from chaos.lab.system import run
 from chaos.swarm.engine import Engine
 from chaos.swarm.model import NodeView, ServiceView, TaskView
@@ -46,6 +50,7 @@ class Supervisor:
         # the swarm's last answer: while no manager answers (election, quorum lost) the mesh
         # still drops the backends of nodes that died since, as gossip would
         self.last: tuple[list[ServiceView], list[TaskView], list[NodeView]] | None = None
+        self.isolated: set[str] = set()
         self.stopping = False
         self.pool = ThreadPoolExecutor(max_workers=len(nodes))
 
@@ -60,8 +65,11 @@ class Supervisor:
             )
         )
         alive = {name for name, ok in answers.items() if ok}
+        self.isolated = set(
+            self.pool.map(lambda n: n.name if network.is_isolated(n) else "", self.nodes)
+        ) - {""}
         for name in self.engines:
-            if name in alive:
+            if name in alive and name not in self.isolated:
                 self.failing_since.pop(name, None)
                 if name in self.died_at and self.pid_at_death.get(name) == self._pid(name):
                     del self.died_at[name]  # the same engine, thawed: its tasks lived on
@@ -70,8 +78,8 @@ class Supervisor:
                 self.failing_since_epoch[name] = time.time()
                 self.pid_at_death[name] = self._pid(name)
         dead = frozenset(n for n, since in self.failing_since.items() if now - since >= SUSPICION)
-        for name in dead:  # if it comes back as a new engine, its older tasks died with it
-            self.died_at[name] = self.failing_since_epoch[name]
+        for name in dead - alive:  # if it comes back as a new engine, its older tasks died
+            self.died_at[name] = self.failing_since_epoch[name]  # (isolated ones live on)
         return alive, dead
 
     def _pid(self, name: str) -> int | None:
@@ -110,15 +118,31 @@ class Supervisor:
             self.applied.pop(node.name, None)
             print(f"meshd: {node.name}: {exc}", file=sys.stderr, flush=True)
 
-    def apply_all(self, entries: list[MeshEntry]) -> None:
+    def apply_all(
+        self, entries: list[MeshEntry], full: list[MeshEntry], dead: frozenset[str]
+    ) -> None:
+        """``entries`` without the dead nodes' tasks; ``full`` with them, for an isolated node
+        that sees only itself."""
         for lab_node in self.nodes:
-            self.apply(lab_node, node_rules(lab_node.ip, entries))
+            cut_off = lab_node.name in self.isolated and lab_node.name in dead
+            mine = local_only(full, lab_node.name) if cut_off else entries
+            self.apply(lab_node, node_rules(lab_node.ip, mine))
+
+    def entries(
+        self,
+        swarm: tuple[list[ServiceView], list[TaskView], list[NodeView]],
+        dead: frozenset[str],
+    ) -> list[MeshEntry]:
+        entries = mesh_entries(*swarm, dead, self.died_at)
+        full = mesh_entries(*swarm, frozenset(), self.died_at) if self.isolated else entries
+        self.apply_all(entries, full, dead)
+        return entries
 
     def cycle(self) -> None:
         alive, dead = self.liveness()
         managers = [n for n in self.nodes if n.manager and n.name in alive]
-        if self.preferred in {n.name for n in managers}:
-            managers.sort(key=lambda n: n.name != self.preferred)
+        # an isolated manager answers from a stale store: ask the others first
+        managers.sort(key=lambda n: (n.name in self.isolated, n.name != self.preferred))
         error = ""
         for node in managers:
             engine = self.engines[node.name]
@@ -129,8 +153,7 @@ class Supervisor:
                 continue
             self.preferred = node.name
             self.last = (services, tasks, nodes)
-            entries = mesh_entries(services, tasks, nodes, dead, self.died_at)
-            self.apply_all(entries)
+            entries = self.entries(self.last, dead)
             lab_state.write_json_atomic(
                 lab_state.MESH_STATUS_FILE,
                 {
@@ -138,15 +161,14 @@ class Supervisor:
                     "source": node.name,
                     "services": describe(entries),
                     "dead_nodes": sorted(dead),
+                    "isolated_nodes": sorted(self.isolated),
                     "error": "",
                 },
             )
             return
         services_now: object = {}
         if self.last is not None:
-            entries = mesh_entries(*self.last, dead, self.died_at)
-            self.apply_all(entries)
-            services_now = describe(entries)
+            services_now = describe(self.entries(self.last, dead))
         lab_state.write_json_atomic(
             lab_state.MESH_STATUS_FILE,
             {
@@ -154,6 +176,7 @@ class Supervisor:
                 "source": "",
                 "error": error or "no manager answers",
                 "dead_nodes": sorted(dead),
+                "isolated_nodes": sorted(self.isolated),
                 "services": services_now,
             },
         )

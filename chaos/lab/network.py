@@ -12,6 +12,7 @@ from pathlib import Path
 from chaos.errors import UsageError
 from chaos.lab.config import BRIDGE, PREFIX, LabConfig, LabNode
 from chaos.lab.system import run
+from chaos.platform import isolation
 
 NETNS_DIR = Path("/run/netns")
 
@@ -103,6 +104,18 @@ def cable_plugged(node: LabNode) -> bool:
     out = run(["ip", "-j", "link", "show", "dev", node.veth], check=False).stdout
     links = json.loads(out or "[]")
     return bool(links) and "UP" in links[0].get("flags", [])
+
+
+def set_isolated(node: LabNode, isolated: bool) -> None:
+    """Block (or unblock) the node's swarm ports inside its namespace; see
+    :mod:`chaos.platform.isolation`. The host's own iptables are never touched."""
+    script = isolation.isolate_script() if isolated else isolation.reconnect_script()
+    run(["sh", "-c", script], netns=node.netns)
+
+
+def is_isolated(node: LabNode) -> bool:
+    out = run(["sh", "-c", isolation.status_script()], netns=node.netns, check=False).stdout
+    return out.strip() == "isolated"
 
 
 def delete_all() -> list[str]:

@@ -15,7 +15,7 @@ from chaos.swarm.engine import Engine
 from chaos.swarm.model import PortRequest
 
 Power = Literal["running", "halted", "suspended"]
-POWER_ACTIONS = ("halt", "start", "suspend", "resume", "stop_engine")
+POWER_ACTIONS = ("halt", "start", "suspend", "resume", "stop_engine", "isolate", "reconnect")
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +63,16 @@ class Platform(Protocol):
     def resume(self, node: str) -> str: ...
 
     def stop_engine(self, node: str) -> str: ...
+
+    def isolate(self, node: str) -> str:
+        """Block the node's swarm ports both ways (:mod:`chaos.platform.isolation`)."""
+        ...
+
+    def reconnect(self, node: str) -> str:
+        """Undo :meth:`isolate`; harmless on a node that is not isolated."""
+        ...
+
+    def isolated(self, node: str) -> bool: ...
 
     def engine(self, node: str, *, timeout: float = 10.0) -> Engine:
         """A client for the node's engine; raises NodeHaltedError for a halted node."""

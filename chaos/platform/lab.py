@@ -62,6 +62,15 @@ class LabPlatform:
     def stop_engine(self, node: str) -> str:
         return self.lab.stop_engine(node)
 
+    def isolate(self, node: str) -> str:
+        return self.lab.isolate(node)
+
+    def reconnect(self, node: str) -> str:
+        return self.lab.reconnect(node)
+
+    def isolated(self, node: str) -> bool:
+        return self.lab.isolated(node)
+
     def engine(self, node: str, *, timeout: float = 10.0) -> Engine:
         return self.lab.engine(node, timeout=timeout)
 

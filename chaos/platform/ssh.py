@@ -8,6 +8,8 @@ Nothing is installed on the nodes. Faults are what such a cluster allows:
     halt         ``commands.power_off`` run on this host (IPMI, a cloud CLI, virsh…); without
                  it, ``halt`` is refused by ``chaos plan``
     suspend/resume  only with ``commands.suspend``/``commands.resume`` (run here)
+    isolate      the node's swarm ports dropped both ways with iptables, over ssh (root or
+                 ``sudo -n``); ``reconnect`` removes the rules (:mod:`chaos.platform.isolation`)
 
 Commands are templates: ``{node}``, ``{ip}`` and ``{ssh}`` are filled in per node. Power is
 read from ``commands.power_status`` (prints running/halted/suspended) when given, else from
@@ -22,6 +24,7 @@ import contextlib
 import platform as host_platform
 import shlex
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 from typing import cast
 
@@ -30,6 +33,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, mo
 
 from chaos.errors import NodeHaltedError, NodeNotFoundError, PlatformError, UsageError
 from chaos.lab.mesh import publish_ports
+from chaos.platform import isolation
 from chaos.platform.base import Power
 from chaos.platform.sshlink import Forwards, SshTarget, port_open, remote_socket
 from chaos.swarm.engine import Engine
@@ -222,6 +226,8 @@ class SshPlatform:
         c = self.inventory.commands
         return {
             "stop_engine": True,
+            "isolate": True,  # iptables on the node (root or passwordless sudo)
+            "reconnect": True,
             "start": True,
             "halt": c.power_off is not None and c.power_on is not None,
             "suspend": c.suspend is not None and c.resume is not None,
@@ -257,20 +263,20 @@ class SshPlatform:
         self.forwards.close(node)
         return f"{node}: engine stopped (commands.engine_stop)"
 
-    def block_swarm_ports(self, node: str, *, block: bool = True) -> str:
-        """Drop swarm traffic (2377/tcp, 7946/tcp+udp, 4789/udp) into the node (iptables)."""
-        op = "-I" if block else "-D"
-        rules = [("tcp", 2377), ("tcp", 7946), ("udp", 7946), ("udp", 4789)]
-        # Idempotent both ways: insert only what is missing, delete only what is there.
-        lines = [
-            f"$S iptables -C INPUT -p {proto} --dport {port} -j DROP 2>/dev/null"
-            + (" || " if block else " && ")
-            + f"$S iptables {op} INPUT -p {proto} --dport {port} -j DROP"
-            for proto, port in rules
-        ]
-        sudo = 'S=; [ "$(id -u)" = 0 ] || S="sudo -n"'
-        self._remote(node, "; ".join([sudo, *lines, "true"]))
-        return f"{node}: swarm ports {'blocked' if block else 'unblocked'}"
+    def isolate(self, node: str) -> str:
+        return isolation.apply_remote(node, self.power(node), self._sh(node), isolate=True)
+
+    def reconnect(self, node: str) -> str:
+        return isolation.apply_remote(node, self.power(node), self._sh(node), isolate=False)
+
+    def isolated(self, node: str) -> bool:
+        if self.power(node) != "running":
+            return False
+        return self._sh(node)(isolation.status_script()).strip() == "isolated"
+
+    def _sh(self, node: str) -> Callable[[str], str]:
+        target = self._target(self._node(node).ssh)
+        return lambda script: target.run(script, timeout=60.0)
 
     # -- engines ------------------------------------------------------------------------
     def docker_host(self, node: str) -> str:

@@ -4,9 +4,10 @@ Fault windows (seconds after t0):
 
 - the ``fault`` phase, from its start (the first fault step's start) to the start of
   ``observe``: every step of the schedule runs inside it;
-- each **power fault**: a ``halt``, ``suspend`` or ``stop_engine`` step, from its
-  ``step_start`` to the ``step_end`` of the first later ``start`` or ``resume`` step acting on
-  one of the same nodes (the heal); to the end of the data when nothing healed it;
+- each **node fault**: a ``halt``, ``suspend``, ``stop_engine`` or ``isolate`` step, from its
+  ``step_start`` to the ``step_end`` of the first later ``start``, ``resume`` or ``reconnect``
+  step acting on one of the same nodes (the heal); to the end of the data when nothing healed
+  it;
 - each **manager API outage**: an ``api_error`` to the next ``api_ok`` (to the end when none),
   the intervals summed by ``api_unavailable_s``; drawn as a strip along the top.
 
@@ -23,8 +24,10 @@ from chaos.analysis.phases import PhaseStats
 from chaos.report.model import Band, Marker
 from chaos.timeline import Event
 
-POWER_FAULTS = frozenset({"halt", "suspend", "stop_engine"})
-POWER_HEALS = frozenset({"start", "resume"})
+VERBS = {"halt": "halted", "suspend": "suspended", "stop_engine": "engine stopped",
+         "isolate": "isolated"}  # fmt: skip
+POWER_FAULTS = frozenset(VERBS)
+POWER_HEALS = frozenset({"start", "resume", "reconnect"})
 FAULT_PHASE = "fault"
 
 
@@ -76,7 +79,7 @@ def power_windows(events: Sequence[Event], end: float) -> list[Band]:
             None,
         )
         who = ", ".join(sorted(nodes)) or "?"
-        verb = {"halt": "halted", "suspend": "suspended", "stop_engine": "engine stopped"}[action]
+        verb = VERBS[action]
         bands.append(
             Band(
                 start=start.t,

@@ -22,7 +22,7 @@ from chaos.experiment.spec import (
 from chaos.journal import Journal
 from chaos.platform.base import NodeInfo
 
-ALL = frozenset({"halt", "start", "suspend", "resume", "stop_engine"})
+ALL = frozenset({"halt", "start", "suspend", "resume", "stop_engine", "isolate", "reconnect"})
 
 
 def cluster(leader: str = "node-001", workers: tuple[str, ...] = ()) -> list[NodeInfo]:
@@ -47,7 +47,7 @@ def test_every_catalogue_experiment_is_valid() -> None:
     assert names >= {
         "baseline", "follower-kill", "leader-kill", "leader-freeze", "quorum-loss",
         "rolling-update", "bad-update", "scale-out", "drain-leader", "label-placement",
-        "global-service", "demote-promote", "stack-deploy",
+        "global-service", "demote-promote", "stack-deploy", "leader-isolate",
     }  # fmt: skip
     for path in files:
         e = load_experiment(path)

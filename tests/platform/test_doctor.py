@@ -92,23 +92,27 @@ def test_doctor_cli_vagrant(lab: Lab, standin_env: dict[str, str], tmp_path: Pat
 
 @pytest.mark.lab
 @pytest.mark.timeout(90)
-def test_ssh_platform_blocks_and_unblocks_swarm_ports(
+def test_ssh_platform_isolates_and_reconnects_a_node(
     lab: Lab, ssh_nodes: SshNodes, tmp_path: Path
 ) -> None:
     ssh_nodes.ensure(lab)
     p = SshPlatform.connect(write_inventory(tmp_path / "inv.yaml", ssh_nodes, lab),
                             state_dir=tmp_path / "state")  # fmt: skip
     try:
-        p.block_swarm_ports("node-003")
-        p.block_swarm_ports("node-003")  # twice is harmless
+        assert "isolated" in p.isolate("node-003")
+        assert "already isolated" in p.isolate("node-003")  # twice is harmless
+        assert p.isolated("node-003") and lab.isolated("node-003")
         ports = next(c for c in diagnose(p).checks if c.area == "ports")
         assert ports.status == "fail"
         assert (
             "node-001->node-003:2377" in ports.detail and "node-002->node-003:7946" in ports.detail
         )
+        assert "node-003->node-001:2377" in ports.detail  # both ways
+        assert "node-003 isolated by swarm-chaos" in ports.fix
     finally:
-        p.block_swarm_ports("node-003", block=False)
-        p.block_swarm_ports("node-003", block=False)
+        p.reconnect("node-003")
+        assert "already connected" in p.reconnect("node-003")
         p.close()
+    assert not lab.isolated("node-003")
     ports = next(c for c in diagnose(LabPlatform(lab)).checks if c.area == "ports")
     assert ports.status == "ok"
