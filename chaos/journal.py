@@ -10,7 +10,7 @@ faults heal in teardown; healing twice is harmless):
     isolate -> reconnect
     demote -> promote              promote -> demote      label_add -> label_restore
     label_rm -> label_restore      create_service -> remove_service
-    stack_deploy -> stack_rm       leave -> (reported: rejoin by hand)
+    stack_deploy -> stack_rm       leave -> rejoin (stale entry removed, joined again)
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ UNDO = {
     "label_rm": "label_restore",
     "create_service": "remove_service",
     "stack_deploy": "stack_rm",
-    "leave": "none",
+    "leave": "rejoin",
 }
 
 

@@ -11,7 +11,8 @@ from chaos.cli.options import platform_option
 from chaos.cli.types import SweepAxis
 from chaos.errors import ChaosError, UsageError
 from chaos.experiment import catalogue
-from chaos.experiment.runner import RunOptions, preflight, recover, run_experiment
+from chaos.experiment.restore import recover
+from chaos.experiment.runner import RunOptions, preflight, run_experiment
 from chaos.experiment.spec import load_experiment, parse_set
 from chaos.journal import Journal
 from chaos.platform import get_platform

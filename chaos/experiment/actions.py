@@ -24,6 +24,7 @@ from chaos.experiment.spec import (
 from chaos.journal import Fault, Journal
 from chaos.platform.base import Platform
 from chaos.platform.view import Managers
+from chaos.swarm.engine import Engine
 from chaos.swarm.model import HealthPolicy, ServiceRequest, UpdatePolicy
 
 NS = 1_000_000_000
@@ -51,6 +52,7 @@ class Context:
             "activate": ("drain",),
             "promote": ("demote",),
             "demote": ("promote",),
+            "rejoin": ("leave",),
         }
         for fault in self.journal.pending(self.run):
             if fault.node == node and fault.action in undoing.get(action, ()):
@@ -131,11 +133,54 @@ def node_change(ctx: Context, step: NodeStep, node: str) -> str:
             ctx.record(step.action, node)
         _node_update(ctx, node, lambda spec: spec.__setitem__("Role", role))
         return f"{node} {step.action}d to {role}"
+    if step.action == "rejoin":
+        message = rejoin(ctx, node, _left_as(ctx, node))
+        ctx.settle("rejoin", node)
+        return message
     # leave: the node forgets the swarm; the managers keep it as Down until removed
-    ctx.record("leave", node)
+    before = {v.hostname: v for v in ctx.managers.call(lambda e: e.nodes())}.get(node)
+    ctx.record("leave", node, {"role": before.role if before else "manager"})
     with ctx.platform.engine(node) as engine:
         engine.swarm_leave(force=True)
     return f"{node} left the swarm"
+
+
+def _left_as(ctx: Context, node: str) -> str:
+    """The role a node had when this run made it leave (manager when unknown)."""
+    for fault in ctx.journal.pending(ctx.run):
+        if fault.node == node and fault.action == "leave" and isinstance(fault.arg, dict):
+            return str(fault.arg.get("role") or "manager")
+    return "manager"
+
+
+def _forget_node(ctx: Context, node_id: str, *, demote: bool) -> None:
+    def forget(engine: Engine) -> None:
+        if demote:
+            engine.update_node(node_id, lambda spec: spec.__setitem__("Role", "worker"))
+        engine.remove_node(node_id)
+
+    ctx.managers.call(forget)
+
+
+def rejoin(ctx: Context, node: str, role: str) -> str:
+    """Undo a leave: drop the node's stale entry (a manager is demoted first, which takes it
+    out of raft), then join it again with the token of its old role (a new node ID)."""
+    p = ctx.platform
+    with p.engine(node) as engine:
+        if engine.swarm_member():
+            return f"{node} is in a swarm; nothing done"
+    views = ctx.managers.call(lambda e: e.nodes())
+    for stale in (v for v in views if v.hostname == node and v.state != "ready"):
+        _forget_node(ctx, stale.id, demote=stale.role == "manager")
+    ready = [v for v in views if v.role == "manager" and v.state == "ready" and v.hostname != node]
+    remote = ready[0].addr if ready else None
+    if remote is None:
+        raise PlatformError(f"no Ready manager to rejoin {node} to")
+    worker_token, manager_token = ctx.managers.call(lambda e: e.join_tokens())
+    token = manager_token if role == "manager" else worker_token
+    with p.engine(node) as engine:
+        engine.swarm_join(f"{remote.split(':')[0]}:2377", token, p.node_ip(node))
+    return f"{node} rejoined the swarm as a {role}"
 
 
 def label_change(ctx: Context, step: LabelStep, node: str) -> str:
@@ -282,8 +327,11 @@ def undo(ctx: Context, fault: Fault) -> str:
     elif fault.undo == "stack_rm":
         docker_cli(ctx, ["stack", "rm", fault.node])
         message = f"stack {fault.node} removed"
+    elif fault.undo == "rejoin":
+        arg = fault.arg if isinstance(fault.arg, dict) else {}
+        message = rejoin(ctx, fault.node, str(arg.get("role") or "manager"))
     else:
-        message = f"{fault.describe()}: cannot be undone automatically; rejoin {fault.node} by hand"
+        message = f"{fault.describe()}: cannot be undone automatically"
     ctx.journal.undone(fault)
     return message
 

@@ -107,9 +107,11 @@ def _apply(step: Step, hit: tuple[str, ...], nodes: list[NodeInfo]) -> list[Node
                 out.append(replace(n, role="worker", leader=False))
             elif step.action == "promote":
                 out.append(replace(n, role="manager"))
-            else:  # leave
+            elif step.action == "rejoin":
+                out.append(replace(n, engine_up=n.power == "running"))
+            else:  # leave: raft still counts a manager that left, as an unreachable one
                 lost_leader |= n.leader
-                out.append(replace(n, role="", leader=False))
+                out.append(replace(n, engine_up=False, leader=False))
         elif isinstance(step, LabelStep):
             labels = dict(n.labels)
             key, _, value = step.label.partition("=")

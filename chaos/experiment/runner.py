@@ -19,19 +19,21 @@ import random
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import anyio
 import yaml
 
-from chaos.errors import ChaosError, NotRestoredError, PlatformError, UsageError
+from chaos.errors import ChaosError, PlatformError, UsageError
 from chaos.experiment import actions
 from chaos.experiment.actions import FAULTS, Context
 from chaos.experiment.live import LiveView
 from chaos.experiment.loadproc import LoadProcess
 from chaos.experiment.observer import Observer
 from chaos.experiment.plan import Plan, describe_step, plan
+from chaos.experiment.restore import recover, restore, wait_ready
 from chaos.experiment.spec import Experiment, PowerStep, ServiceUpdateStep, SleepStep, Step
 from chaos.experiment.steps import Aborted, StepRunner, StepTimeout
 from chaos.journal import Journal
@@ -44,7 +46,6 @@ from chaos.timeline import Clock, EventLog
 
 REPORTS = Path("reports")
 SETUP_TIMEOUT = 90.0
-RESTORE_TIMEOUT = 180.0
 EXIT = {"pass": 0, "fail": 1, "unknown": 5}
 
 
@@ -153,12 +154,22 @@ def run_experiment(exp: Experiment, opts: RunOptions) -> RunOutcome:
         live.phase = "restore"
         live.say("restoring the cluster")
         try:
-            restore(ctx, exp, opts.keep, live.say, log)
+            restore(ctx, exp, opts.keep, _noted(live.say, log), log)
             st.restored = True
         except (ChaosError, KeyboardInterrupt) as exc:
             st.errors.append(f"restore: {exc}")
         log.close()
     return finish(exp, platform, st, targets)
+
+
+def _noted(say: Callable[[str], None], log: EventLog) -> Callable[[str], None]:
+    """Say it, and keep it on the timeline (what the restore did is part of the run)."""
+
+    def both(message: str) -> None:
+        say(message)
+        log.emit("restore_step", message)
+
+    return both
 
 
 def _render_pages(out_dir: Path) -> list[str]:
@@ -191,7 +202,7 @@ def _backend_options() -> dict[str, bool]:
 
 def setup(ctx: Context, exp: Experiment, targets: dict[str, str], live: LiveView) -> None:
     """Node labels, then the service under test; wait until converged and answering."""
-    wait_ready(ctx)  # a cluster still electing or re-registering nodes is not a start line
+    wait_ready(ctx, say=live.say)  # a cluster still electing or re-registering: no start line
     for node, labels in exp.node_labels.items():
         if node not in ctx.platform.node_names():
             raise UsageError(f"node_labels: no node {node!r} on this platform")
@@ -318,72 +329,6 @@ class Execution:
             log.emit("step_end", str(exc), index=i, action=step.action, ok=False, error=str(exc))
             say(f"   {i + 1}. {text}: FAILED: {exc}")
             raise PlatformError(f"step {i + 1} ({text}) failed: {exc}") from exc
-
-
-def restore(
-    ctx: Context, exp: Experiment, keep: bool, say: object, log: EventLog | None = None
-) -> None:
-    """Undo this run's faults (power first), wait for a Ready swarm, remove the service."""
-    out = say if callable(say) else print
-    faults = ctx.journal.pending(ctx.run)
-    power = [f for f in faults if f.undo in ("start", "resume")]
-    others = [f for f in faults if f not in power]
-    service_faults = [
-        f for f in others if f.action == "create_service" and f.node == exp.service.name
-    ]
-    others = [f for f in others if f not in service_faults]
-    errors = actions.undo_all(ctx, power, out)
-    wait_ready(ctx)
-    errors += actions.undo_all(ctx, others, out)
-    if keep:
-        for f in service_faults:
-            ctx.journal.undone(f)
-        out(f"service {exp.service.name} kept (--keep)")
-    else:
-        errors += actions.undo_all(ctx, service_faults, out)
-    if log is not None:
-        log.emit("restore", "; ".join(errors) or "all faults undone", errors=errors)
-    if errors:
-        raise NotRestoredError("; ".join(errors) + "; run `chaos recover`")
-
-
-def wait_ready(ctx: Context, timeout: float = RESTORE_TIMEOUT) -> None:
-    """Every node powered with its engine up, all Ready, one leader."""
-    deadline = time.monotonic() + timeout
-    why = ""
-    while time.monotonic() < deadline:
-        view = cluster_view(ctx.platform, ctx.managers)
-        down = [n.name for n in view if n.power != "running" or not n.engine_up]
-        not_ready = [n.name for n in view if n.status != "ready"]
-        leaders = [n.name for n in view if n.leader]
-        if not down and not not_ready and len(leaders) == 1:
-            return
-        why = f"powered off: {down or 'none'}, not Ready: {not_ready or 'none'}, leaders: {leaders}"
-        time.sleep(0.5)
-    raise NotRestoredError(
-        f"the cluster is not back after {timeout:.0f}s ({why}); run `chaos recover`"
-    )
-
-
-def recover(platform: Platform, journal: Journal, log: object) -> list[str]:
-    """Undo every pending fault of every run (``chaos recover``); power faults first."""
-    out = log if callable(log) else print
-    faults = journal.pending()
-    done: list[str] = []
-    if not faults:
-        return done
-    managers = Managers(platform, timeout=3.0)
-    for run in dict.fromkeys(f.run for f in faults):
-        ctx = Context(platform, managers, journal, run, "", Path("."))
-        mine = [f for f in faults if f.run == run]
-        power = [f for f in mine if f.undo in ("start", "resume")]
-        errors = actions.undo_all(ctx, power, out)
-        wait_ready(ctx)
-        errors += actions.undo_all(ctx, [f for f in mine if f not in power], out)
-        if errors:
-            raise NotRestoredError("; ".join(errors))
-        done += [f.describe() for f in mine]
-    return done
 
 
 def finish(

@@ -193,7 +193,7 @@ class PowerStep(_Step):
 
 
 class NodeStep(_Step):
-    action: Literal["drain", "activate", "demote", "promote", "leave"]
+    action: Literal["drain", "activate", "demote", "promote", "leave", "rejoin"]
     target: Target
 
 
@@ -253,7 +253,7 @@ Step = Annotated[
 ]
 
 POWER_ACTIONS = ("halt", "start", "suspend", "resume", "stop_engine", "isolate", "reconnect")
-NODE_ACTIONS = ("drain", "activate", "demote", "promote", "leave")
+NODE_ACTIONS = ("drain", "activate", "demote", "promote", "leave", "rejoin")
 
 
 def _normalise_step(raw: Any) -> Any:

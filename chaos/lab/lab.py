@@ -417,7 +417,7 @@ class Lab:
         """Undo :meth:`isolate` (whatever the node's power: the rules live in its namespace)."""
         node = self.node(name)
         if not network.is_isolated(node):
-            return f"{name} is not isolated; nothing done"
+            return f"{name} is already connected; nothing done"
         network.set_isolated(node, False)
         return isolation.describe(name, isolated=False)
 

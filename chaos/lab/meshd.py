@@ -51,6 +51,7 @@ class Supervisor:
         # still drops the backends of nodes that died since, as gossip would
         self.last: tuple[list[ServiceView], list[TaskView], list[NodeView]] | None = None
         self.isolated: set[str] = set()
+        self.cut_off: dict[str, list[MeshEntry]] = {}  # an isolated node's own backends
         self.stopping = False
         self.pool = ThreadPoolExecutor(max_workers=len(nodes))
 
@@ -118,14 +119,17 @@ class Supervisor:
             self.applied.pop(node.name, None)
             print(f"meshd: {node.name}: {exc}", file=sys.stderr, flush=True)
 
-    def apply_all(
-        self, entries: list[MeshEntry], full: list[MeshEntry], dead: frozenset[str]
-    ) -> None:
-        """``entries`` without the dead nodes' tasks; ``full`` with them, for an isolated node
-        that sees only itself."""
+    def apply_all(self, entries: list[MeshEntry], full: list[MeshEntry]) -> None:
+        """``entries`` (without the dead nodes' tasks) everywhere but on an isolated node: it
+        keeps the tasks it had when it was cut off (its containers run on, and no manager
+        reaches it to say otherwise), as swarm's mesh on that side of the partition would."""
+        for gone in set(self.cut_off) - self.isolated:
+            del self.cut_off[gone]
         for lab_node in self.nodes:
-            cut_off = lab_node.name in self.isolated and lab_node.name in dead
-            mine = local_only(full, lab_node.name) if cut_off else entries
+            if lab_node.name in self.isolated:
+                mine = self.cut_off.setdefault(lab_node.name, local_only(full, lab_node.name))
+            else:
+                mine = entries
             self.apply(lab_node, node_rules(lab_node.ip, mine))
 
     def entries(
@@ -135,7 +139,7 @@ class Supervisor:
     ) -> list[MeshEntry]:
         entries = mesh_entries(*swarm, dead, self.died_at)
         full = mesh_entries(*swarm, frozenset(), self.died_at) if self.isolated else entries
-        self.apply_all(entries, full, dead)
+        self.apply_all(entries, full)
         return entries
 
     def cycle(self) -> None:

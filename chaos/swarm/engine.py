@@ -301,6 +301,16 @@ class Engine:
         except _FAILURES as exc:
             raise EngineError(f"service rm {name} on {self.name} failed: {exc}") from exc
 
+    def remove_node(self, node_id: str) -> None:
+        """``docker node rm --force``: a node that left (or died for good) off the list."""
+        with _translated(f"node rm {node_id}", self.name):
+            self._api.remove_node(node_id, force=True)
+
+    def swarm_member(self) -> bool:
+        """Whether this engine is part of a swarm (``LocalNodeState`` active or pending)."""
+        state = str(self.info().get("Swarm", {}).get("LocalNodeState", ""))
+        return state in ("active", "pending")
+
     def update_node(self, node_id: str, mutate: Any) -> None:
         """Read the node spec, let ``mutate(spec)`` change it, submit the full spec."""
         for attempt in range(2):

@@ -182,3 +182,46 @@ def test_stack_deploy_and_remove(lab: Lab, tmp_path: Path) -> None:
     assert ran.result.restored
     engine = lab.manager_engines()[0]
     assert not [s for s in engine.services() if s.name.startswith("shop_")]
+
+
+def test_leader_isolate_elects_a_new_leader_while_the_victim_serves_its_own_task(
+    lab: Lab, tmp_path: Path
+) -> None:
+    ran = run("leader-isolate", tmp_path)
+    r = ran.result
+    (victim,) = ran.step_nodes(0)
+    assert victim == r.leader_before
+    assert r.leader_after is not None and r.leader_after != victim
+    elected = r.recovery.leader_elected_s
+    assert elected is not None and 5.0 < elected < 60.0  # an election timeout, as for a halt
+    assert ran.step_nodes(2) == []  # the majority saw the victim Down
+    # a partition is not a crash: the victim's own IP kept answering from its own task
+    assert ok_on(ran, victim, ("fault",)) > 0
+    assert r.restored and not lab.isolated(victim)
+
+
+LEAVE = """\
+name: follower-leave
+description: A follower manager leaves the swarm; the run's restore rejoins it.
+expect: Raft keeps a manager that left as an unreachable member until it is demoted and removed.
+service: {image: "chaoslab/web:1", replicas: 3, port: 80}
+load: {rate: 100/s, connection: new, timeout: 2s}
+phases: {warmup: 1s, baseline: 3s, observe: 3s}
+steps:
+  - leave: follower
+    as: victim
+  - wait_for: {condition: node_status, node: "@victim", status: down}
+    timeout: 60s
+"""
+
+
+def test_a_leave_is_undone_by_rejoining_the_node(lab: Lab, tmp_path: Path) -> None:
+    path = tmp_path / "follower-leave.yaml"
+    path.write_text(LEAVE)
+    ran = run(str(path), tmp_path / "out")
+    (victim,) = ran.step_nodes(0)
+    assert ran.result.restored, ran.result.errors
+    views = lab.swarm_nodes()
+    assert sorted(v.hostname for v in views) == ["node-001", "node-002", "node-003"]
+    assert all(v.role == "manager" and v.state == "ready" for v in views), views
+    assert any(v.hostname == victim and v.manager_status == "Reachable" for v in views)

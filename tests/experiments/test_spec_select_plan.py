@@ -181,9 +181,25 @@ def test_plan_demotion_shrinks_the_manager_set() -> None:
         plan(exp([{"demote": "leader"}, {"halt": "follower"}]), cluster(), 0, ALL)
 
 
+def test_plan_counts_an_isolated_or_departed_manager_as_lost_to_raft() -> None:
+    p = plan(exp([{"isolate": "leader", "as": "v"}, {"wait_for": "leader_elected"},
+                  {"reconnect": "@v"}]), cluster(), 0, ALL)  # fmt: skip
+    assert p.steps[0].nodes == ("node-001",) and p.steps[0].managers_up == 2
+    assert p.steps[1].quorum and p.steps[2].managers_up == 3
+    with pytest.raises(UsageError, match=r"would lose quorum \(1/3 managers up\)"):
+        plan(exp([{"isolate": {"managers": 2}}]), cluster(), 0, ALL)
+    # a manager that left still counts in raft, as an unreachable member, until rejoined
+    p = plan(exp([{"leave": "follower", "as": "v"}, {"rejoin": "@v"}]), cluster(), 0, ALL)
+    assert (p.steps[0].managers_up, p.steps[0].managers_total) == (2, 3)
+    assert p.steps[1].managers_up == 3
+    assert "rejoin" in p.steps[1].text
+
+
 def test_plan_refuses_what_the_platform_cannot_do() -> None:
     with pytest.raises(UsageError, match="cannot suspend"):
         plan(exp([{"suspend": "leader"}]), cluster(), 0, frozenset({"halt", "start"}))
+    with pytest.raises(UsageError, match="cannot isolate"):
+        plan(exp([{"isolate": "leader"}]), cluster(), 0, frozenset({"halt", "start"}))
 
 
 def test_leader_target_after_halting_the_leader_needs_an_election() -> None:

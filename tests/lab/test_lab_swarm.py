@@ -161,6 +161,53 @@ def test_stop_engine_is_graceful_and_start_brings_it_back(lab: Lab) -> None:
     poll(lambda: views_by_name(lab)[follower].state == "ready", 40, f"{follower} Ready again")
 
 
+def test_isolated_follower_keeps_serving_and_the_mesh_drops_it_for_the_others(lab: Lab) -> None:
+    deploy_web(lab, replicas=3)
+    poll(lambda: all(get(u)[0] == 200 for u in urls(lab)), 30, "200 on every node IP")
+    lead = leader(lab)
+    victim = next(n for n in lab.nodes if n.name != lead)
+    out = chaos("lab", "isolate", victim.name)
+    assert out.returncode == 0 and "isolated" in out.stdout, out.stderr
+    assert "already isolated" in chaos("lab", "isolate", victim.name).stdout
+    doc = json.loads(chaos("lab", "status", "--json").stdout)
+    net = {n["name"]: n["network"] for n in doc["nodes"]}
+    assert net[victim.name] == "isolated" and list(net.values()).count("connected") == 2
+    assert lab.power(victim.name) == "running"
+    poll(
+        lambda: views_by_name(lab)[victim.name].manager_status == "Unreachable",
+        40,
+        f"{victim.name} Unreachable while isolated",
+    )
+
+    def mesh_split() -> bool:  # gossip's view on both sides, after the suspicion time
+        mesh = json.loads(Path("/var/lib/swarm-chaos/lab/mesh.json").read_text())
+        backends = mesh["services"].get("web:80", [])
+        return victim.name in mesh["isolated_nodes"] and all(victim.name not in b for b in backends)
+
+    poll(mesh_split, 30, "the mesh to drop the isolated node's task")
+    # every IP still answers: the isolated one from its own (one) task, the others from theirs
+    own: set[str] = set()
+    for _ in range(12):
+        status, body = get(f"http://{victim.ip}/")
+        assert status == 200, f"{body}\n{swarm_snapshot(lab)}"
+        own.add(body)
+    assert len(own) == 1, own
+    others = {get(f"http://{n.ip}/")[1] for n in lab.nodes if n != victim for _ in range(12)}
+    assert own.isdisjoint(others), (own, others)
+    assert lab.power(victim.name) == "running"
+    out = chaos("lab", "reconnect", victim.name)
+    assert out.returncode == 0 and "reconnected" in out.stdout, out.stderr
+    assert "already connected" in chaos("lab", "reconnect", victim.name).stdout
+    poll(
+        lambda: (
+            views_by_name(lab)[victim.name].manager_status == "Reachable"
+            and views_by_name(lab)[victim.name].state == "ready"
+        ),
+        60,
+        f"{victim.name} back Reachable and Ready",
+    )
+
+
 def test_unknown_node_is_one_clear_line(lab: Lab) -> None:
     out = chaos("lab", "halt", "node-009")
     assert out.returncode == 3

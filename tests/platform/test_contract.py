@@ -109,3 +109,32 @@ def test_suspend_then_resume(platform: Platform) -> None:
     until(f"{victim} reads suspended", lambda: platform.power(victim) == "suspended", 10)
     platform.resume(victim)
     until(f"{victim} engine answers", lambda: platform.engine_up(victim))
+
+
+def test_isolate_then_reconnect(platform: Platform) -> None:
+    assert platform.supports("isolate") and platform.supports("reconnect")
+    victim = follower(platform).name
+    assert "isolated" in platform.isolate(victim)
+    try:
+        assert platform.isolated(victim)
+        assert "already isolated" in platform.isolate(victim)
+        assert platform.power(victim) == "running" and platform.engine_up(victim)
+
+        others = Managers(platform)
+        others.preferred = next(n for n in NODES if n != victim)  # the majority's view
+
+        def unreachable() -> bool:
+            view = cluster_view(platform, others)
+            return any(n.name == victim and n.reachability == "unreachable" for n in view)
+
+        until(f"{victim} Unreachable for the others", unreachable)
+    finally:
+        platform.reconnect(victim)
+    assert not platform.isolated(victim)
+    assert "already connected" in platform.reconnect(victim)
+    until(
+        f"{victim} Reachable again",
+        lambda: any(
+            n.name == victim and n.reachability == "reachable" for n in cluster_view(platform)
+        ),
+    )

@@ -1,0 +1,135 @@
+"""Bringing the cluster back: undo the journaled faults in an order that works, and wait for
+a Ready swarm (used at the end of every run, at its start, and by ``chaos recover``).
+
+Order: the nodes back on the network first (start, resume, reconnect), then nodes that left
+are joined again (that needs a leader), then every node must be Ready with one leader, and
+only then the faults that need a working control plane (drain, roles, labels, services).
+
+A node whose engine answers but that the managers keep ``Down`` long after it came back is
+restarted once: swarm (20.10) can lose the race between a restarted node's new session and
+the expiry of its old one's heartbeat, and then never marks it Ready again (moby #34827);
+an operator would restart its engine. The restore says so, so the report shows it.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from chaos.errors import ChaosError, NotRestoredError
+from chaos.experiment import actions
+from chaos.experiment.actions import Context
+from chaos.experiment.spec import Experiment
+from chaos.journal import Fault, Journal
+from chaos.platform import Platform
+from chaos.platform.view import Managers, cluster_view
+from chaos.timeline import EventLog
+
+RESTORE_TIMEOUT = 180.0
+STUCK_DOWN_S = 45.0  # Down this long with its engine answering: restart the engine once
+NETWORK_BACK = ("start", "resume", "reconnect")
+
+Say = Callable[[str], None]
+
+
+def heal(ctx: Context, faults: Sequence[Fault], say: Say) -> list[str]:
+    """Undo ``faults`` (one run's) in the module's order; returns the errors."""
+    first = [f for f in faults if f.undo in NETWORK_BACK]
+    rejoins = [f for f in faults if f.undo == "rejoin"]
+    rest = [f for f in faults if f not in first and f not in rejoins]
+    errors = actions.undo_all(ctx, first, say)
+    if rejoins:
+        wait_leader(ctx)
+        errors += actions.undo_all(ctx, rejoins, say)
+    wait_ready(ctx, say=say)
+    errors += actions.undo_all(ctx, rest, say)
+    return errors
+
+
+def restore(
+    ctx: Context, exp: Experiment, keep: bool, say: Say, log: EventLog | None = None
+) -> None:
+    """Undo this run's faults, wait for a Ready swarm, remove the service (unless ``keep``)."""
+    faults = ctx.journal.pending(ctx.run)
+    service = [f for f in faults if f.action == "create_service" and f.node == exp.service.name]
+    errors = heal(ctx, [f for f in faults if f not in service], say)
+    if keep:
+        for f in service:
+            ctx.journal.undone(f)
+        say(f"service {exp.service.name} kept (--keep)")
+    else:
+        errors += actions.undo_all(ctx, service, say)
+    if log is not None:
+        log.emit("restore", "; ".join(errors) or "all faults undone", errors=errors)
+    if errors:
+        raise NotRestoredError("; ".join(errors) + "; run `chaos recover`")
+
+
+def recover(platform: Platform, journal: Journal, log: Say) -> list[str]:
+    """Undo every pending fault of every run (``chaos recover``)."""
+    faults = journal.pending()
+    done: list[str] = []
+    managers = Managers(platform, timeout=3.0)
+    for run in dict.fromkeys(f.run for f in faults):
+        ctx = Context(platform, managers, journal, run, "", Path("."))
+        mine = [f for f in faults if f.run == run]
+        errors = heal(ctx, mine, log)
+        if errors:
+            raise NotRestoredError("; ".join(errors))
+        done += [f.describe() for f in mine]
+    return done
+
+
+def wait_leader(ctx: Context, timeout: float = RESTORE_TIMEOUT) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if any(v.leader for v in ctx.managers.call(lambda e: e.nodes())):
+                return
+        except ChaosError:
+            pass
+        time.sleep(0.5)
+    raise NotRestoredError(f"no leader after {timeout:.0f}s; run `chaos recover`")
+
+
+def wait_ready(ctx: Context, timeout: float = RESTORE_TIMEOUT, say: Say = print) -> None:
+    """Every node powered with its engine up, all Ready, one leader (a node stuck Down with
+    its engine answering is restarted once, see the module docstring)."""
+    deadline = time.monotonic() + timeout
+    down_since: dict[str, float] = {}
+    kicked: set[str] = set()
+    why = ""
+    while time.monotonic() < deadline:
+        view = cluster_view(ctx.platform, ctx.managers)
+        off = [n.name for n in view if n.power != "running" or not n.engine_up]
+        not_ready = [n.name for n in view if n.status != "ready"]
+        leaders = [n.name for n in view if n.leader]
+        if not off and not not_ready and len(leaders) == 1:
+            return
+        now = time.monotonic()
+        for n in view:
+            if n.status == "down" and n.name not in off and len(leaders) == 1:
+                since = down_since.setdefault(n.name, now)
+                if now - since >= STUCK_DOWN_S and n.name not in kicked:
+                    kicked.add(n.name)
+                    say(kick(ctx.platform, n.name, now - since))
+            else:
+                down_since.pop(n.name, None)
+        why = f"powered off: {off or 'none'}, not Ready: {not_ready or 'none'}, leaders: {leaders}"
+        time.sleep(0.5)
+    raise NotRestoredError(
+        f"the cluster is not back after {timeout:.0f}s ({why}); run `chaos recover`"
+    )
+
+
+def kick(platform: Platform, node: str, stuck_s: float) -> str:
+    try:
+        platform.stop_engine(node)
+        platform.start(node)
+    except ChaosError as exc:
+        return f"{node} stuck Down for {stuck_s:.0f}s; restarting its engine failed: {exc}"
+    return (
+        f"{node} was still Down {stuck_s:.0f}s after its engine came back (swarm lost its "
+        "re-registration): its engine was restarted"
+    )
