@@ -105,7 +105,11 @@ def _node_update(ctx: Context, node: str, mutate: Callable[[dict[str, Any]], Non
 def power(ctx: Context, step: PowerStep, node: str) -> str:
     if step.action in FAULTS:
         ctx.record(step.action, node)
+    if step.action == "isolate":
+        ctx.managers.cut_off.add(node)
     message: str = getattr(ctx.platform, step.action)(node)
+    if step.action == "reconnect":
+        ctx.managers.cut_off.discard(node)
     if step.action in ("start", "resume", "reconnect"):
         ctx.settle(step.action, node)
     return message

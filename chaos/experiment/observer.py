@@ -69,11 +69,13 @@ class Snapshot:
 
 
 class Observer:
-    def __init__(self, platform: Platform, log: EventLog, service: str) -> None:
+    def __init__(
+        self, platform: Platform, log: EventLog, service: str, cut_off: set[str] | None = None
+    ) -> None:
         self.platform = platform
         self.log = log
         self.service_name = service
-        self.managers = Managers(platform, timeout=API_TIMEOUT)
+        self.managers = Managers(platform, timeout=API_TIMEOUT, cut_off=cut_off)
         self.snapshot = Snapshot()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="observer", daemon=True)

@@ -28,6 +28,7 @@ from chaos.timeline import EventLog
 
 RESTORE_TIMEOUT = 180.0
 STUCK_DOWN_S = 45.0  # Down this long with its engine answering: restart the engine once
+STEADY_S = 2.0  # all Ready under one leader this long (a rejoining node can depose a leader)
 NETWORK_BACK = ("start", "resume", "reconnect")
 
 Say = Callable[[str], None]
@@ -94,20 +95,27 @@ def wait_leader(ctx: Context, timeout: float = RESTORE_TIMEOUT) -> None:
 
 
 def wait_ready(ctx: Context, timeout: float = RESTORE_TIMEOUT, say: Say = print) -> None:
-    """Every node powered with its engine up, all Ready, one leader (a node stuck Down with
-    its engine answering is restarted once, see the module docstring)."""
+    """Every node powered with its engine up, all Ready, the same one leader for ``STEADY_S``
+    (a node stuck Down with its engine answering is restarted once, see the module docstring)."""
     deadline = time.monotonic() + timeout
     down_since: dict[str, float] = {}
     kicked: set[str] = set()
+    steady: tuple[str, float] | None = None  # (leader, since when all was well)
     why = ""
     while time.monotonic() < deadline:
         view = cluster_view(ctx.platform, ctx.managers)
         off = [n.name for n in view if n.power != "running" or not n.engine_up]
         not_ready = [n.name for n in view if n.status != "ready"]
         leaders = [n.name for n in view if n.leader]
-        if not off and not not_ready and len(leaders) == 1:
-            return
         now = time.monotonic()
+        if not off and not not_ready and len(leaders) == 1:
+            if steady is None or steady[0] != leaders[0]:
+                steady = (leaders[0], now)
+            if now - steady[1] >= STEADY_S:
+                return
+            time.sleep(0.5)
+            continue
+        steady = None
         for n in view:
             if n.status == "down" and n.name not in off and len(leaders) == 1:
                 since = down_since.setdefault(n.name, now)
@@ -124,6 +132,11 @@ def wait_ready(ctx: Context, timeout: float = RESTORE_TIMEOUT, say: Say = print)
 
 
 def kick(platform: Platform, node: str, stuck_s: float) -> str:
+    try:
+        if platform.isolated(node):  # not ours to undo here: say what keeps it Down
+            return f"{node} is Down because it is isolated: `chaos lab reconnect {node}`"
+    except ChaosError:
+        pass
     try:
         platform.stop_engine(node)
         platform.start(node)

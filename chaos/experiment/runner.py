@@ -128,7 +128,7 @@ def run_experiment(exp: Experiment, opts: RunOptions) -> RunOutcome:
         live.say(line)
     clock = Clock()
     log = EventLog(out_dir / "events.jsonl", clock)
-    observer = Observer(platform, log, exp.service.name)
+    observer = Observer(platform, log, exp.service.name, cut_off=managers.cut_off)
     abort = threading.Event()
     try:
         setup(ctx, exp, targets, live)
@@ -211,19 +211,20 @@ def setup(ctx: Context, exp: Experiment, targets: dict[str, str], live: LiveView
             ctx.record("label_add", node, {"key": key, "old": before.labels.get(key)})
             actions.set_label(ctx, node, key, value)
     req = actions.service_request(exp.service, ctx.platform)
+    deadline = time.monotonic() + SETUP_TIMEOUT
     ctx.managers.call(lambda e: e.remove_service(req.name))  # a leftover of a crashed run
     ctx.record("create_service", req.name)
-    for attempt in range(3):  # the removal of a leftover can still hold the name a moment
-        try:
-            ctx.managers.call(lambda e: e.create_service(req))
-            break
-        except ChaosError:
-            if attempt == 2:
-                raise
-            time.sleep(1.0)
+
+    # Until the deadline, a failing call is retried: the removal of a leftover can still hold
+    # the name, and a node reconnected just before can cost the swarm its leader for a while
+    # (its raised raft term deposes the leader).
+    def create() -> None:
+        ctx.managers.call(lambda e: e.create_service(req))
+
+    _until(deadline, f"create service {req.name}", create)
     live.say(f"service {req.name}: {exp.service.mode} {exp.service.image}, waiting until converged")
-    deadline = time.monotonic() + SETUP_TIMEOUT
-    while True:
+
+    def converged() -> str | None:
         service = ctx.managers.call(lambda e: e.service(req.name))
         tasks = ctx.managers.call(lambda e: e.tasks(req.name))
         running = [t for t in tasks if t.running]
@@ -233,15 +234,27 @@ def setup(ctx: Context, exp: Experiment, targets: dict[str, str], live: LiveView
             else sum(t.desired_state == "running" for t in tasks)
         )
         if desired > 0 and len(running) >= desired:
-            break
-        if time.monotonic() > deadline:
-            errors = sorted({t.error for t in tasks if t.error})
-            raise PlatformError(
-                f"service {req.name} did not converge in {SETUP_TIMEOUT:.0f}s "
-                f"({len(running)}/{desired} running{': ' + errors[0] if errors else ''})"
-            )
-        time.sleep(0.3)
+            return None
+        errors = sorted({t.error for t in tasks if t.error})
+        return f"{len(running)}/{desired} running{': ' + errors[0] if errors else ''}"
+
+    _until(deadline, f"service {req.name} to converge", converged)
     wait_http(list(targets), timeout=SETUP_TIMEOUT)
+
+
+def _until(deadline: float, what: str, attempt: Callable[[], str | None]) -> None:
+    """Call ``attempt`` until it returns None (a call that raises or returns a reason to wait
+    is tried again every 0.3 s); past ``deadline``, fail with the last reason."""
+    while True:
+        try:
+            reason = attempt()
+            if reason is None:
+                return
+        except ChaosError as exc:
+            reason = str(exc)
+        if time.monotonic() > deadline:
+            raise PlatformError(f"could not {what} in {SETUP_TIMEOUT:.0f}s ({reason})")
+        time.sleep(0.3)
 
 
 @dataclass

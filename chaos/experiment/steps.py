@@ -133,6 +133,10 @@ class StepRunner:
         self, step: WaitStep, nodes: tuple[str, ...]
     ) -> Callable[[Snapshot], tuple[bool, str]]:
         p = self.ctx.platform
+        # a leader on a node this run has faulted is no answer (an isolated leader still
+        # calls itself leader until it steps down)
+        out = ("halt", "suspend", "stop_engine", "isolate", "leave", "demote")
+        faulted = {f.node for f in self.ctx.journal.pending(self.ctx.run) if f.action in out}
 
         def leader_elected(s: Snapshot) -> tuple[bool, str]:
             lead = s.leader
@@ -140,6 +144,7 @@ class StepRunner:
                 s.api_ok
                 and lead is not None
                 and lead not in nodes
+                and lead not in faulted
                 and p.power(lead) == "running"
                 and p.engine_up(lead)
             )

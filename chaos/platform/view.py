@@ -14,19 +14,27 @@ T = TypeVar("T")
 
 
 class Managers:
-    """Calls a manager-only API on the first powered node that answers, the last good first."""
+    """Calls a manager-only API on the first powered node that answers, the last good first.
 
-    def __init__(self, platform: Platform, timeout: float = 3.0) -> None:
+    Nodes in ``cut_off`` (isolated by the run: their store is stale and an isolated leader
+    still calls itself leader until it steps down) are asked last, so what is read is the
+    majority's view. The set is shared: the runner updates it as it isolates and reconnects.
+    """
+
+    def __init__(
+        self, platform: Platform, timeout: float = 3.0, cut_off: set[str] | None = None
+    ) -> None:
         self.platform = platform
         self.timeout = timeout
         self.preferred: str | None = None
+        self.cut_off = cut_off if cut_off is not None else set()
 
     def candidates(self) -> list[str]:
         names = [n for n in self.platform.node_names() if self.platform.power(n) == "running"]
         if self.preferred in names:
             names.remove(self.preferred)
             names.insert(0, self.preferred)
-        return names
+        return sorted(names, key=lambda n: n in self.cut_off)  # stable: order kept otherwise
 
     def call(self, fn: Callable[[Engine], T]) -> T:
         errors: list[str] = []
