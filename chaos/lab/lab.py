@@ -239,7 +239,7 @@ class Lab:
         for node in self.nodes[1:]:
             token = manager_token if node.manager else worker_token
             self.engine(node.name).swarm_join(f"{first.ip}:2377", token, node.ip)
-        self.wait_swarm_ready()
+        self.wait_swarm_ready(steady=0.0)  # a new swarm: nothing to settle
         managers = sum(n.manager for n in self.nodes)
         log(
             f"swarm: {managers} managers, {len(self.nodes) - managers} workers, leader {first.name}"
@@ -283,18 +283,29 @@ class Lab:
             and all(v.state == "ready" and role.get(v.hostname) == v.role for v in views)
         )
 
-    def wait_swarm_ready(self, timeout: float = SWARM_READY_TIMEOUT) -> None:
+    def wait_swarm_ready(self, timeout: float = SWARM_READY_TIMEOUT, steady: float = 2.0) -> None:
+        """Every node Ready under one leader, the same leader for ``steady`` seconds (a node
+        back from a partition can still depose a leader that was just elected)."""
         deadline = time.monotonic() + timeout
         last = "no manager answered"
+        since: tuple[str, float] | None = None
         while time.monotonic() < deadline:
             try:
                 views = self.swarm_nodes()
                 ready = [v for v in views if v.state == "ready"]
-                leaders = [v for v in views if v.leader]
+                leaders = [v.hostname for v in views if v.leader]
                 if len(ready) == len(self.nodes) and len(leaders) == 1:
-                    return
+                    now = time.monotonic()
+                    if since is None or since[0] != leaders[0]:
+                        since = (leaders[0], now)
+                    if now - since[1] >= steady:
+                        return
+                    time.sleep(0.3)
+                    continue
+                since = None
                 last = f"{len(ready)}/{len(self.nodes)} nodes ready, {len(leaders)} leader(s)"
             except ChaosError as exc:
+                since = None
                 last = str(exc)
             time.sleep(0.3)
         raise PlatformError(f"the swarm did not become ready in {timeout:.0f}s: {last}")
