@@ -95,6 +95,13 @@ def test_mesh_follows_the_task_list(lab: Lab) -> None:
 def test_halting_the_leader_moves_leadership_and_live_ips_keep_serving(lab: Lab) -> None:
     deploy_web(lab, replicas=2)
     poll(lambda: all(get(u)[0] == 200 for u in urls(lab)), 30, "200 on every node IP")
+
+    def running_on() -> list[str]:
+        return [t.node_id for t in lab.manager_engines()[0].tasks("web") if t.running]
+
+    poll(lambda: len(running_on()) == 2, 30, "both tasks running")
+    placed = set(running_on())
+    assert len(placed) == 2, f"swarm did not spread the 2 tasks:\n{swarm_snapshot(lab)}"
     old = leader(lab)
     assert old is not None
     assert "halted" in lab.halt(old)
