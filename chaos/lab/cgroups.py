@@ -7,6 +7,7 @@ container live in that subtree: freezing it suspends the node, killing it halts 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import time
@@ -71,10 +72,21 @@ def set_frozen(rel: str, frozen: bool, *, timeout: float = 10.0) -> None:
         time.sleep(0.02)
 
 
+def _try_frozen(rel: str, frozen: bool, timeout: float) -> bool:
+    try:
+        set_frozen(rel, frozen, timeout=timeout)
+    except (PlatformError, OSError):
+        return False
+    return True
+
+
 def kill_all(rel: str, *, timeout: float = 15.0) -> int:
     """SIGKILL every process of the subtree: freeze (no escape by fork), kill, thaw, wait.
 
-    Returns how many processes were killed.
+    A process in uninterruptible sleep can hold the cgroup in FREEZING; then it is killed
+    unfrozen (and again next round), and the cgroup is always thawed: a frozen task never
+    receives its SIGKILL, and a cgroup left frozen would stall the next lab. Returns how
+    many processes were killed.
     """
     if not freezer_dir(rel).is_dir():
         return 0
@@ -86,15 +98,25 @@ def kill_all(rel: str, *, timeout: float = 15.0) -> int:
             return len(killed)
         if time.monotonic() > deadline:
             raise PlatformError(f"processes {current[:5]} of cgroup {rel} survived SIGKILL")
-        set_frozen(rel, True)
+        _try_frozen(rel, True, 3.0)
         for pid in current:
             try:
                 os.kill(pid, signal.SIGKILL)
                 killed.add(pid)
             except ProcessLookupError:
                 pass
-        set_frozen(rel, False)
+        _thaw_children(rel)  # a suspended node's cgroup stays FROZEN under a thawed parent
+        if not _try_frozen(rel, False, 5.0) and time.monotonic() > deadline:
+            raise PlatformError(f"cgroup {rel} stays {freeze_state(rel)}: cannot thaw it")
         time.sleep(0.05)
+
+
+def _thaw_children(rel: str) -> None:
+    top = freezer_dir(rel)
+    for dirpath, _dirs, _files in os.walk(top):
+        if Path(dirpath) != top:
+            with contextlib.suppress(OSError):
+                (Path(dirpath) / "freezer.state").write_text("THAWED")
 
 
 def remove_tree(rel: str) -> list[str]:

@@ -53,7 +53,9 @@ def assert_clean() -> None:
 
 def test_down_leaves_nothing_and_does_not_touch_host_iptables() -> None:
     before = host_iptables()
-    Lab.up()
+    lab = Lab.up()
+    lab.suspend("node-002")  # a frozen node's processes must die too
+    lab.isolate("node-003")  # its rules live in its namespace, which goes
     removed = down()
     assert any("netns" in r for r in removed)
     assert_clean()
