@@ -7,19 +7,19 @@ with equal probability to one of the service's running tasks (``task_node_ip:hos
 masqueraded when they leave the node. A service joins the mesh through the label
 ``com.swarm-chaos.mesh=PUBLISHED:TARGET[,PUBLISHED:TARGET...]``.
 
-As swarm's gossip layer does, backends on a node whose engine stops answering are dropped
-after a suspicion time (memberlist: 1 s probe + 4 s suspicion on a small cluster), and the
-task list is followed for everything else.
+Backends are what swarm's gossip would advertise: the running (and healthy) task containers
+that each reachable node's own engine lists, for the services whose label asks for the mesh.
+A node whose engine stops answering keeps its backends for a suspicion time (memberlist:
+1 s probe + 4 s suspicion on a small cluster) and is then dropped.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from chaos.errors import UsageError
-from chaos.swarm.model import NodeView, PortRequest, ServiceView, TaskView
+from chaos.swarm.model import ContainerView, PortRequest, ServiceView
 
 MESH_LABEL = "com.swarm-chaos.mesh"
 NAT_CHAIN = "CHAOS-MESH"
@@ -65,76 +65,53 @@ def parse_mesh_label(value: str) -> list[tuple[int, int]]:
     return pairs
 
 
-def task_time(task: TaskView) -> float | None:
-    """The epoch seconds of the task's last status change (RFC 3339 with nanoseconds)."""
-    text = task.timestamp
-    if not text:
-        return None
-    text = text.replace("Z", "+00:00")
-    head, dot, rest = text.partition(".")
-    if dot:  # Python parses at most microseconds
-        digits = "".join(ch for ch in rest if ch.isdigit())
-        zone = rest[len(digits) :]
-        text = f"{head}.{digits[:6]}{zone}"
-    try:
-        return dt.datetime.fromisoformat(text).timestamp()
-    except ValueError:
-        return None
+@dataclass(frozen=True, slots=True)
+class MeshService:
+    """A service that asked for the mesh (its label), by ID."""
+
+    id: str
+    name: str
+    pairs: tuple[tuple[int, int], ...]  # (published, target)
 
 
-def mesh_entries(
-    services: Iterable[ServiceView],
-    tasks: Iterable[TaskView],
-    nodes: Iterable[NodeView],
-    dead_nodes: frozenset[str] = frozenset(),
-    died_at: Mapping[str, float] | None = None,
-) -> list[MeshEntry]:
-    """Backends per published port, from the swarm's view. ``dead_nodes`` are hostnames.
-
-    ``died_at`` (hostname -> epoch seconds) remembers when a node was last found dead: a task
-    on it whose last status change is older than that did not survive (a power cut kills its
-    container), though swarm may still list it as running until the node re-registers; gossip
-    would not advertise it either, so it is left out.
-    """
-    node_by_id = {n.id: n for n in nodes}
-    died = died_at or {}
-    by_service: dict[str, list[TaskView]] = {}
-    for task in tasks:
-        if not task.running:
-            continue
-        host = node_by_id[task.node_id].hostname if task.node_id in node_by_id else ""
-        seen = task_time(task)
-        if host in died and (seen is None or seen < died[host]):
-            continue
-        by_service.setdefault(task.service_id, []).append(task)
-    entries: list[MeshEntry] = []
+def meshed_services(services: Iterable[ServiceView]) -> list[MeshService]:
+    """The services with a valid mesh label, sorted by name (a bad label is ignored)."""
+    out: list[MeshService] = []
     for svc in sorted(services, key=lambda s: s.name):
         label = svc.labels.get(MESH_LABEL)
         if not label:
             continue
         try:
-            pairs = parse_mesh_label(label)
+            out.append(MeshService(svc.id, svc.name, tuple(parse_mesh_label(label))))
         except UsageError:
             continue
-        for published, target in pairs:
-            backends: list[Backend] = []
-            for task in by_service.get(svc.id, []):
-                node = node_by_id.get(task.node_id)
-                if node is None or not node.addr or node.hostname in dead_nodes:
-                    continue
-                for port in task.ports:
-                    if port.target == target and port.mode == "host" and port.published:
-                        backends.append(Backend(node.addr, port.published, node.hostname))
-            entries.append(MeshEntry(svc.name, published, target, tuple(sorted(set(backends)))))
+    return out
+
+
+def mesh_entries(
+    services: Sequence[MeshService],
+    containers: Mapping[str, Sequence[ContainerView]],
+    addrs: Mapping[str, str],
+) -> list[MeshEntry]:
+    """Backends per published port. ``containers``: node name -> the task containers that
+    node advertises (its engine's own listing; a node left out is not reachable); ``addrs``:
+    node name -> its IP. Like swarm's gossip-fed mesh, this follows what really runs on the
+    reachable nodes, not what the managers last scheduled, so it keeps serving while the
+    managers elect, lose quorum, or still believe in a task whose node is gone."""
+    entries: list[MeshEntry] = []
+    for svc in services:
+        for published, target in svc.pairs:
+            backends = {
+                Backend(addrs[node], port.published, node)
+                for node, listed in containers.items()
+                if node in addrs
+                for c in listed
+                if c.service_id == svc.id and c.serving
+                for port in c.ports
+                if port.target == target and port.protocol == "tcp" and port.published
+            }
+            entries.append(MeshEntry(svc.name, published, target, tuple(sorted(backends))))
     return entries
-
-
-def local_only(entries: Sequence[MeshEntry], node: str) -> list[MeshEntry]:
-    """The mesh as an isolated node sees it: only its own tasks are reachable."""
-    return [
-        MeshEntry(e.service, e.published, e.target, tuple(b for b in e.backends if b.node == node))
-        for e in entries
-    ]
 
 
 def publish_ports(

@@ -1,14 +1,16 @@
 """The emulated mesh's supervisor: ``python -m chaos.lab.meshd`` (started by ``lab up``).
 
-Every ``INTERVAL`` seconds it pings every node's engine, asks a live manager for services,
-tasks and nodes, computes each node's DNAT rules (:mod:`chaos.lab.mesh`) and applies the
-ones that changed with one atomic ``iptables-restore --noflush`` per node. When no manager
-answers (quorum lost), the last rules stay: running tasks keep serving, as they do on swarm's
-own mesh, which is fed by gossip, not raft. Its status is written to ``mesh.json``.
+Every ``INTERVAL`` seconds it asks every node's engine which task containers it runs (what
+the node's gossip would advertise), learns from a manager which services asked for the mesh
+(kept from the last answer while no manager answers: quorum lost, election), computes each
+node's DNAT rules (:mod:`chaos.lab.mesh`) and applies the ones that changed with one atomic
+``iptables-restore --noflush`` per node. Its status is written to ``mesh.json``.
 
-A node whose swarm ports are blocked (:mod:`chaos.platform.isolation`) is silent to gossip
-though its engine answers: after the suspicion time the others drop its tasks and it keeps
-only its own, as swarm's mesh would on both sides of the partition.
+As gossip does, a node whose engine stops answering keeps its backends for ``SUSPICION``
+seconds and is then dropped. A node whose swarm ports are blocked
+(:mod:`chaos.platform.isolation`) is silent to gossip though its engine answers: the others
+drop it after the suspicion time, and it keeps only its own tasks, as swarm's mesh would on
+both sides of the partition.
 """
 
 from __future__ import annotations
@@ -20,13 +22,20 @@ from concurrent.futures import ThreadPoolExecutor
 from types import FrameType
 
 from chaos.errors import ChaosError
-from chaos.lab import engines, network
+from chaos.lab import network
 from chaos.lab import state as lab_state
 from chaos.lab.config import LabNode
-from chaos.lab.mesh import HOOKS, MeshEntry, describe, local_only, mesh_entries, node_rules
+from chaos.lab.mesh import (
+    HOOKS,
+    MeshService,
+    describe,
+    mesh_entries,
+    meshed_services,
+    node_rules,
+)
 from chaos.lab.system import run
 from chaos.swarm.engine import Engine
-from chaos.swarm.model import NodeView, ServiceView, TaskView
+from chaos.swarm.model import ContainerView
 
 INTERVAL = 0.5
 SUSPICION = 4.0  # memberlist: a node silent this long after a failed probe is dead
@@ -39,52 +48,88 @@ class Supervisor:
         self.engines = {
             n.name: Engine(n.docker_host, name=n.name, timeout=API_TIMEOUT) for n in nodes
         }
+        self.addrs = {n.name: n.ip for n in nodes}
         self.failing_since: dict[str, float] = {}
-        self.failing_since_epoch: dict[str, float] = {}
-        self.died_at: dict[str, float] = {}
-        self.pid_at_death: dict[str, int | None] = {}
-        self.by_name = {n.name: n for n in nodes}
+        self.seen: dict[str, list[ContainerView]] = {}  # the last listing of each node
+        self.services: list[MeshService] = []  # from the last manager that answered
+        self.source = ""
         self.applied: dict[str, str] = {}
         self.hooked: set[str] = set()
         self.preferred: str | None = None
-        # the swarm's last answer: while no manager answers (election, quorum lost) the mesh
-        # still drops the backends of nodes that died since, as gossip would
-        self.last: tuple[list[ServiceView], list[TaskView], list[NodeView]] | None = None
         self.isolated: set[str] = set()
-        self.cut_off: dict[str, list[MeshEntry]] = {}  # an isolated node's own backends
         self.stopping = False
         self.pool = ThreadPoolExecutor(max_workers=len(nodes))
 
-    def liveness(self) -> tuple[set[str], frozenset[str]]:
-        """(nodes whose engine answers now, nodes dead past the suspicion time)."""
-        now = time.monotonic()
-        answers = dict(
-            zip(
-                self.engines,
-                self.pool.map(lambda e: e.ping(timeout=1.0), self.engines.values()),
-                strict=True,
-            )
-        )
-        alive = {name for name, ok in answers.items() if ok}
-        self.isolated = set(
-            self.pool.map(lambda n: n.name if network.is_isolated(n) else "", self.nodes)
-        ) - {""}
-        for name in self.engines:
-            if name in alive and name not in self.isolated:
-                self.failing_since.pop(name, None)
-                if name in self.died_at and self.pid_at_death.get(name) == self._pid(name):
-                    del self.died_at[name]  # the same engine, thawed: its tasks lived on
-            elif name not in self.failing_since:
-                self.failing_since[name] = now
-                self.failing_since_epoch[name] = time.time()
-                self.pid_at_death[name] = self._pid(name)
-        dead = frozenset(n for n, since in self.failing_since.items() if now - since >= SUSPICION)
-        for name in dead - alive:  # if it comes back as a new engine, its older tasks died
-            self.died_at[name] = self.failing_since_epoch[name]  # (isolated ones live on)
-        return alive, dead
+    def _listing(self, name: str) -> list[ContainerView] | None:
+        try:
+            return self.engines[name].task_containers()
+        except ChaosError:
+            return None
 
-    def _pid(self, name: str) -> int | None:
-        return engines.dockerd_pid(self.by_name[name])
+    def survey(self) -> frozenset[str]:
+        """List every node's task containers; returns the nodes dead to gossip (silent for
+        ``SUSPICION`` seconds, or isolated that long)."""
+        now = time.monotonic()
+        names = list(self.engines)
+        listings = dict(zip(names, self.pool.map(self._listing, names), strict=True))
+        cut = list(self.pool.map(network.is_isolated, self.nodes))
+        self.isolated = {n.name for n, off in zip(self.nodes, cut, strict=True) if off}
+        for name, listing in listings.items():
+            if listing is not None:
+                self.seen[name] = listing
+            if listing is not None and name not in self.isolated:
+                self.failing_since.pop(name, None)
+            else:
+                self.failing_since.setdefault(name, now)
+        return frozenset(n for n, t in self.failing_since.items() if now - t >= SUSPICION)
+
+    def refresh_services(self) -> str:
+        """The meshed services from a manager (connected ones first); '' or the last error."""
+        managers = [n for n in self.nodes if n.manager and n.name not in self.failing_since]
+        managers += [n for n in self.nodes if n.manager and n.name in self.failing_since]
+        managers.sort(key=lambda n: n.name != self.preferred)
+        managers.sort(key=lambda n: n.name in self.isolated)
+        error = "no manager answers"
+        for node in managers:
+            try:
+                services = self.engines[node.name].services()
+            except ChaosError as exc:
+                error = str(exc)
+                continue
+            self.services = meshed_services(services)
+            self.preferred = self.source = node.name
+            return ""
+        return error
+
+    def view(self, node: str, dead: frozenset[str]) -> dict[str, list[ContainerView]]:
+        """The containers ``node`` can route to: its own only when it is cut off; else those
+        of every node not dead to gossip (a silent one's last listing, while suspected)."""
+        if node in self.isolated and node in dead:
+            return {node: self.seen.get(node, [])}
+        return {n: listed for n, listed in self.seen.items() if n not in dead}
+
+    def cycle(self) -> None:
+        dead = self.survey()
+        error = self.refresh_services()
+        everyone = mesh_entries(self.services, self.view("", dead), self.addrs)
+        for lab_node in self.nodes:
+            entries = (
+                mesh_entries(self.services, self.view(lab_node.name, dead), self.addrs)
+                if lab_node.name in self.isolated
+                else everyone
+            )
+            self.apply(lab_node, node_rules(lab_node.ip, entries))
+        lab_state.write_json_atomic(
+            lab_state.MESH_STATUS_FILE,
+            {
+                "updated": time.time(),
+                "source": "" if error else self.source,
+                "error": error,
+                "dead_nodes": sorted(dead),
+                "isolated_nodes": sorted(self.isolated),
+                "services": describe(everyone),
+            },
+        )
 
     def ensure_hooks(self, node: LabNode) -> None:
         run(["sysctl", "-qw", "net.ipv4.ip_forward=1"], netns=node.netns, check=False)
@@ -118,72 +163,6 @@ class Supervisor:
         except ChaosError as exc:
             self.applied.pop(node.name, None)
             print(f"meshd: {node.name}: {exc}", file=sys.stderr, flush=True)
-
-    def apply_all(self, entries: list[MeshEntry], full: list[MeshEntry]) -> None:
-        """``entries`` (without the dead nodes' tasks) everywhere but on an isolated node: it
-        keeps the tasks it had when it was cut off (its containers run on, and no manager
-        reaches it to say otherwise), as swarm's mesh on that side of the partition would."""
-        for gone in set(self.cut_off) - self.isolated:
-            del self.cut_off[gone]
-        for lab_node in self.nodes:
-            if lab_node.name in self.isolated:
-                mine = self.cut_off.setdefault(lab_node.name, local_only(full, lab_node.name))
-            else:
-                mine = entries
-            self.apply(lab_node, node_rules(lab_node.ip, mine))
-
-    def entries(
-        self,
-        swarm: tuple[list[ServiceView], list[TaskView], list[NodeView]],
-        dead: frozenset[str],
-    ) -> list[MeshEntry]:
-        entries = mesh_entries(*swarm, dead, self.died_at)
-        full = mesh_entries(*swarm, frozenset(), self.died_at) if self.isolated else entries
-        self.apply_all(entries, full)
-        return entries
-
-    def cycle(self) -> None:
-        alive, dead = self.liveness()
-        managers = [n for n in self.nodes if n.manager and n.name in alive]
-        # an isolated manager answers from a stale store: ask the others first
-        managers.sort(key=lambda n: (n.name in self.isolated, n.name != self.preferred))
-        error = ""
-        for node in managers:
-            engine = self.engines[node.name]
-            try:
-                services, tasks, nodes = engine.services(), engine.tasks(), engine.nodes()
-            except ChaosError as exc:
-                error = str(exc)
-                continue
-            self.preferred = node.name
-            self.last = (services, tasks, nodes)
-            entries = self.entries(self.last, dead)
-            lab_state.write_json_atomic(
-                lab_state.MESH_STATUS_FILE,
-                {
-                    "updated": time.time(),
-                    "source": node.name,
-                    "services": describe(entries),
-                    "dead_nodes": sorted(dead),
-                    "isolated_nodes": sorted(self.isolated),
-                    "error": "",
-                },
-            )
-            return
-        services_now: object = {}
-        if self.last is not None:
-            services_now = describe(self.entries(self.last, dead))
-        lab_state.write_json_atomic(
-            lab_state.MESH_STATUS_FILE,
-            {
-                "updated": time.time(),
-                "source": "",
-                "error": error or "no manager answers",
-                "dead_nodes": sorted(dead),
-                "isolated_nodes": sorted(self.isolated),
-                "services": services_now,
-            },
-        )
 
     def rehook_all(self) -> None:
         """Engines re-create their own chains on restart; make sure ours are still hooked."""

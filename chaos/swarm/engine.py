@@ -19,6 +19,7 @@ import requests.exceptions
 
 from chaos.errors import EngineError
 from chaos.swarm.model import (
+    ContainerView,
     NodeView,
     PortRequest,
     ServiceRequest,
@@ -244,6 +245,12 @@ class Engine:
         filters = {"service": service} if service else None
         with _translated("service ps", self.name):
             return [TaskView.parse(doc) for doc in self._api.tasks(filters=filters)]
+
+    def task_containers(self) -> list[ContainerView]:
+        """The running containers of swarm tasks on this engine (any engine, no manager)."""
+        with _translated("ps", self.name):
+            docs = self._api.containers(filters={"label": "com.docker.swarm.task.id"})
+            return [ContainerView.parse(doc) for doc in docs]
 
     def services(self) -> list[ServiceView]:
         with _translated("service ls", self.name):

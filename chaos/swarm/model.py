@@ -73,6 +73,55 @@ class PortView:
 
 
 @dataclass(frozen=True, slots=True)
+class ContainerView:
+    """A swarm task's container as its own node's engine lists it: what the node's gossip
+    would advertise to the routing mesh, whatever the managers currently believe."""
+
+    id: str
+    service_id: str
+    task_id: str
+    state: str  # "running" for the engine's default listing
+    health: str  # "" (no healthcheck), "starting", "healthy" or "unhealthy"
+    ports: tuple[PortView, ...]  # host-mode ports published on the node
+
+    @property
+    def serving(self) -> bool:
+        """Running, and healthy when it has a healthcheck (swarm's load balancing rule)."""
+        return self.state == "running" and self.health in ("", "healthy")
+
+    @classmethod
+    def parse(cls, doc: Mapping[str, Any]) -> ContainerView:
+        labels = doc.get("Labels") or {}
+        status = str(doc.get("Status", ""))
+        health = ""
+        for marker, value in (
+            ("(healthy)", "healthy"),
+            ("(unhealthy)", "unhealthy"),
+            ("health: starting", "starting"),
+        ):
+            if marker in status:
+                health = value
+        ports = {
+            PortView(
+                target=int(p.get("PrivatePort", 0) or 0),
+                published=int(p.get("PublicPort", 0) or 0),
+                mode="host",
+                protocol=str(p.get("Type", "tcp")),
+            )
+            for p in doc.get("Ports") or []
+            if p.get("PublicPort")
+        }  # the engine lists a binding once per address family
+        return cls(
+            id=str(doc.get("Id", "")),
+            service_id=str(labels.get("com.docker.swarm.service.id", "")),
+            task_id=str(labels.get("com.docker.swarm.task.id", "")),
+            state=str(doc.get("State", "")),
+            health=health,
+            ports=tuple(sorted(ports, key=lambda p: (p.target, p.published, p.protocol))),
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class TaskView:
     """One task: which slot of which service runs where, in which state."""
 

@@ -1,9 +1,6 @@
-"""The emulated mesh's rules, from swarm documents to iptables-restore input (no cluster)."""
+"""The emulated mesh's rules, from engine documents to iptables-restore input (no cluster)."""
 
 from __future__ import annotations
-
-import datetime as dt
-from dataclasses import replace
 
 import pytest
 
@@ -11,46 +8,30 @@ from chaos.errors import UsageError
 from chaos.lab.mesh import (
     MESH_LABEL,
     Backend,
+    MeshEntry,
     mesh_entries,
+    meshed_services,
     node_rules,
     parse_mesh_label,
-    task_time,
 )
-from chaos.swarm.model import NodeView, ServiceView, TaskView
+from chaos.swarm.model import ContainerView, ServiceView
 
 
-def node(nid: str, host: str, addr: str) -> NodeView:
-    return NodeView.parse(
+def container(port: int, service: str = "s1", status: str = "Up 3 seconds") -> ContainerView:
+    """A task container as ``GET /containers/json`` lists it (one binding per family)."""
+    return ContainerView.parse(
         {
-            "ID": nid,
-            "Description": {"Hostname": host, "Engine": {"EngineVersion": "20.10"}},
-            "Status": {"State": "ready", "Addr": addr},
-            "Spec": {"Role": "manager", "Availability": "active"},
-            "ManagerStatus": {"Leader": nid == "n1", "Reachability": "reachable"},
-        }
-    )
-
-
-def task(
-    tid: str, nid: str, port: int, state: str = "running", desired: str = "running"
-) -> TaskView:
-    return TaskView.parse(
-        {
-            "ID": tid,
-            "ServiceID": "s1",
-            "NodeID": nid,
-            "Slot": 1,
-            "DesiredState": desired,
-            "Spec": {"ContainerSpec": {"Image": "chaoslab/web:1@sha256:abc"}},
-            "Status": {
-                "State": state,
-                "PortStatus": {
-                    "Ports": [
-                        {"TargetPort": 80, "PublishedPort": port, "PublishMode": "host"},
-                        {"TargetPort": 80, "PublishedPort": port, "PublishMode": "host"},
-                    ]
-                },
+            "Id": f"c{port}",
+            "Labels": {
+                "com.docker.swarm.service.id": service,
+                "com.docker.swarm.task.id": f"t{port}",
             },
+            "State": "running",
+            "Status": status,
+            "Ports": [
+                {"IP": "0.0.0.0", "PrivatePort": 80, "PublicPort": port, "Type": "tcp"},
+                {"IP": "::", "PrivatePort": 80, "PublicPort": port, "Type": "tcp"},
+            ],
         }
     )
 
@@ -66,7 +47,8 @@ SERVICE = ServiceView.parse(
         },
     }
 )
-NODES = [node("n1", "node-001", "10.0.0.11"), node("n2", "node-002", "10.0.0.12")]
+MESHED = meshed_services([SERVICE])
+ADDRS = {"node-001": "10.0.0.11", "node-002": "10.0.0.12"}
 
 
 @pytest.mark.parametrize(
@@ -83,36 +65,46 @@ def test_parse_mesh_label_rejects(label: str) -> None:
         parse_mesh_label(label)
 
 
-def test_entries_keep_running_tasks_once_each() -> None:
-    tasks = [
-        task("t1", "n1", 32768),
-        task("t2", "n2", 32769),
-        task("t3", "n2", 32770, state="starting"),
-        task("t4", "n1", 32771, desired="shutdown"),
-    ]
-    (entry,) = mesh_entries([SERVICE], tasks, NODES)
-    assert entry.published == 80
+def test_entries_are_the_serving_containers_of_reachable_nodes_once_each() -> None:
+    listed = {
+        "node-001": [container(32768), container(32771, service="other")],
+        "node-002": [
+            container(32769),
+            container(32770, status="Up 1 second (health: starting)"),
+            container(32772, status="Up 9 seconds (unhealthy)"),
+            container(32773, status="Up 9 seconds (healthy)"),
+        ],
+    }
+    (entry,) = mesh_entries(MESHED, listed, ADDRS)
+    assert (entry.service, entry.published, entry.target) == ("web", 80, 80)
     assert entry.backends == (
         Backend("10.0.0.11", 32768, "node-001"),
         Backend("10.0.0.12", 32769, "node-002"),
+        Backend("10.0.0.12", 32773, "node-002"),
     )
 
 
-def test_entries_drop_dead_nodes() -> None:
-    tasks = [task("t1", "n1", 32768), task("t2", "n2", 32769)]
-    (entry,) = mesh_entries([SERVICE], tasks, NODES, dead_nodes=frozenset({"node-001"}))
+def test_a_node_left_out_of_the_listing_is_not_a_backend() -> None:
+    (entry,) = mesh_entries(MESHED, {"node-002": [container(32769)]}, ADDRS)
     assert [b.node for b in entry.backends] == ["node-002"]
 
 
-def test_unlabelled_services_are_not_meshed() -> None:
-    plain = ServiceView.parse({"ID": "s1", "Spec": {"Name": "other"}})
-    assert mesh_entries([plain], [task("t1", "n1", 1)], NODES) == []
+def test_unlabelled_or_mislabelled_services_are_not_meshed() -> None:
+    plain = ServiceView.parse({"ID": "s2", "Spec": {"Name": "other"}})
+    bad = ServiceView.parse({"ID": "s3", "Spec": {"Name": "bad", "Labels": {MESH_LABEL: "x"}}})
+    assert meshed_services([plain, bad]) == []
+    assert mesh_entries(meshed_services([plain]), {"node-001": [container(1)]}, ADDRS) == []
+
+
+def test_container_health_and_ports_parse() -> None:
+    c = container(32768, status="Up 2 minutes (healthy)")
+    assert c.serving and c.health == "healthy" and len(c.ports) == 1
+    assert not container(1, status="Up 1 second (health: starting)").serving
 
 
 def test_rules_give_every_backend_an_equal_share() -> None:
     backends = tuple(Backend(f"10.0.0.{i}", 30000 + i) for i in range(1, 4))
-    entries = mesh_entries([SERVICE], [], NODES)
-    entries = [type(entries[0])("web", 80, 80, backends)]
+    entries = [MeshEntry("web", 80, 80, backends)]
     text = node_rules("10.0.0.11", entries)
     dnat = [ln for ln in text.splitlines() if "-j DNAT" in ln]
     assert len(dnat) == 3
@@ -131,37 +123,7 @@ def test_rules_give_every_backend_an_equal_share() -> None:
 
 
 def test_no_backends_means_no_dnat() -> None:
-    entries = mesh_entries([SERVICE], [], NODES)
+    entries = mesh_entries(MESHED, {}, ADDRS)
     text = node_rules("10.0.0.11", entries)
     assert "DNAT --to" not in text
     assert ":CHAOS-MESH - [0:0]" in text  # the chain is still declared, hence flushed
-
-
-def test_task_time_parses_engine_timestamps() -> None:
-    t = task("t1", "n1", 1)
-    assert task_time(t) is None
-    stamped = TaskView.parse(
-        {
-            "ID": "x",
-            "NodeID": "n1",
-            "Status": {"State": "running", "Timestamp": "2026-11-27T14:38:01.123456789Z"},
-        }
-    )
-    assert task_time(stamped) == pytest.approx(1795790281.123456)
-
-
-def test_tasks_older_than_their_nodes_death_are_left_out() -> None:
-    def stamped(tid: str, nid: str, port: int, when: str) -> TaskView:
-        base = task(tid, nid, port)
-        return replace(base, timestamp=when)
-
-    tasks = [
-        stamped("t1", "n1", 32768, "2026-11-27T14:00:00.5Z"),  # from before node-001 died
-        stamped("t2", "n1", 32769, "2026-11-27T14:10:00Z"),  # started after it came back
-        stamped("t3", "n2", 32770, "2026-11-27T14:00:00Z"),  # another node: untouched
-    ]
-    died = {"node-001": dt.datetime(2026, 11, 27, 14, 5, tzinfo=dt.UTC).timestamp()}
-    (entry,) = mesh_entries([SERVICE], tasks, NODES, died_at=died)
-    assert [b.port for b in entry.backends] == [32769, 32770]
-    (everything,) = mesh_entries([SERVICE], tasks, NODES)
-    assert len(everything.backends) == 3
