@@ -32,11 +32,11 @@ def lab_session() -> Iterator[Lab]:
 
 
 @pytest.fixture()
-def lab(lab_session: Lab) -> Iterator[Lab]:
-    """The session's lab, every node powered and Ready, no services, before and after."""
-    lab = restore(lab_session)
-    yield lab
-    restore(lab)
+def lab(lab_session: Lab) -> Lab:
+    """The session's lab with every node powered, connected and Ready under a steady leader,
+    and no services. Restored before each test only: whatever a test leaves, the next test's
+    restore (or the session's ``down``) deals with, so it is not paid twice."""
+    return restore(lab_session)
 
 
 def restore(lab: Lab) -> Lab:
