@@ -19,8 +19,8 @@ from tests.lab.helpers import poll, views_by_name
 pytestmark = pytest.mark.lab
 
 
-def start_run(out: Path, *extra: str) -> subprocess.Popen[str]:
-    args = [CHAOS, "run", "leader-kill", "--out", str(out), "--seed", "1", "--quiet"]
+def start_run(out: Path, *extra: str, experiment: str = "leader-kill") -> subprocess.Popen[str]:
+    args = [CHAOS, "run", experiment, "--out", str(out), "--seed", "1", "--quiet"]
     for item in (*SHORT, *extra):
         args += ["--set", item]
     return subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -43,26 +43,45 @@ def wait_for_halt(out: Path, proc: subprocess.Popen[str]) -> str:
     return poll(halted, 120, "the halt step of the run")
 
 
-def test_recover_undoes_the_faults_of_a_sigkilled_run(lab: Lab, tmp_path: Path) -> None:
-    proc = start_run(tmp_path, "steps.1.timeout=300s")
+@pytest.mark.parametrize(
+    ("experiment", "fault", "healed"),
+    [("leader-kill", "halt", "started"), ("leader-isolate", "isolate", "reconnected")],
+)
+def test_recover_undoes_the_faults_of_a_sigkilled_run(
+    lab: Lab, tmp_path: Path, experiment: str, fault: str, healed: str
+) -> None:
+    proc = start_run(tmp_path, "steps.1.timeout=300s", experiment=experiment)
     try:
         victim = wait_for_halt(tmp_path, proc)
         os.kill(proc.pid, signal.SIGKILL)
     finally:
         proc.wait()
         proc.communicate()
-    assert lab.power(victim) == "halted"  # the fault outlived the killed run
+    # the fault outlived the killed run
+    assert lab.power(victim) == "halted" if fault == "halt" else lab.isolated(victim)
     pending = Journal().pending()
-    assert [(f.action, f.node) for f in pending if f.action == "halt"] == [("halt", victim)]
+    assert [(f.action, f.node) for f in pending if f.action == fault] == [(fault, victim)]
     out = subprocess.run(
         [CHAOS, "recover"], capture_output=True, text=True, timeout=300, check=False
     )
     assert out.returncode == 0, out.stderr
-    assert f"{victim} started" in out.stdout
+    assert f"{victim} {healed}" in out.stdout
     assert "service web removed" in out.stdout
     assert Journal().pending() == []
-    assert lab.power(victim) == "running"
-    poll(lambda: all(v.state == "ready" for v in views_by_name(lab).values()), 60, "all Ready")
+    assert lab.power(victim) == "running" and not lab.isolated(victim)
+
+    # a reconnected node deposes the leader once it is heard again (its raised raft term):
+    # settled when the victim is heard (Reachable, or even Leader again: it may win the
+    # election it caused), every node Ready and there is one leader
+    def settled() -> bool:
+        views = views_by_name(lab)
+        return (
+            views[victim].manager_status in ("Reachable", "Leader")
+            and all(v.state == "ready" for v in views.values())
+            and sum(v.leader for v in views.values()) == 1
+        )
+
+    poll(settled, 150, "the victim heard again, all Ready under one leader")
     engine = lab.manager_engines()[0]
     assert [s.name for s in engine.services()] == []
     again = subprocess.run(
