@@ -24,6 +24,7 @@ from chaos.experiment.spec import Experiment
 from chaos.journal import Fault, Journal
 from chaos.platform import Platform
 from chaos.platform.view import Managers, cluster_view
+from chaos.swarm.steady import SteadyLeader
 from chaos.timeline import EventLog
 
 RESTORE_TIMEOUT = 180.0
@@ -100,7 +101,7 @@ def wait_ready(ctx: Context, timeout: float = RESTORE_TIMEOUT, say: Say = print)
     deadline = time.monotonic() + timeout
     down_since: dict[str, float] = {}
     kicked: set[str] = set()
-    steady: tuple[str, float] | None = None  # (leader, since when all was well)
+    steady = SteadyLeader(STEADY_S)
     why = ""
     while time.monotonic() < deadline:
         view = cluster_view(ctx.platform, ctx.managers)
@@ -109,13 +110,11 @@ def wait_ready(ctx: Context, timeout: float = RESTORE_TIMEOUT, say: Say = print)
         leaders = [n.name for n in view if n.leader]
         now = time.monotonic()
         if not off and not not_ready and len(leaders) == 1:
-            if steady is None or steady[0] != leaders[0]:
-                steady = (leaders[0], now)
-            if now - steady[1] >= STEADY_S:
+            if steady.healthy(leaders[0]):
                 return
             time.sleep(0.5)
             continue
-        steady = None
+        steady.unhealthy()
         for n in view:
             if n.status == "down" and n.name not in off and len(leaders) == 1:
                 since = down_since.setdefault(n.name, now)

@@ -37,6 +37,7 @@ from chaos.lab.state import LabState, MeshKind
 from chaos.platform import isolation
 from chaos.swarm.engine import Engine
 from chaos.swarm.model import NodeView, PortRequest, ServiceRequest
+from chaos.swarm.steady import SteadyLeader
 
 Power = Literal["running", "halted", "suspended"]
 Log = Callable[[str], None]
@@ -288,24 +289,21 @@ class Lab:
         back from a partition can still depose a leader that was just elected)."""
         deadline = time.monotonic() + timeout
         last = "no manager answered"
-        since: tuple[str, float] | None = None
+        settled = SteadyLeader(steady)
         while time.monotonic() < deadline:
             try:
                 views = self.swarm_nodes()
                 ready = [v for v in views if v.state == "ready"]
                 leaders = [v.hostname for v in views if v.leader]
                 if len(ready) == len(self.nodes) and len(leaders) == 1:
-                    now = time.monotonic()
-                    if since is None or since[0] != leaders[0]:
-                        since = (leaders[0], now)
-                    if now - since[1] >= steady:
+                    if settled.healthy(leaders[0]):
                         return
                     time.sleep(0.3)
                     continue
-                since = None
+                settled.unhealthy()
                 last = f"{len(ready)}/{len(self.nodes)} nodes ready, {len(leaders)} leader(s)"
             except ChaosError as exc:
-                since = None
+                settled.unhealthy()
                 last = str(exc)
             time.sleep(0.3)
         raise PlatformError(f"the swarm did not become ready in {timeout:.0f}s: {last}")
