@@ -106,7 +106,12 @@ def wait_ready(ctx: Context, timeout: float = RESTORE_TIMEOUT, say: Say = print)
     while time.monotonic() < deadline:
         view = cluster_view(ctx.platform, ctx.managers)
         off = [n.name for n in view if n.power != "running" or not n.engine_up]
-        not_ready = [n.name for n in view if n.status != "ready"]
+        # a manager the leader does not hear yet may depose it once heard (a raised raft term)
+        not_ready = [
+            n.name
+            for n in view
+            if n.status != "ready" or (n.role == "manager" and n.reachability != "reachable")
+        ]
         leaders = [n.name for n in view if n.leader]
         now = time.monotonic()
         if not off and not not_ready and len(leaders) == 1:

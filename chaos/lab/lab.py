@@ -293,7 +293,12 @@ class Lab:
         while time.monotonic() < deadline:
             try:
                 views = self.swarm_nodes()
-                ready = [v for v in views if v.state == "ready"]
+                # a manager the leader does not hear yet may depose it once heard
+                ready = [
+                    v
+                    for v in views
+                    if v.state == "ready" and (v.role != "manager" or v.reachability == "reachable")
+                ]
                 leaders = [v.hostname for v in views if v.leader]
                 if len(ready) == len(self.nodes) and len(leaders) == 1:
                     if settled.healthy(leaders[0]):
