@@ -85,10 +85,14 @@ class Supervisor:
 
     def refresh_services(self) -> str:
         """The meshed services from a manager (connected ones first); '' or the last error."""
-        managers = [n for n in self.nodes if n.manager and n.name not in self.failing_since]
-        managers += [n for n in self.nodes if n.manager and n.name in self.failing_since]
-        managers.sort(key=lambda n: n.name != self.preferred)
-        managers.sort(key=lambda n: n.name in self.isolated)
+        managers = sorted(
+            (n for n in self.nodes if n.manager),
+            key=lambda n: (
+                n.name in self.isolated,
+                n.name != self.preferred,
+                n.name in self.failing_since,
+            ),
+        )
         error = "no manager answers"
         for node in managers:
             try:
