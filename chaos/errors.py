@@ -7,6 +7,7 @@
     │   ├── MissingBinaryError
     │   ├── NodeNotFoundError
     │   ├── NodeHaltedError
+    │   ├── ClusterBusyError   another chaos command holds the cluster's lock
     │   └── EngineError        a docker engine call failed (cause kept)
     └── NotRestoredError       a fault could not be undone (exit 4)
 
@@ -47,6 +48,10 @@ class NodeNotFoundError(PlatformError):
 
 class NodeHaltedError(PlatformError):
     pass
+
+
+class ClusterBusyError(PlatformError):
+    """Another chaos command acts on this cluster now (:mod:`chaos.lock`)."""
 
 
 class EngineError(PlatformError):

@@ -38,8 +38,9 @@ declare -A probe=(
   [chromium]=/usr/bin/chromium
   [openssh-server]=/usr/sbin/sshd
   [openssh-client]=/usr/bin/ssh
+  [conntrack]=/usr/sbin/conntrack
 )
-want=(docker.io containerd runc busybox-static iptables iproute2 util-linux procps python3 python3-venv chromium openssh-server openssh-client "${extra[@]}")
+want=(docker.io containerd runc busybox-static iptables iproute2 util-linux procps conntrack python3 python3-venv chromium openssh-server openssh-client "${extra[@]}")
 missing=()
 for pkg in "${want[@]}"; do
   f="${probe[$pkg]:-}"

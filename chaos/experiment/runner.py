@@ -37,10 +37,10 @@ from chaos.experiment.restore import recover, restore, wait_ready
 from chaos.experiment.spec import Experiment, PowerStep, ServiceUpdateStep, SleepStep, Step
 from chaos.experiment.steps import Aborted, StepRunner, StepTimeout
 from chaos.journal import Journal
-from chaos.lab import wait_http
 from chaos.load import Connection, LoadConfig, LoadSummary, load_summary
 from chaos.platform import Platform, get_platform
 from chaos.platform.base import POWER_ACTIONS
+from chaos.platform.probe import wait_http
 from chaos.platform.view import Managers, cluster_view
 from chaos.timeline import Clock, EventLog
 
@@ -239,7 +239,7 @@ def setup(ctx: Context, exp: Experiment, targets: dict[str, str], live: LiveView
         return f"{len(running)}/{desired} running{': ' + errors[0] if errors else ''}"
 
     _until(deadline, f"service {req.name} to converge", converged)
-    wait_http(list(targets), timeout=SETUP_TIMEOUT)
+    wait_http(list(targets), timeout=SETUP_TIMEOUT, netns=ctx.platform.client_netns)
 
 
 def _until(deadline: float, what: str, attempt: Callable[[], str | None]) -> None:
@@ -282,7 +282,9 @@ class Execution:
             engine=exp.load.engine,
             spin=exp.load.spin,
         )
-        loader = LoadProcess(config, load_dir, self.live.on_window)
+        loader = LoadProcess(
+            config, load_dir, self.live.on_window, netns=self.ctx.platform.client_netns
+        )
         info = await anyio.to_thread.run_sync(loader.start)
         log.clock.t0 = info.t0_monotonic  # one clock for requests and events: the load's t0
         try:

@@ -1,7 +1,7 @@
 """The local lab: a real Docker Swarm of engines in network namespaces on this host."""
 
 from chaos.lab.config import LabConfig, LabNode
-from chaos.lab.lab import Lab, LabStatus, NodeStatus, down, ipvs_available, leftovers, wait_http
+from chaos.lab.lab import Lab, LabStatus, NodeStatus, down, ipvs_available, leftovers
 
 __all__ = [
     "Lab",
@@ -12,5 +12,4 @@ __all__ = [
     "down",
     "ipvs_available",
     "leftovers",
-    "wait_http",
 ]

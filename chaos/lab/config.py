@@ -21,6 +21,9 @@ STATE_DIR = Path("/var/lib/swarm-chaos/lab")  # engine data roots, images, state
 RUN_DIR = Path("/run/swarm-chaos/lab")  # sockets, exec roots, pid files
 DEFAULT_SUBNET = "10.213.77.0/24"
 FIRST_NODE_HOST = 11  # node-001 is .11, node-002 .12, ...
+CLIENT_HOST = 2  # the client namespace's address: .2
+CLIENT_NETNS = f"{PREFIX}-client"  # where the tool's traffic to the nodes starts (chaos.netns)
+CLIENT_VETH = "cl-client"
 WEB_PORT = 80
 MAX_NODES = 9
 
@@ -112,8 +115,13 @@ class LabConfig:
 
     @property
     def gateway_ip(self) -> str:
-        """The host's address on the lab bridge (the load generator's source)."""
+        """The host's address on the lab bridge."""
         return str(self.network.network_address + 1)
+
+    @property
+    def client_ip(self) -> str:
+        """The client namespace's address: the source of the load and the readiness probes."""
+        return str(self.network.network_address + CLIENT_HOST)
 
     @property
     def prefixlen(self) -> int:

@@ -19,8 +19,6 @@ import shutil
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
@@ -31,10 +29,20 @@ from chaos.errors import ChaosError, NodeHaltedError, NodeNotFoundError, Platfor
 from chaos.journal import Journal
 from chaos.lab import cgroups, engines, images, network, system
 from chaos.lab import state as lab_state
-from chaos.lab.config import CGROUP, CGROUP_ROOT, RUN_DIR, STATE_DIR, WEB_PORT, LabConfig, LabNode
+from chaos.lab.config import (
+    CGROUP,
+    CGROUP_ROOT,
+    CLIENT_NETNS,
+    RUN_DIR,
+    STATE_DIR,
+    WEB_PORT,
+    LabConfig,
+    LabNode,
+)
 from chaos.lab.mesh import publish_ports
 from chaos.lab.state import LabState, MeshKind
 from chaos.platform import isolation
+from chaos.platform.probe import wait_http
 from chaos.swarm.engine import Engine
 from chaos.swarm.model import NodeView, PortRequest, ServiceRequest
 from chaos.swarm.steady import SteadyLeader
@@ -220,6 +228,7 @@ class Lab:
         network.create_bridge(self.config)
         for node in self.nodes:
             network.create_node_network(self.config, node)
+        network.create_client_network(self.config)
         for node in self.nodes:
             engines.start(node)
         with ThreadPoolExecutor(max_workers=len(self.nodes)) as pool:
@@ -270,6 +279,8 @@ class Lab:
     def healthy(self) -> bool:
         """Every engine answers, every node is Ready, one leader, mesh supervisor alive."""
         if self.state.mesh == "emulated" and not self.meshd_alive():
+            return False
+        if not network.client_present():
             return False
         if not all(Engine(n.docker_host).ping() for n in self.nodes):
             return False
@@ -385,6 +396,8 @@ class Lab:
             raise UsageError(f"{name} is suspended: resume it with `chaos lab resume {name}`")
         if power == "running" and engines.alive(node):
             return f"{name} is already running; nothing done"
+        if power == "halted":
+            network.flush_conntrack(node.netns)  # a machine boots with an empty table
         network.set_cable(node, plugged=True)
         engines.start(node)
         engines.wait_ready(node)
@@ -504,7 +517,7 @@ class Lab:
             ServiceRequest(name=name, image=image, replicas=replicas, ports=ports, labels=labels)
         )
         urls = [f"http://{n.ip}:{published}/" for n in self.nodes]
-        bodies = wait_http(urls, timeout=timeout)
+        bodies = wait_http(urls, timeout=timeout, netns=CLIENT_NETNS)
         took = time.monotonic() - started
         lines = [f"removed the old service {name}"] if removed else []
         lines.append(
@@ -525,25 +538,3 @@ class Lab:
         env = {**os.environ, "DOCKER_HOST": node.docker_host}
         env.pop("DOCKER_CONTEXT", None)
         return subprocess.run([docker, *args], env=env, check=False).returncode
-
-
-def wait_http(urls: Sequence[str], *, timeout: float = 30.0, expect: str = "") -> dict[str, str]:
-    """Poll until every URL answers 200 (with ``expect`` in the body); returns the bodies."""
-    deadline = time.monotonic() + timeout
-    bodies: dict[str, str] = {}
-    last = ""
-    while time.monotonic() < deadline:
-        for url in urls:
-            if url in bodies:
-                continue
-            try:
-                with urllib.request.urlopen(url, timeout=2) as resp:
-                    body = resp.read().decode(errors="replace")
-                if expect in body:
-                    bodies[url] = body
-            except (urllib.error.URLError, OSError) as exc:
-                last = f"{url}: {exc}"
-        if len(bodies) == len(urls):
-            return bodies
-        time.sleep(0.2)
-    raise PlatformError(f"not every URL answered within {timeout:.0f}s ({last})")

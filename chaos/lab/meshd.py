@@ -27,6 +27,8 @@ from chaos.lab import state as lab_state
 from chaos.lab.config import LabNode
 from chaos.lab.mesh import (
     HOOKS,
+    Backend,
+    MeshEntry,
     MeshService,
     describe,
     mesh_entries,
@@ -54,6 +56,8 @@ class Supervisor:
         self.services: list[MeshService] = []  # from the last manager that answered
         self.source = ""
         self.applied: dict[str, str] = {}
+        self.routed: dict[str, set[Backend]] = {}  # per node: the backends its rules name
+        self.forgotten = 0  # stale connection-tracking entries deleted so far
         self.hooked: set[str] = set()
         self.preferred: str | None = None
         self.isolated: set[str] = set()
@@ -122,7 +126,8 @@ class Supervisor:
                 if lab_node.name in self.isolated
                 else everyone
             )
-            self.apply(lab_node, node_rules(lab_node.ip, entries))
+            if self.apply(lab_node, node_rules(lab_node.ip, entries)):
+                self.forget_removed(lab_node, entries)
         lab_state.write_json_atomic(
             lab_state.MESH_STATUS_FILE,
             {
@@ -132,6 +137,7 @@ class Supervisor:
                 "dead_nodes": sorted(dead),
                 "isolated_nodes": sorted(self.isolated),
                 "services": describe(everyone),
+                "conntrack_forgotten": self.forgotten,
             },
         )
 
@@ -149,8 +155,20 @@ class Supervisor:
                     netns=node.netns,
                 )
 
-    def apply(self, node: LabNode, rules: str) -> None:
+    def forget_removed(self, node: LabNode, entries: list[MeshEntry]) -> None:
+        """Delete the node's tracked connections to backends its rules no longer name (see
+        :func:`chaos.lab.network.forget_connections`), once the new rules are in place."""
+        now = {b for e in entries for b in e.backends}
+        for backend in sorted(self.routed.get(node.name, set()) - now):
+            try:
+                self.forgotten += network.forget_connections(node.netns, backend.ip, backend.port)
+            except ChaosError as exc:
+                print(f"meshd: {node.name}: conntrack: {exc}", file=sys.stderr, flush=True)
+        self.routed[node.name] = now
+
+    def apply(self, node: LabNode, rules: str) -> bool:
         """Replace the node's mesh chains (atomically) if they changed, then hook them.
+        Returns whether the node's rules are now ``rules``.
 
         A failure on one node (its engine holding the xtables lock while it boots, say) is
         logged and retried next cycle; it never keeps the other nodes from their rules.
@@ -167,6 +185,8 @@ class Supervisor:
         except ChaosError as exc:
             self.applied.pop(node.name, None)
             print(f"meshd: {node.name}: {exc}", file=sys.stderr, flush=True)
+            return False
+        return True
 
     def rehook_all(self) -> None:
         """Engines re-create their own chains on restart; make sure ours are still hooked."""

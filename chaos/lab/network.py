@@ -10,7 +10,7 @@ import json
 from pathlib import Path
 
 from chaos.errors import UsageError
-from chaos.lab.config import BRIDGE, PREFIX, LabConfig, LabNode
+from chaos.lab.config import BRIDGE, CLIENT_NETNS, CLIENT_VETH, PREFIX, LabConfig, LabNode
 from chaos.lab.system import run
 from chaos.platform import isolation
 
@@ -63,36 +63,62 @@ def create_bridge(config: LabConfig) -> None:
     run(["ip", "link", "set", BRIDGE, "up"])
 
 
-def create_node_network(config: LabConfig, node: LabNode) -> None:
+def _attach(config: LabConfig, netns: str, veth: str, ip: str) -> None:
     """Namespace, veth pair (host end on the bridge, ``eth0`` inside), address, loopback.
 
-    No default route: the nodes can reach each other and the host, nothing else (image pulls
-    fail at once instead of waiting on DNS).
+    No default route: whoever lives there reaches the lab's subnet and nothing else (image
+    pulls fail at once instead of waiting on DNS; the load cannot leave the lab).
     """
-    if node.netns not in lab_netns():
-        run(["ip", "netns", "add", node.netns])
-    if not link_exists(node.veth):
-        run(
-            [
-                "ip",
-                "link",
-                "add",
-                node.veth,
-                "type",
-                "veth",
-                "peer",
-                "name",
-                "eth0",
-                "netns",
-                node.netns,
-            ]
-        )
-    run(["ip", "link", "set", node.veth, "master", BRIDGE, "up"])
-    have = run(["ip", "-j", "-4", "addr", "show", "dev", "eth0"], netns=node.netns).stdout
-    if node.ip not in have:
-        run(["ip", "addr", "add", f"{node.ip}/{config.prefixlen}", "dev", "eth0"], netns=node.netns)
-    run(["ip", "link", "set", "eth0", "up"], netns=node.netns)
-    run(["ip", "link", "set", "lo", "up"], netns=node.netns)
+    if netns not in lab_netns():
+        run(["ip", "netns", "add", netns])
+    if not link_exists(veth):
+        run(["ip", "link", "add", veth, "type", "veth", "peer", "name", "eth0", "netns", netns])
+    run(["ip", "link", "set", veth, "master", BRIDGE, "up"])
+    have = run(["ip", "-j", "-4", "addr", "show", "dev", "eth0"], netns=netns).stdout
+    if ip not in have:
+        run(["ip", "addr", "add", f"{ip}/{config.prefixlen}", "dev", "eth0"], netns=netns)
+    run(["ip", "link", "set", "eth0", "up"], netns=netns)
+    run(["ip", "link", "set", "lo", "up"], netns=netns)
+
+
+def create_node_network(config: LabConfig, node: LabNode) -> None:
+    _attach(config, node.netns, node.veth, node.ip)
+
+
+def create_client_network(config: LabConfig) -> None:
+    """The client namespace (:mod:`chaos.netns`): the load generator and the readiness
+    probes send from here, so with the bridge gone they get "network unreachable" instead
+    of the host's default route."""
+    _attach(config, CLIENT_NETNS, CLIENT_VETH, config.client_ip)
+
+
+def client_present() -> bool:
+    """The client namespace and the bridge both exist (the lab's network is there)."""
+    return (NETNS_DIR / CLIENT_NETNS).exists() and Path(f"/sys/class/net/{BRIDGE}").exists()
+
+
+def flush_conntrack(netns: str) -> None:
+    """Forget every tracked connection of a namespace: what a reboot does to a machine's
+    connection table (a halted node's table would otherwise outlive its power cut)."""
+    run(["conntrack", "-F"], netns=netns, check=False)
+
+
+def forget_connections(netns: str, ip: str, port: int) -> int:
+    """Delete the namespace's tracked TCP connections that were DNATed to ``ip:port`` (a
+    mesh backend that is gone), as kube-proxy does for a removed endpoint: otherwise a new
+    connection that reuses the source port of a stale entry follows its old NAT binding to
+    the dead backend (a timeout, or a refusal once the node is back without that task).
+    Returns how many were deleted."""
+    proc = run(
+        ["conntrack", "-D", "-p", "tcp", "--reply-src", ip, "--reply-port-src", str(port)],
+        netns=netns,
+        check=False,
+    )
+    # conntrack prints "... N flow entries have been deleted." on stderr (exit 1 when 0)
+    for word in reversed(proc.stderr.split()):
+        if word.isdigit():
+            return int(word)
+    return 0
 
 
 def set_cable(node: LabNode, plugged: bool) -> None:
@@ -100,22 +126,42 @@ def set_cable(node: LabNode, plugged: bool) -> None:
     run(["ip", "link", "set", node.veth, "up" if plugged else "down"])
 
 
+IFF_UP = 0x1
+
+
 def cable_plugged(node: LabNode) -> bool:
-    out = run(["ip", "-j", "link", "show", "dev", node.veth], check=False).stdout
-    links = json.loads(out or "[]")
-    return bool(links) and "UP" in links[0].get("flags", [])
+    """The node's host-side veth is administratively up. Read from sysfs, not ``ip``: the
+    observer asks for every node ten times a second."""
+    try:
+        flags = int(Path(f"/sys/class/net/{node.veth}/flags").read_text(), 16)
+    except (OSError, ValueError):
+        return False
+    return bool(flags & IFF_UP)
+
+
+def _isolation_mark(node: LabNode) -> Path:
+    return node.run_dir / "isolated"
 
 
 def set_isolated(node: LabNode, isolated: bool) -> None:
     """Block (or unblock) the node's swarm ports inside its namespace; see
-    :mod:`chaos.platform.isolation`. The host's own iptables are never touched."""
+    :mod:`chaos.platform.isolation`. The host's own iptables are never touched.
+
+    The rules are the partition; a mark beside the node's socket records them, so that
+    :func:`is_isolated` (asked by the mesh supervisor for every node twice a second) reads a
+    file instead of running iptables in the namespace. Only this function sets either."""
     script = isolation.isolate_script() if isolated else isolation.reconnect_script()
-    run(["sh", "-c", script], netns=node.netns)
+    mark = _isolation_mark(node)
+    if isolated:
+        mark.parent.mkdir(parents=True, exist_ok=True)
+        mark.touch()  # first: a crash between the two leaves it saying isolated, and
+    run(["sh", "-c", script], netns=node.netns)  # reconnecting is harmless
+    if not isolated:
+        mark.unlink(missing_ok=True)
 
 
 def is_isolated(node: LabNode) -> bool:
-    out = run(["sh", "-c", isolation.status_script()], netns=node.netns, check=False).stdout
-    return out.strip() == "isolated"
+    return _isolation_mark(node).exists()
 
 
 def delete_all() -> list[str]:
@@ -126,7 +172,7 @@ def delete_all() -> list[str]:
         removed.append(f"netns {ns}")
     for link in _links():
         name = str(link.get("ifname", ""))
-        if name.startswith("cl-node-"):
+        if name.startswith("cl-node-") or name == CLIENT_VETH:
             run(["ip", "link", "delete", name], check=False)
             removed.append(f"veth {name}")
     if link_exists(BRIDGE):

@@ -21,6 +21,7 @@ REQUIRED = {
     "nsenter": "util-linux",
     "unshare": "util-linux",
     "busybox": "busybox-static",
+    "conntrack": "conntrack",
 }
 SBIN = ("/usr/local/sbin", "/usr/sbin", "/sbin")
 

@@ -38,6 +38,17 @@ class Platform(Protocol):
     name: str
 
     @property
+    def client_netns(self) -> str | None:
+        """The network namespace that traffic to the node IPs must start from (the load,
+        readiness probes; see :mod:`chaos.netns`), or ``None`` for the host's own."""
+        ...
+
+    def present(self) -> bool:
+        """Whether the cluster's network is still there (cheap, local). A run whose cluster
+        disappears stops its load at once."""
+        ...
+
+    @property
     def mesh(self) -> str:
         """``ingress`` (swarm's own, IPVS) or ``emulated``."""
         ...

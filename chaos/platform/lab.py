@@ -7,7 +7,9 @@ import platform as host_platform
 from chaos.errors import PlatformError
 from chaos.lab import Lab
 from chaos.lab import engines as lab_engines
+from chaos.lab import network as lab_network
 from chaos.lab import state as lab_state
+from chaos.lab.config import CLIENT_NETNS
 from chaos.platform.base import POWER_ACTIONS, Power
 from chaos.swarm.engine import Engine
 from chaos.swarm.model import PortRequest
@@ -31,6 +33,13 @@ class LabPlatform:
     @property
     def mesh(self) -> str:
         return self.lab.state.mesh
+
+    @property
+    def client_netns(self) -> str | None:
+        return CLIENT_NETNS
+
+    def present(self) -> bool:
+        return lab_network.client_present() and lab_state.STATE_FILE.exists()
 
     def node_names(self) -> list[str]:
         return [n.name for n in self.lab.nodes]

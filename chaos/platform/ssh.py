@@ -31,6 +31,7 @@ from typing import cast
 import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
 
+from chaos import netns as ns
 from chaos.errors import NodeHaltedError, NodeNotFoundError, PlatformError, UsageError
 from chaos.lab.mesh import publish_ports
 from chaos.platform import isolation
@@ -74,6 +75,9 @@ class Inventory(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     ssh_config: Path | None = None
+    # a network namespace to reach the nodes from (chaos.netns): e.g. the lab's client
+    # namespace for sshds inside the lab, or the VMs' namespace; default: this host's own
+    netns: str | None = None
     mesh: str = "ingress"
     commands: Commands = Commands()
     nodes: list[NodeEntry]
@@ -158,7 +162,9 @@ class SshPlatform:
 
     def _target(self, spec: str) -> SshTarget:
         user, host, port = _split_ssh(spec)
-        return SshTarget(host=host, user=user, port=port, config=self._config())
+        return SshTarget(
+            host=host, user=user, port=port, config=self._config(), netns=self.inventory.netns
+        )
 
     def _fill(self, template: str, node: str) -> str:
         entry = self._node(node)
@@ -194,6 +200,13 @@ class SshPlatform:
     def mesh(self) -> str:
         return self.inventory.mesh
 
+    @property
+    def client_netns(self) -> str | None:
+        return self.inventory.netns
+
+    def present(self) -> bool:
+        return self.inventory.netns is None or ns.exists(self.inventory.netns)
+
     def node_names(self) -> list[str]:
         return list(self._nodes)
 
@@ -211,7 +224,7 @@ class SshPlatform:
                 )
             return cast(Power, out)
         _, host, port = _split_ssh(self._node(node).ssh)
-        return "running" if port_open(host, port or 22) else "halted"
+        return "running" if port_open(host, port or 22, netns=self.inventory.netns) else "halted"
 
     def engine_up(self, node: str) -> bool:
         if self.power(node) != "running":

@@ -23,6 +23,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from chaos import netns as ns
 from chaos.errors import MissingBinaryError, PlatformError
 
 SSH = "/usr/bin/ssh"
@@ -36,12 +37,20 @@ _OPTIONS = (
 )  # fmt: skip
 
 
-def port_open(host: str, port: int, timeout: float = 1.0) -> bool:
-    """Whether a TCP connection to ``host:port`` is accepted within ``timeout`` seconds."""
+def port_open(host: str, port: int, timeout: float = 1.0, netns: str | None = None) -> bool:
+    """Whether a TCP connection to ``host:port`` (from namespace ``netns``, see
+    :mod:`chaos.netns`) is accepted within ``timeout`` seconds."""
+
+    def probe() -> bool:
+        try:
+            with socket.create_connection((host, port), timeout=timeout):
+                return True
+        except OSError:
+            return False
+
     try:
-        with socket.create_connection((host, port), timeout=timeout):
-            return True
-    except OSError:
+        return ns.call_in(netns, probe)
+    except PlatformError:  # the namespace is gone: nothing is reachable
         return False
 
 
@@ -53,10 +62,13 @@ class SshTarget:
     user: str = ""
     port: int | None = None
     config: Path | None = None
+    netns: str | None = None  # where ssh runs (:mod:`chaos.netns`); None: this namespace
 
     def argv(self, *extra: str) -> list[str]:
         if not Path(SSH).exists():
             raise MissingBinaryError("ssh not found: install Debian's openssh-client")
+        if self.netns is not None and not ns.exists(self.netns):
+            raise PlatformError(f"network namespace {self.netns} is gone: is the cluster up?")
         args = [SSH, *_OPTIONS]
         if self.config is not None:
             args += ["-F", str(self.config)]
@@ -64,7 +76,7 @@ class SshTarget:
             args += ["-l", self.user]
         if self.port is not None:
             args += ["-p", str(self.port)]
-        return [*args, *extra]
+        return ns.command(self.netns, [*args, *extra])
 
     def run(self, command: str, *, timeout: float = 30.0) -> str:
         """Run ``command`` on the node; its stdout, or PlatformError with its stderr."""

@@ -29,6 +29,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from chaos import netns as ns
 from chaos.errors import MissingBinaryError, NodeHaltedError, NodeNotFoundError, PlatformError
 from chaos.lab.mesh import publish_ports
 from chaos.platform import isolation
@@ -79,6 +80,8 @@ class VagrantPlatform:
         self._status: dict[str, str] = {}
         self._status_at = 0.0
         self._mesh: str | None = None
+        # where the VMs' networks live (chaos.netns); None: reached from this namespace
+        self.netns: str | None = os.environ.get("CHAOS_VAGRANT_NETNS") or None
 
     @classmethod
     def connect(cls) -> VagrantPlatform:
@@ -123,7 +126,7 @@ class VagrantPlatform:
             cfg.parent.mkdir(parents=True, exist_ok=True)
             # Vagrant names the section after the machine; use it as the ssh alias.
             cfg.write_text(text)
-        return SshTarget(host=node, config=cfg)
+        return SshTarget(host=node, config=cfg, netns=self.netns)
 
     def ssh(self, node: str, command: str) -> str:
         """Run a command on the VM: ``vagrant ssh NODE --command CMD``; its stdout."""
@@ -141,6 +144,13 @@ class VagrantPlatform:
         (self.state_dir / "ssh" / f"{node}.config").unlink(missing_ok=True)
 
     # -- facts --------------------------------------------------------------------------
+    @property
+    def client_netns(self) -> str | None:
+        return self.netns
+
+    def present(self) -> bool:
+        return self.netns is None or ns.exists(self.netns)
+
     @property
     def mesh(self) -> str:
         """``ingress`` when the first node's kernel has IPVS, else ``emulated`` (cached)."""

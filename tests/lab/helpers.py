@@ -9,8 +9,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
+from chaos import netns as ns
 from chaos.errors import ChaosError
 from chaos.lab import Lab
+from chaos.lab.config import CLIENT_NETNS
 from chaos.swarm.model import NodeView, ServiceRequest
 
 T = TypeVar("T")
@@ -42,13 +44,18 @@ def views_by_name(lab: Lab) -> dict[str, NodeView]:
 
 
 def get(url: str, timeout: float = 2.0) -> tuple[int, str]:
-    try:
-        with urllib.request.urlopen(url, timeout=timeout) as resp:
-            return resp.status, resp.read().decode()
-    except urllib.error.HTTPError as exc:
-        return exc.code, ""
-    except (urllib.error.URLError, OSError) as exc:
-        return 0, str(exc)
+    """One GET from the lab's client namespace (as the tool's own probes are sent)."""
+
+    def once() -> tuple[int, str]:
+        try:
+            with urllib.request.urlopen(url, timeout=timeout) as resp:
+                return resp.status, resp.read().decode()
+        except urllib.error.HTTPError as exc:
+            return exc.code, ""
+        except (urllib.error.URLError, OSError) as exc:
+            return 0, str(exc)
+
+    return ns.call_in(CLIENT_NETNS, once)
 
 
 def deploy_web(

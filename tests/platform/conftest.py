@@ -25,6 +25,7 @@ from pathlib import Path
 import pytest
 
 from chaos.lab import Lab
+from chaos.lab.config import CLIENT_NETNS
 from chaos.platform.base import Platform
 from chaos.platform.sshlink import Forwards, port_open
 
@@ -75,7 +76,8 @@ class SshNodes:
                 "  StrictHostKeyChecking yes\n  LogLevel ERROR\n"
             )
             proc = self.procs.get(node.name)
-            if proc is not None and proc.poll() is None and port_open(node.ip, 22):
+            listening = port_open(node.ip, 22, netns=CLIENT_NETNS)
+            if proc is not None and proc.poll() is None and listening:
                 continue
             self.stop(node.name)
             cfg = self.dir / f"sshd-{node.name}.conf"
@@ -96,7 +98,7 @@ class SshNodes:
                     stderr=log,
                 )  # fmt: skip
             deadline = time.monotonic() + 5
-            while not port_open(node.ip, 22) and time.monotonic() < deadline:
+            while not port_open(node.ip, 22, netns=CLIENT_NETNS) and time.monotonic() < deadline:
                 time.sleep(0.05)
         (self.dir / "known_hosts").write_text("\n".join(known) + "\n")
         (self.dir / "client.config").write_text("\n".join(client))
@@ -147,6 +149,7 @@ def standin_env(
         "CHAOS_VAGRANT_STATE": str(state),
         "CHAOS_VAGRANT_IP_PREFIX": "10.213.77.",
         "CHAOS_VAGRANT_IP_START": "11",
+        "CHAOS_VAGRANT_NETNS": CLIENT_NETNS,
     }
     # What `chaos lab down --platform vagrant` does for forwards (the CLI runs leave them up).
     Forwards(state / "forwards").close_all()
@@ -156,6 +159,7 @@ def write_inventory(path: Path, ssh_nodes: SshNodes, lab: Lab) -> Path:
     """An inventory of the lab nodes: engines over ssh, power through `chaos lab` commands."""
     lines = [
         f"ssh_config: {ssh_nodes.dir}/client.config",
+        f"netns: {CLIENT_NETNS}",  # the sshds live on the lab's network
         "mesh: emulated",
         "commands:",
         # Run on the node over ssh. The lab's own commands read the host's network namespace

@@ -10,8 +10,8 @@ import pytest
 
 from chaos.errors import ChaosError, NodeHaltedError
 from chaos.experiment.observer import Observer
-from chaos.lab import wait_http
 from chaos.platform.base import NodeInfo, Platform
+from chaos.platform.probe import wait_http
 from chaos.platform.view import Managers, cluster_view
 from chaos.swarm.model import ServiceRequest
 from chaos.timeline import Clock, EventLog
@@ -86,7 +86,7 @@ def test_deploy_answers_on_every_node_ip(platform: Platform) -> None:
     )
     Managers(platform).call(lambda e: e.create_service(req))
     urls = [f"http://{platform.node_ip(n)}/" for n in NODES]
-    bodies = wait_http(urls, timeout=60, expect="version=1")
+    bodies = wait_http(urls, timeout=60, expect="version=1", netns=platform.client_netns)
     assert len(bodies) == 3
 
 
