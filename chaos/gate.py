@@ -26,6 +26,11 @@ in the baseline: no check (the baseline sets no bar); none in the group: ``unkno
 baseline group is the one with the same experiment and settings, else the only baseline group
 of the same experiment (the line says the settings differ), else ``unknown``.
 
+**Interrupted runs** (stopped early by an operator) are neither pass nor fail: their one
+line is ``skipped`` ("not judged"), they take no part in the baseline comparison, and they do
+not fail the gate by themselves; a gate where no run at all was judged fails (nothing to
+vouch for).
+
 **Exit**: ``fail`` and ``unknown`` both fail the gate (a gate must not pass on missing data).
 """
 
@@ -49,11 +54,13 @@ from chaos.analysis.checks import (
     check_p99,
     check_recovery,
 )
+from chaos.analysis.steadiness import unsteady_start
 from chaos.errors import UsageError
 from chaos.experiment.spec import Slo
+from chaos.verdict import Validity, Verdict
 
 RESULT_FILE = "result.json"
-Status = Literal["pass", "fail", "unknown"]
+Status = Literal["pass", "fail", "unknown", "skipped"]
 Kind = Literal["absolute", "baseline"]
 IDENTITY_EXCLUDES = ("slo", "description", "expect")
 SAVED_CHECKS = ("leader_election", "dropped")
@@ -115,6 +122,8 @@ class GateCheck:
     @property
     def line(self) -> str:
         tail = " (unknown counts as a failure)" if self.status == "unknown" else ""
+        if self.status == "skipped":
+            tail = " (neither pass nor fail)"
         return f"{self.status.upper():<7} {self.name}: {self.message}{tail}"
 
 
@@ -133,8 +142,17 @@ class GateReport:
         return sum(c.status == "unknown" for c in self.checks)
 
     @property
+    def skipped(self) -> int:
+        return sum(c.status == "skipped" for c in self.checks)
+
+    @property
+    def judged(self) -> bool:
+        """Some run was judged (a gate of interrupted runs only vouches for nothing)."""
+        return self.skipped < len(self.checks)
+
+    @property
     def passed(self) -> bool:
-        return self.failed == 0 and self.unknown == 0
+        return self.failed == 0 and self.unknown == 0 and self.judged
 
     @property
     def exit_code(self) -> int:
@@ -143,9 +161,15 @@ class GateReport:
     @property
     def summary(self) -> str:
         n = len(self.checks)
+        skipped = f", {self.skipped} interrupted runs not judged" if self.skipped else ""
         if self.passed:
-            return f"gate: PASS ({n} checks)"
-        return f"gate: FAIL ({self.failed} failed, {self.unknown} unknown of {n} checks)"
+            return f"gate: PASS ({n - self.skipped} checks{skipped})"
+        if not self.judged:
+            return f"gate: FAIL (no run was judged: {self.skipped} interrupted)"
+        return (
+            f"gate: FAIL ({self.failed} failed, {self.unknown} unknown of "
+            f"{n - self.skipped} checks{skipped})"
+        )
 
     def lines(self) -> list[str]:
         return [c.line for c in self.checks] + [self.summary]
@@ -206,19 +230,21 @@ def _inputs(result: RunResult) -> CheckInputs:
         recovery=result.recovery,
         leader_faulted=False,  # only leader_election needs it; that check is read as saved
         generator_errors=None if load is None else load.requests.generator_errors,
-        generator_limited=None if load is None else load.generator_limited,
+    )
+
+
+def validity(result: RunResult) -> Validity:
+    """The saved run's own validity, as :func:`chaos.verdict.judge` saw it."""
+    has_fault = bool(result.experiment.settings.get("steps"))
+    return Validity(
+        run_errors=tuple(result.errors),
+        generator_limited=None if result.load is None else result.load.generator_limited,
+        unsteady=unsteady_start(result.phases, has_fault=has_fault),
     )
 
 
 def run_valid(result: RunResult) -> tuple[Status, str]:
-    why = []
-    if not result.restored:
-        why.append("the cluster was not restored")
-    why += [f"run error: {e}" for e in result.errors]
-    if result.load is None:
-        why.append("no load summary: the load run did not finish")
-    elif result.load.generator_limited:
-        why.append("the generator could not keep up: the run measured itself")
+    why = ([] if result.restored else ["the cluster was not restored"]) + validity(result).caps()
     if why:
         return "unknown", "; ".join(why)
     return "pass", "the run finished, restored the cluster and measured the system"
@@ -228,6 +254,9 @@ def absolute_checks(run: Run, th: Thresholds) -> list[GateCheck]:
     """The checks of one run against its SLO with the overrides of ``th``."""
     result, subject = run.result, str(run.dir)
     exp = result.experiment.name
+    if result.verdict == Verdict.INTERRUPTED:
+        why = "; ".join(result.verdict_reasons) or "interrupted: not judged"
+        return [GateCheck(exp, subject, "run_valid", "absolute", "skipped", why)]
     slo = _slo(run)
     status, why = run_valid(result)
     out = [GateCheck(exp, subject, "run_valid", "absolute", status, why)]
@@ -363,7 +392,8 @@ def match(g: Group, baseline: Sequence[Group]) -> tuple[Group | None, str]:
 
 
 def _values(g: Group, m: Metric) -> list[float]:
-    return [v for r in g.runs if (v := m.get(r.result)) is not None]
+    judged = (r for r in g.runs if r.result.verdict != Verdict.INTERRUPTED)
+    return [v for r in judged if (v := m.get(r.result)) is not None]
 
 
 def baseline_checks(g: Group, baseline: Sequence[Group], tolerance: float) -> list[GateCheck]:
@@ -405,7 +435,8 @@ def junit(report: GateReport) -> str:
     n = str(len(report.checks))
     attrs = {"tests": n, "failures": str(report.failed), "errors": str(report.unknown)}
     root = ET.Element("testsuites", {"name": "chaos gate", **attrs})
-    suite = ET.SubElement(root, "testsuite", {"name": "chaos gate", **attrs, "skipped": "0"})
+    skipped = str(report.skipped)
+    suite = ET.SubElement(root, "testsuite", {"name": "chaos gate", **attrs, "skipped": skipped})
     for c in report.checks:
         case = ET.SubElement(
             suite,
@@ -416,13 +447,15 @@ def junit(report: GateReport) -> str:
             ET.SubElement(case, "failure", {"type": "fail", "message": c.message}).text = c.line
         elif c.status == "unknown":
             ET.SubElement(case, "error", {"type": "unknown", "message": c.message}).text = c.line
+        elif c.status == "skipped":
+            ET.SubElement(case, "skipped", {"message": c.message}).text = c.line
         else:
             ET.SubElement(case, "system-out").text = c.line
     ET.indent(root)
     return ET.tostring(root, encoding="unicode", xml_declaration=True) + "\n"
 
 
-ICON = {"pass": "✅", "fail": "❌", "unknown": "❓"}
+ICON = {"pass": "✅", "fail": "❌", "unknown": "❓", "skipped": "⏹️"}
 
 
 def _md(text: str) -> str:
@@ -439,7 +472,7 @@ def markdown(report: GateReport) -> str:
             "limit = max(baseline median x (1 + tolerance), baseline max) + floor."
         )
     out += ["Unknown counts as a failure.", "", "| | check | run | detail |", "|---|---|---|---|"]
-    order = {"fail": 0, "unknown": 1, "pass": 2}
+    order = {"fail": 0, "unknown": 1, "skipped": 2, "pass": 3}
     for c in sorted(report.checks, key=lambda c: order[c.status]):
         what = c.metric if c.kind == "absolute" else f"{c.metric} vs baseline"
         out.append(f"| {ICON[c.status]} | {_md(what)} | `{_md(c.subject)}` | {_md(c.message)} |")

@@ -82,8 +82,9 @@ class Journal:
             self.undone(fault)
         return len(stale)
 
-    def pending(self, run: str | None = None) -> list[Fault]:
-        """Faults applied and not yet undone (of one run, or all), oldest first."""
+    def pending(self, run: str | None = None, platform: str | None = None) -> list[Fault]:
+        """Faults applied and not yet undone (of one run, or of one platform's runs, or all),
+        oldest first."""
         faults: dict[str, Fault] = {}
         try:
             lines = self.path.read_text(encoding="utf-8").splitlines()
@@ -101,7 +102,11 @@ class Journal:
                 faults[rec["id"]] = Fault(**fields, arg=rec.get("arg"))
             elif rec.get("op") == "undo":
                 faults.pop(rec.get("id", ""), None)
-        return [f for f in faults.values() if run is None or f.run == run]
+        return [
+            f
+            for f in faults.values()
+            if (run is None or f.run == run) and (platform is None or f.platform == platform)
+        ]
 
 
 def _fields(fault: Fault) -> dict[str, Any]:

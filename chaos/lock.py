@@ -114,6 +114,8 @@ def acquire(cluster: str, run: str = "") -> Holder | None:
     held = _HELD.get(cluster)
     if held is not None:
         held.count += 1
+        if run:  # a sweep's or suite's next run: `chaos stop` names it
+            name_run(cluster, run)
         return None
     fd, previous = _open_locked(cluster)
     holder = Holder(os.getpid(), _command(), run, time.time())

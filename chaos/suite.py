@@ -34,10 +34,9 @@ from chaos.experiment import catalogue
 from chaos.experiment.runner import REPORTS, RunOptions, run_experiment
 from chaos.experiment.spec import Experiment
 from chaos.sweep import canonical_overrides
+from chaos.verdict import STOPS_A_SERIES, worst
 
 SUMMARY_FILE = "suite.json"
-SEVERITY = (4, 130, 3, 1, 5)  # worst first; anything else counts as 0
-STOP_CODES = (4, 130)
 
 
 class SuiteEntry(BaseModel):
@@ -123,13 +122,6 @@ class SuiteOutcome:
     lines: list[str]
 
 
-def worst(codes: list[int]) -> int:
-    for code in SEVERITY:
-        if code in codes:
-            return code
-    return 0
-
-
 def run_suite(
     path: Path,
     opts: RunOptions,
@@ -168,7 +160,7 @@ def run_suite(
                     exit_code=outcome.exit_code,
                 )
             )
-            if outcome.exit_code in STOP_CODES:
+            if outcome.exit_code in STOPS_A_SERIES:
                 stopped = f"stopped after {rel}: exit {outcome.exit_code}"
                 break
         if stopped:

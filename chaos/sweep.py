@@ -44,6 +44,7 @@ from chaos.errors import ChaosError, UsageError
 from chaos.experiment import catalogue
 from chaos.experiment.runner import REPORTS, RunOptions, run_experiment
 from chaos.experiment.spec import Experiment
+from chaos.verdict import STOPS_A_SERIES, ExitCode
 
 PLAN_FILE = "sweep-plan.json"
 SUMMARY_FILE = "sweep.json"
@@ -57,8 +58,6 @@ ALIASES = {
     "replicas": "service.replicas",
     "image": "service.image",
 }
-# a run that left the cluster broken or was interrupted ends the sweep
-STOP_CODES = (4, 130)
 
 
 def canonical_key(key: str) -> str:
@@ -240,11 +239,11 @@ def run_sweep(
                 exps[cell.slug], replace(opts, seed=seed, out_dir=rep_dir, keep=False)
             )
             log(f"  verdict: {outcome.verdict} (exit {outcome.exit_code}) -> {rep_dir}")
-            if outcome.exit_code in STOP_CODES:
+            if outcome.exit_code in STOPS_A_SERIES:
                 log("sweep stopped: " + ("; ".join(outcome.lines[2:]) or "see the run above"))
                 return SweepOutcome(sweep_dir, outcome.exit_code, finish(sweep_dir, log))
-            if outcome.exit_code == 3:
-                code = 3
+            if outcome.exit_code == ExitCode.PLATFORM:
+                code = ExitCode.PLATFORM
     return SweepOutcome(sweep_dir, code, finish(sweep_dir, log))
 
 

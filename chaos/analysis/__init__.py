@@ -2,14 +2,14 @@
 
     load dir + events + phase spans  ->  phases (per-phase, per-node stats)
     ->  recovery (control-plane metrics from events, client recovery from 1 s buckets)
-    ->  checks (SLO -> pass/fail/unknown)  ->  verdict  ->  result.json
+    ->  checks (SLO -> pass/fail/unknown)  ->  verdict (chaos.verdict)  ->  result.json
 
 Metric definitions: ``docs/metrics.md``.
 """
 
 from __future__ import annotations
 
-from chaos.analysis.checks import Check, CheckInputs, run_checks, verdict
+from chaos.analysis.checks import Check, CheckInputs, run_checks
 from chaos.analysis.events import leader_after
 from chaos.analysis.phases import NodeStats, PhaseSpan, PhaseStats
 from chaos.analysis.recovery import Recovery
@@ -46,6 +46,5 @@ __all__ = [
     "load_result_of",
     "make_result",
     "run_checks",
-    "verdict",
     "write_result",
 ]

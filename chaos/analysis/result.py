@@ -16,10 +16,11 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from chaos.analysis.checks import Check, CheckInputs, Verdict, run_checks, verdict
+from chaos.analysis.checks import Check, CheckInputs, run_checks
 from chaos.analysis.loaddir import Frozen, Requests, count, read_load_dir
 from chaos.analysis.phases import PhaseSpan, PhaseStats, node_name, phase_stats
 from chaos.analysis.recovery import Recovery, compute_recovery, failed_by_node
+from chaos.analysis.steadiness import unsteady_start
 from chaos.errors import UsageError
 from chaos.experiment.spec import Slo
 from chaos.load.summary import (
@@ -32,9 +33,12 @@ from chaos.load.summary import (
     percentiles,
 )
 from chaos.timeline import Event
+from chaos.verdict import Validity, Verdict, judge
 
 SCHEMA_VERSION = 1
-JUDGED_PHASES = ("fault", "observe")  # the phases error_rate and p99 are judged over
+# the phases error_rate and p99 are judged over: after the fault began; every phase of a run
+# without fault steps (nothing to tell apart, so nothing is exempt)
+JUDGED_PHASES = ("fault", "observe")
 
 
 class LoadResult(Frozen):
@@ -81,12 +85,15 @@ def analyze(
     slo: Slo,
     service: str,
     run_errors: Sequence[str] = (),
+    deviations: Sequence[str] = (),
+    interrupted: str = "",
 ) -> Analysis:
     """Analyse a saved run. ``targets``: URL -> node name; ``faulted_nodes``: node names the
     fault acted on (their IPs are "dead", the others "live"); ``fault_start``: the first fault
     step's start (``None`` for a run without faults); ``update_start``: the first update or
-    rollback step's start; ``run_errors``: what went wrong in the run itself (caps the
-    verdict at unknown). Raises :class:`UsageError` for an unreadable load dir."""
+    rollback step's start; ``run_errors``, ``deviations``, ``interrupted``: what the run said
+    about itself (see :class:`chaos.verdict.Validity`). Raises :class:`UsageError` for an
+    unreadable load dir."""
     data = read_load_dir(load_dir)
     stats = phase_stats(data, phases, targets)
     recovery = compute_recovery(
@@ -101,7 +108,8 @@ def analyze(
         service=service,
     )
     live = [u for u in data.run.targets if node_name(u, targets) not in faulted_nodes]
-    spans = [(p.start, p.end) for p in phases if p.name in JUDGED_PHASES]
+    has_fault = fault_start is not None
+    spans = [(p.start, p.end) for p in phases if p.name in JUDGED_PHASES or not has_fault]
     judged, latency, p99_s = None, None, None
     if spans:
         judged = count(data.entries(spans, live))
@@ -114,11 +122,16 @@ def analyze(
         recovery=recovery,
         leader_faulted=leader_before is not None and leader_before in faulted_nodes,
         generator_errors=None if summary is None else summary.requests.generator_errors,
-        generator_limited=None if summary is None else summary.generator_limited,
-        run_errors=tuple(run_errors),
     )
     checks = run_checks(slo, inputs)
-    outcome, reasons = verdict(checks, inputs)
+    validity = Validity(
+        interrupted=interrupted,
+        deviations=tuple(deviations),
+        run_errors=tuple(run_errors),
+        generator_limited=None if summary is None else summary.generator_limited,
+        unsteady=unsteady_start(stats, has_fault=has_fault),
+    )
+    outcome, reasons = judge(checks, validity)
     return Analysis(
         phases=stats,
         judged=judged,

@@ -8,10 +8,12 @@ from pathlib import Path
 import click
 
 from chaos import gate as gate_lib
+from chaos import lock
 from chaos import suite as suite_lib
 from chaos.cli.options import platform_option
 from chaos.cli.types import Duration, Ratio
 from chaos.experiment.runner import RunOptions
+from chaos.platform import cluster_id
 
 
 @click.command()
@@ -26,9 +28,11 @@ from chaos.experiment.runner import RunOptions
 @click.option("--quiet", is_flag=True, help="No live view.")
 def suite(file: Path, platform: str, inventory: Path | None, out: Path | None, quiet: bool) -> None:
     """Run the experiments of a suite FILE in sequence (one result dir each, one suite.json);
-    exit with the worst run's code (4, 130, 3, 1, 5, 0 in that order)."""
+    exit with the worst run's code (4, 130, 3, 1, 5, 0 in that order). Holds the cluster
+    for the whole suite: no other command acts on it between two runs."""
     opts = RunOptions(platform, None, out, False, not quiet, inventory)
-    outcome = suite_lib.run_suite(file, opts)
+    with lock.holding(cluster_id(platform, inventory)):
+        outcome = suite_lib.run_suite(file, opts)
     for line in outcome.lines:
         click.echo(line)
     sys.exit(outcome.exit_code)

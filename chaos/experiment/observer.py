@@ -14,7 +14,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 
-from chaos.errors import ChaosError
+from chaos.errors import ChaosError, NotFoundError
 from chaos.platform.base import Platform
 from chaos.platform.view import Managers
 from chaos.swarm.model import NodeView, ServiceView, TaskView
@@ -171,9 +171,7 @@ class Observer:
         try:
             service: ServiceView | None = engine.service(self.service_name)
             tasks = engine.tasks(self.service_name)
-        except ChaosError as exc:
-            if "not found" not in str(exc).lower():
-                raise
+        except NotFoundError:
             service, tasks = None, []
         return nodes, service, tasks
 

@@ -69,8 +69,9 @@ def restore(
 
 
 def recover(platform: Platform, journal: Journal, log: Say) -> list[str]:
-    """Undo every pending fault of every run (``chaos recover``)."""
-    faults = journal.pending()
+    """Undo every pending fault of every run on this platform (``chaos recover``); the
+    caller holds the cluster's lock, so none of them belongs to a live run."""
+    faults = journal.pending(platform=platform.name)
     done: list[str] = []
     managers = Managers(platform, timeout=3.0)
     for run in dict.fromkeys(f.run for f in faults):

@@ -23,6 +23,7 @@ from chaos.errors import ChaosError
 from chaos.experiment.spec import Experiment
 from chaos.platform.base import Platform
 from chaos.timeline import load_events
+from chaos.verdict import Validity, judge
 
 if TYPE_CHECKING:
     from chaos.experiment.runner import RunState
@@ -40,7 +41,7 @@ def phase_spans(st: RunState) -> list[PhaseSpan]:
     return spans
 
 
-def _no_analysis(reason: str) -> Analysis:
+def _no_analysis(reason: str, state: RunState) -> Analysis:
     recovery = Recovery(
         leader_elected_s=None, node_down_detected_s=None, tasks_rescheduled_s=None,
         service_converged_s=None, api_unavailable_s=None, api_first_error=None,
@@ -48,9 +49,15 @@ def _no_analysis(reason: str) -> Analysis:
         dead_ip_errors=0, live_ip_errors=0, baseline_error_rate=None, baseline_p99_ms=None,
         good_max_error_rate=None, good_max_p99_ms=None, notes=[reason],
     )  # fmt: skip
+    validity = Validity(
+        interrupted=state.interrupted, deviations=tuple(state.deviations),
+        # a run that failed before its load ran: its own error says why, not the missing data
+        run_errors=tuple(state.errors) or (reason,), generator_limited=None,
+    )  # fmt: skip
+    outcome, reasons = judge([], validity)
     return Analysis(
         phases=[], judged=None, judged_latency_ms=None, recovery=recovery, checks=[],
-        verdict="unknown", verdict_reasons=[reason], failed_by_node={},
+        verdict=outcome, verdict_reasons=reasons, failed_by_node={},
     )  # fmt: skip
 
 
@@ -83,18 +90,12 @@ def build_result(
             leader_before=state.leader_before,
             slo=exp.slo,
             service=exp.service.name,
-            run_errors=[*errors, *state.deviations],
+            run_errors=errors,
+            deviations=state.deviations,
+            interrupted=state.interrupted,
         )
     except ChaosError as exc:
-        analysis = _no_analysis(f"no analysis: {exc}")
-    if state.interrupted:
-        # the run did not finish: whatever the checks say, nothing was measured to the end
-        reasons = ["interrupted before the end: nothing is judged", *analysis.verdict_reasons]
-        analysis = analysis.model_copy(update={"verdict": "unknown", "verdict_reasons": reasons})
-    elif state.deviations and analysis.verdict != "fail":
-        # a wait_for that timed out: swarm did not do what the experiment expects
-        reasons = [*state.deviations, *analysis.verdict_reasons]
-        analysis = analysis.model_copy(update={"verdict": "fail", "verdict_reasons": reasons})
+        analysis = _no_analysis(f"no analysis: {exc}", state)
     env = platform.environment()
     return make_result(
         analysis,

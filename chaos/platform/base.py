@@ -43,6 +43,12 @@ class Platform(Protocol):
         readiness probes; see :mod:`chaos.netns`), or ``None`` for the host's own."""
         ...
 
+    @property
+    def pulls_images(self) -> bool:
+        """Whether the nodes can pull an image they lack from a registry (else every image a
+        run needs must already be on every node, and a run checks it before acting)."""
+        ...
+
     def present(self) -> bool:
         """Whether the cluster's network is still there (cheap, local). A run whose cluster
         disappears stops its load at once."""

@@ -38,6 +38,10 @@ class LabPlatform:
     def client_netns(self) -> str | None:
         return CLIENT_NETNS
 
+    @property
+    def pulls_images(self) -> bool:
+        return False  # no default route, no registry: images are imported at `lab up`
+
     def present(self) -> bool:
         return lab_network.client_present() and lab_state.STATE_FILE.exists()
 

@@ -78,6 +78,9 @@ class Inventory(BaseModel):
     # a network namespace to reach the nodes from (chaos.netns): e.g. the lab's client
     # namespace for sshds inside the lab, or the VMs' namespace; default: this host's own
     netns: str | None = None
+    # whether the nodes can pull images from a registry; false: a run first checks that
+    # every image it needs is on every node
+    registry: bool = True
     mesh: str = "ingress"
     commands: Commands = Commands()
     nodes: list[NodeEntry]
@@ -203,6 +206,10 @@ class SshPlatform:
     @property
     def client_netns(self) -> str | None:
         return self.inventory.netns
+
+    @property
+    def pulls_images(self) -> bool:
+        return self.inventory.registry
 
     def present(self) -> bool:
         return self.inventory.netns is None or ns.exists(self.inventory.netns)

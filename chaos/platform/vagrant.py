@@ -148,6 +148,11 @@ class VagrantPlatform:
     def client_netns(self) -> str | None:
         return self.netns
 
+    @property
+    def pulls_images(self) -> bool:
+        # VMs in a namespace of the tool's own reach no registry; a workstation's VMs may
+        return self.netns is None
+
     def present(self) -> bool:
         return self.netns is None or ns.exists(self.netns)
 

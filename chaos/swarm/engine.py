@@ -17,7 +17,7 @@ import docker
 import docker.errors
 import requests.exceptions
 
-from chaos.errors import EngineError
+from chaos.errors import EngineError, NotFoundError
 from chaos.swarm.model import (
     ContainerView,
     NodeView,
@@ -43,6 +43,8 @@ _FAILURES = (docker.errors.DockerException, requests.exceptions.RequestException
 def _translated(what: str, where: str) -> Iterator[None]:
     try:
         yield
+    except docker.errors.NotFound as exc:
+        raise NotFoundError(f"{what} on {where}: not found") from exc
     except docker.errors.APIError as exc:
         text = exc.explanation or str(exc)
         if isinstance(text, bytes):
@@ -201,6 +203,15 @@ class Engine:
     def server_version(self) -> str:
         with _translated("docker version", self.name):
             return str(self._docker.version().get("Version", ""))
+
+    def has_image(self, ref: str) -> bool:
+        """Whether the engine has image ``ref`` locally (no registry is asked)."""
+        try:
+            with _translated(f"image inspect {ref}", self.name):
+                self._api.inspect_image(ref)
+        except NotFoundError:
+            return False
+        return True
 
     def import_image(self, tar: bytes, repository: str, tag: str, changes: Sequence[str]) -> None:
         with _translated(f"importing {repository}:{tag}", self.name):

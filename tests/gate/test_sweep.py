@@ -14,6 +14,7 @@ from chaos import sweep
 from chaos.cli import cli
 from chaos.errors import UsageError
 from chaos.experiment.runner import RunOptions, RunOutcome
+from chaos.verdict import Verdict
 from tests.gate.helpers import ROLLING, derive
 
 
@@ -343,7 +344,7 @@ class FakeRuns:
             settings={"service": {"update": {"parallelism": par}}},
         )
         code = 4 if n == self.stop_at else 0
-        return RunOutcome(opts.out_dir, "pass", code, ["results: x", "verdict: pass"])
+        return RunOutcome(opts.out_dir, Verdict.PASS, code, ["results: x", "verdict: pass"])
 
 
 def test_run_sweep_lays_out_cells_and_repeats(
