@@ -26,7 +26,6 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from chaos.errors import UsageError
@@ -35,6 +34,7 @@ from chaos.experiment.runner import REPORTS, RunOptions, run_experiment
 from chaos.experiment.spec import Experiment
 from chaos.sweep import canonical_overrides
 from chaos.verdict import STOPS_A_SERIES, worst
+from chaos.yamlfile import read_yaml
 
 SUMMARY_FILE = "suite.json"
 
@@ -63,12 +63,7 @@ class Planned:
 def load_suite(path: Path) -> list[Planned]:
     """Read and validate the suite file and every experiment it names (UsageError naming the
     file, the 1-based entry and the field)."""
-    try:
-        data = yaml.safe_load(path.read_text())
-    except OSError as exc:
-        raise UsageError(f"cannot read suite file {path}: {exc.strerror}") from None
-    except yaml.YAMLError as exc:
-        raise UsageError(f"{path}: not valid YAML: {str(exc).splitlines()[0]}") from None
+    data = read_yaml(path)
     if not isinstance(data, list) or not data:
         raise UsageError(
             f"{path}: a suite file is a non-empty YAML list of "

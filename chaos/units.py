@@ -6,9 +6,24 @@ fractions); strings with units never travel past these functions.
 
 from __future__ import annotations
 
+import math
 import re
 
 from chaos.errors import UsageError
+
+
+def _number(value: object, what: str, example: str) -> float | None:
+    """A plain number as a float; ``None`` for a string (parsed by the caller); UsageError for
+    anything else. YAML gives booleans (``yes``), lists and mappings too: none is a quantity."""
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise UsageError(f"invalid {what} {value!r}: use e.g. {example}")
+    if isinstance(value, str):
+        return None
+    number = float(value)
+    if not math.isfinite(number):
+        raise UsageError(f"invalid {what} {value!r}: must be a finite number, e.g. {example}")
+    return number
+
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ns|us|µs|ms|s|m|h)?\s*$")
 _DURATION_SCALE = {
@@ -25,9 +40,11 @@ _RATE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(?:/\s*(s|sec|second|m|min|minute))?\
 
 def parse_duration(text: str | float | int, *, what: str = "duration") -> float:
     """Return seconds for ``30s``, ``250ms``, ``1.5m``, ``2h``; a bare number means seconds."""
-    if isinstance(text, int | float):
-        value = float(text)
+    number = _number(text, what, "30s, 250ms, 2m")
+    if number is not None:
+        value = number
     else:
+        assert isinstance(text, str)
         match = _DURATION.match(text)
         if match is None:
             raise UsageError(
@@ -41,9 +58,11 @@ def parse_duration(text: str | float | int, *, what: str = "duration") -> float:
 
 def parse_rate(text: str | float | int) -> float:
     """Return requests per second for ``300/s``, ``300``, ``6000/m``; must be positive."""
-    if isinstance(text, int | float):
-        value = float(text)
+    number = _number(text, "rate", "300/s")
+    if number is not None:
+        value = number
     else:
+        assert isinstance(text, str)
         match = _RATE.match(text)
         if match is None:
             raise UsageError(f"invalid rate {text!r}: use requests per second, e.g. 300/s")
@@ -57,9 +76,11 @@ def parse_rate(text: str | float | int) -> float:
 
 def parse_fraction(text: str | float | int, *, what: str = "ratio") -> float:
     """Return a fraction for ``0.1%`` (0.001) or ``0.001``; must lie in [0, 1]."""
-    if isinstance(text, int | float):
-        value = float(text)
+    number = _number(text, what, "0.1% or 0.001")
+    if number is not None:
+        value = number
     else:
+        assert isinstance(text, str)
         raw = text.strip()
         try:
             value = float(raw[:-1]) / 100.0 if raw.endswith("%") else float(raw)

@@ -7,9 +7,13 @@ from pathlib import Path
 import anyio
 import click
 
+from chaos import netns as ns
 from chaos.cli.types import Duration, Rate
 from chaos.errors import UsageError
-from chaos.load.config import DEFAULT_TIMEOUT_S, Connection, LoadConfig
+from chaos.experiment.loadproc import ERROR_FILE
+from chaos.lab import state as lab_state
+from chaos.lab.config import CLIENT_NETNS
+from chaos.load.config import DEFAULT_TIMEOUT_S, Connection, LoadConfig, target_ip
 from chaos.load.engines import DEFAULT_ENGINE, ENGINE_NAMES, held_rate
 from chaos.load.generator import run_load
 from chaos.load.live import LiveLine
@@ -73,6 +77,7 @@ def load(
     Latency counts from each request's scheduled time; requests that the generator could
     not send are counted as dropped, not as server errors.
     """
+    cluster, netns = _cluster_of(urls)
     config = LoadConfig(
         targets=urls,
         rate=rate,
@@ -80,6 +85,7 @@ def load(
         timeout=timeout,
         connection=Connection(connection),
         engine=engine,
+        cluster=cluster,
     )
     held = held_rate(engine, config.connection)
     if held is not None and rate > held:
@@ -96,13 +102,42 @@ def load(
     loop = loop_name or default_loop()
     if loop == UVLOOP and not uvloop_available():
         raise UsageError("--loop uvloop: uvloop is not installed; use --loop asyncio")
-    summary = anyio.run(main, backend_options={"use_uvloop": loop == UVLOOP})
+    if netns is not None:
+        ns.enter(netns)  # this command's only job: its sockets start where the lab is
+    try:
+        summary = anyio.run(main, backend_options={"use_uvloop": loop == UVLOOP})
+    except Exception as exc:  # the cause stays with the results, not only on a terminal
+        if out_dir is not None and out_dir.is_dir():
+            (out_dir / ERROR_FILE).write_text(f"the load generator failed: {exc!r}\n")
+        raise
     if live is not None:
         live.close()
     if as_json:
         click.echo(summary.model_dump_json(indent=2))
         return
     _print_human(summary, out_dir)
+
+
+def _cluster_of(urls: tuple[str, ...]) -> tuple[tuple[str, ...], str | None]:
+    """The cluster under test that ``urls`` may name (the local lab's nodes, when a lab is
+    up) and the namespace to send from: the lab's client namespace for its nodes, this one
+    for loopback. Both at once is refused: they are reached from different namespaces."""
+    st = lab_state.load()
+    cluster = tuple(n.ip for n in st.config.lab_nodes()) if st is not None else ()
+    lab = [u for u in urls if not _loopback(u)]
+    if lab and len(lab) < len(urls):
+        raise UsageError(
+            "loopback targets and the lab's nodes are reached from different network "
+            "namespaces: load one or the other"
+        )
+    return cluster, (CLIENT_NETNS if lab and cluster else None)
+
+
+def _loopback(url: str) -> bool:
+    try:
+        return target_ip(url).is_loopback
+    except UsageError:
+        return True  # LoadConfig says what is wrong with it
 
 
 def _print_human(s: LoadSummary, out_dir: Path | None) -> None:

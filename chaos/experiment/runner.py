@@ -334,6 +334,7 @@ class Execution:
             connection=Connection(exp.load.connection),
             engine=exp.load.engine,
             spin=exp.load.spin,
+            cluster=tuple(self.ctx.platform.node_ip(n) for n in self.ctx.platform.node_names()),
         )
         self.grid = config.window
         loader = LoadProcess(

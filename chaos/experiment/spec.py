@@ -31,6 +31,7 @@ from pydantic import (
 
 from chaos.errors import UsageError
 from chaos.units import parse_duration, parse_fraction, parse_rate
+from chaos.yamlfile import parse_yaml, read_yaml
 
 
 def _field(parse: Callable[[Any], float]) -> Callable[[Any], float]:
@@ -129,7 +130,7 @@ class ServiceSpec(_Strict):
     name: str = Field(default="web", pattern=r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$")
     image: str = "chaoslab/web:1"
     mode: Literal["replicated", "global"] = "replicated"
-    replicas: int = Field(default=3, ge=0)
+    replicas: int = Field(default=3, ge=1)  # a service under test must answer (scale: 0 is a step)
     port: int = Field(default=80, ge=1, le=65535)
     target_port: int = Field(default=80, ge=1, le=65535)
     constraints: tuple[str, ...] = ()
@@ -348,12 +349,7 @@ def parse_experiment(data: Any, source: str = "<experiment>") -> Experiment:
 
 def load_experiment(path: Path, overrides: dict[str, Any] | None = None) -> Experiment:
     """Read, apply ``--set`` overrides (dotted keys), validate."""
-    try:
-        data = yaml.safe_load(path.read_text())
-    except OSError as exc:
-        raise UsageError(f"cannot read {path}: {exc.strerror}") from None
-    except yaml.YAMLError as exc:
-        raise UsageError(f"{path}: not valid YAML: {str(exc).splitlines()[0]}") from None
+    data = read_yaml(path)
     if isinstance(data, dict) and overrides:
         data = apply_overrides(data, overrides)
     return parse_experiment(data, str(path))
@@ -391,5 +387,5 @@ def parse_set(items: tuple[str, ...]) -> dict[str, Any]:
         key, sep, value = item.partition("=")
         if not sep or not key:
             raise UsageError(f"--set {item!r}: use key=value, e.g. --set phases.observe=10s")
-        out[key.strip()] = yaml.safe_load(value) if value else ""
+        out[key.strip()] = parse_yaml(value, f"--set {item}") if value else ""
     return out

@@ -28,7 +28,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import cast
 
-import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
 
 from chaos import netns as ns
@@ -39,6 +38,7 @@ from chaos.platform.base import Power
 from chaos.platform.sshlink import Forwards, SshTarget, port_open, remote_socket
 from chaos.swarm.engine import Engine
 from chaos.swarm.model import PortRequest
+from chaos.yamlfile import read_yaml
 
 STATE_DIR = Path("/run/swarm-chaos/ssh")
 
@@ -113,11 +113,9 @@ def _split_ssh(spec: str) -> tuple[str, str, int | None]:
 def load_inventory(path: Path) -> Inventory:
     """Parse and validate an inventory file; UsageError (one line) on anything wrong."""
     try:
-        raw = yaml.safe_load(path.read_text())
-    except OSError as exc:
-        raise UsageError(f"inventory {path}: {exc.strerror or exc}") from exc
-    except yaml.YAMLError as exc:
-        raise UsageError(f"inventory {path}: not YAML ({str(exc).splitlines()[0]})") from exc
+        raw = read_yaml(path)
+    except UsageError as exc:
+        raise UsageError(f"inventory: {exc}") from None
     try:
         inv = Inventory.model_validate(raw)
     except ValidationError as exc:
