@@ -190,7 +190,7 @@ def _restore(
     stopper: Stopper,
 ) -> None:
     """The shielded restore (see :mod:`chaos.experiment.stopping`)."""
-    if stopper.requested and not st.vanished:
+    if stopper.requested:  # an operator's stop, or the cluster gone: nothing runs to its end
         st.interrupted = stopper.reason
     live.phase = "restore"
     if st.vanished:

@@ -4,10 +4,12 @@ nodes): node facts, node power, leader lookup, service deploy through ``publish`
 from __future__ import annotations
 
 import time
+import urllib.request
 from collections.abc import Callable
 
 import pytest
 
+from chaos import netns as ns
 from chaos.errors import ChaosError, NodeHaltedError
 from chaos.experiment.observer import Observer
 from chaos.platform.base import NodeInfo, Platform
@@ -84,10 +86,36 @@ def test_deploy_answers_on_every_node_ip(platform: Platform) -> None:
     req = ServiceRequest(
         name="contract", image="chaoslab/web:1", replicas=2, ports=ports, labels=labels
     )
-    Managers(platform).call(lambda e: e.create_service(req))
+    service_id = Managers(platform).call(lambda e: e.create_service(req))
     urls = [f"http://{platform.node_ip(n)}/" for n in NODES]
-    bodies = wait_http(urls, timeout=60, expect="version=1", netns=platform.client_netns)
-    assert len(bodies) == 3
+    wait_http(urls, timeout=60, expect="version=1", netns=platform.client_netns)
+
+    def task_hosts() -> set[str]:
+        """The service's containers as their own engines list them (a container's hostname
+        is its short id): what may answer behind any node IP."""
+        hosts = set()
+        for node in NODES:
+            with platform.engine(node) as engine:
+                hosts |= {c.id[:12] for c in engine.task_containers() if c.service_id == service_id}
+        return hosts
+
+    until("both tasks running", lambda: len(task_hosts()) == 2)
+    hosts = task_hosts()
+
+    def answers(url: str, n: int) -> list[str]:
+        def get() -> list[str]:
+            out = []
+            for _ in range(n):
+                with urllib.request.urlopen(url, timeout=2) as resp:
+                    out.append(resp.read().decode().strip())
+            return out
+
+        return ns.call_in(platform.client_netns, get)
+
+    for url in urls:  # every node IP is served by the service's own tasks, and only by them
+        seen = {body.removeprefix("version=1 host=") for body in answers(url, 24)}
+        assert seen <= hosts, (url, seen, hosts)
+        assert seen == hosts, f"{url} balanced onto {seen} of {hosts} in 24 requests"
 
 
 def test_observer_events(platform: Platform) -> None:
