@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from chaos.analysis import RunResult, load_result
+from chaos.lab import Lab
 from chaos.timeline import Event
 
 CHAOS = str(Path(sys.executable).with_name("chaos"))
@@ -21,6 +22,7 @@ class Ran:
     stdout: str
     stderr: str
     result: RunResult
+    lab: Lab
 
     def events(self, kind: str) -> list[Event]:
         return [e for e in self.result.events if e.kind == kind]
@@ -40,7 +42,9 @@ def run(name: str, out: Path, *sets: str, seed: int = 1) -> Ran:
         args += ["--set", item]
     proc = subprocess.run(args, capture_output=True, text=True, timeout=600, check=False)
     assert (out / "result.json").exists(), proc.stdout + proc.stderr
-    return Ran(proc.returncode, proc.stdout, proc.stderr, load_result(out / "result.json"))
+    return Ran(
+        proc.returncode, proc.stdout, proc.stderr, load_result(out / "result.json"), Lab.attach()
+    )
 
 
 def ok_on(ran: Ran, node: str, phases: Sequence[str] = ("fault", "observe")) -> int:

@@ -8,16 +8,29 @@ from pathlib import Path
 import pytest
 
 from chaos.lab import Lab
-from tests.experiments.helpers import ok_on, run
+from tests.experiments.helpers import Ran, ok_on, run
+from tests.lab.helpers import swarm_snapshot
 
 pytestmark = pytest.mark.lab
 
 
+def assert_quiet(ran: Ran) -> None:
+    """Not one error of any kind in any phase; else say what each phase saw and what the
+    swarm and the mesh looked like (a lab that errs with nothing broken is a lab bug)."""
+    noisy = {
+        p.name: {n.node: n.requests.errors for n in p.nodes if n.requests.error_count}
+        for p in ran.result.phases
+        if p.requests.error_count
+    }
+    assert not noisy, f"errors with no fault: {noisy}\n{swarm_snapshot(ran.lab)}"
+
+
 def test_baseline_passes_with_no_errors(lab: Lab, tmp_path: Path) -> None:
+    # expect: every request to every node IP succeeds; any error is a set-up problem
     ran = run("baseline", tmp_path)
     r = ran.result
-    assert r.verdict in ("pass", "unknown"), r.verdict_reasons  # unknown only if the box is busy
-    assert ran.code == {"pass": 0, "unknown": 5}[r.verdict]
+    assert_quiet(ran)
+    assert r.verdict == "pass" and ran.code == 0, r.verdict_reasons
     assert r.restored and not r.errors
     assert [p.name for p in r.phases] == ["warmup", "baseline", "fault", "observe"]
     assert r.load is not None and r.load.requests.ok > 0
@@ -43,7 +56,14 @@ def test_leader_kill_elects_a_new_leader_and_errors_hit_the_dead_ip(
     assert r.failed_by_node[victim] > max(r.failed_by_node[n] for n in others)
     assert r.recovery.dead_ip_errors > 0
     assert r.restored
-    assert ran.code in (0, 1, 5)  # the verdict is the SLO's business; the run itself worked
+    # the live IPs fail only while the mesh still sends to the dead node's task (gossip's 4 s
+    # suspicion), then serve like the baseline: client recovery is measured, within seconds
+    rec = r.recovery
+    assert rec.client_status == "recovered" and rec.client_recovered_s is not None, rec.notes
+    assert rec.client_recovered_s < 15.0, rec
+    # expect: a new leader in 10-20 s (< the SLO's 30 s), live-IP errors for a few seconds
+    # only (< 10 %), recovered well inside 60 s: the SLO holds
+    assert r.verdict == "pass" and ran.code == 0, r.verdict_reasons
 
 
 def test_follower_kill_keeps_the_leader_and_reschedules(lab: Lab, tmp_path: Path) -> None:
