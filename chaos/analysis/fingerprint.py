@@ -5,7 +5,7 @@ fingerprint derived from their ``environment`` and ``experiment.settings``).
 - **environment**: ``platform``, ``mesh`` (a real IPVS mesh and the lab's emulation fail
   differently), ``nodes`` (the swarm's size), ``engine_versions`` (the distinct docker engine
   versions of the nodes; a node that did not answer is left out rather than counted as a
-  version of its own);
+  version of its own, and a run where none answered has no versions to compare);
 - **experiment**: ``service`` (the service spec as run) and ``load`` (rate, connections,
   timeout, engine: what the users did and how it was measured).
 
@@ -108,6 +108,9 @@ def differences(a: Fingerprint, b: Fingerprint, allowed: Collection[str] = ()) -
     """The fields that differ between ``a`` and ``b`` and are not under a key of
     ``allowed`` (dotted: ``service.update.parallelism``, or ``service`` for all of it)."""
     fa, fb = flat(a), flat(b)
+    if not a.engine_versions or not b.engine_versions:  # not known: nothing to hold against
+        fa.pop("engine_versions", None)
+        fb.pop("engine_versions", None)
     out = []
     for field in sorted(fa.keys() | fb.keys()):
         va, vb = fa.get(field, "-"), fb.get(field, "-")
