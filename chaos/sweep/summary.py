@@ -2,7 +2,8 @@
 per setting and metric the median, range and bootstrap interval over its repeats, and the
 recommendation (:mod:`chaos.sweep.recommend`).
 
-A repeat without a value (no result, a metric not applicable) is listed, not counted. The runs
+A repeat without a value (no result, an interrupted run, a metric not applicable) is listed,
+not counted. The runs
 must be comparable (:mod:`chaos.analysis.fingerprint`): the same platform, mesh, node count,
 engine versions, service and load, except the swept keys.
 """
@@ -20,12 +21,16 @@ from chaos.sweep.files import RESULT_FILE, read_log, read_plan, rep_numbers
 from chaos.sweep.matrix import Cell
 from chaos.sweep.model import CellSummary, Estimate, RepSummary, SweepSummary
 from chaos.sweep.recommend import recommend
+from chaos.verdict import Verdict
 
 
 def rep_summary(rel: str, result: RunResult | None) -> RepSummary:
-    if result is None:
+    """A repeat's numbers; none for a missing result or an interrupted run (stopped before
+    its end, it measured nothing to the end: shown, not counted, as the gate does)."""
+    if result is None or result.verdict == Verdict.INTERRUPTED:
+        verdict = "missing" if result is None else str(result.verdict)
         return RepSummary(
-            dir=rel, verdict="missing", failed=None, error_rate=None, p99_ms=None, update_s=None
+            dir=rel, verdict=verdict, failed=None, error_rate=None, p99_ms=None, update_s=None
         )
     judged = result.judged
     lat = result.judged_latency_ms

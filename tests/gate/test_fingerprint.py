@@ -151,3 +151,28 @@ def test_gate_refuses_a_baseline_of_another_service(tmp_path: Path) -> None:
     now = derive(ROLLING, tmp_path / "now", settings={"service": {"replicas": 5}})
     with pytest.raises(UsageError, match=r"service\.replicas 3 vs 5"):
         gate.gate([now], ROLLING, gate.Thresholds())
+
+
+def test_a_sweep_stops_at_the_first_run_on_other_ground(tmp_path: Path) -> None:
+    from chaos.experiment.runner import RunOptions, RunOutcome
+    from chaos.verdict import Verdict
+
+    calls: list[Path] = []
+
+    def run_one(exp: Any, opts: RunOptions) -> RunOutcome:
+        assert opts.out_dir is not None
+        calls.append(opts.out_dir)
+        par = exp.service.update.parallelism
+        derive(ROLLING, opts.out_dir, settings={"service": {"update": {"parallelism": par}}})
+        if len(calls) == 2:  # the lab was rebuilt with another engine between two runs
+            with_environment(opts.out_dir, engine_versions={"node-001": "24.0.7"})
+        return RunOutcome(opts.out_dir, Verdict.PASS, 0, ["results: x", "verdict: pass"])
+
+    out = tmp_path / "sweep"
+    axes = [sweep.parse_axis("update.parallelism=1,3")]
+    with pytest.raises(UsageError, match="are not comparable: engine_versions"):
+        sweep.run_sweep("rolling-update", {}, axes, 2, RunOptions("lab", None, out),
+                        log=lambda _: None, run_one=run_one)  # fmt: skip
+    assert len(calls) == 2 and not (out / sweep.SUMMARY_FILE).exists()
+    log = sweep.SweepLog.model_validate_json((out / sweep.LOG_FILE).read_text())
+    assert log.stopped is not None and log.stopped.startswith("runs not comparable: sweep ")

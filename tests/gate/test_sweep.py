@@ -11,6 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from chaos import sweep
+from chaos.analysis import load_result, write_result
 from chaos.cli import cli
 from chaos.errors import UsageError
 from chaos.experiment.runner import RunOptions, RunOutcome
@@ -420,3 +421,13 @@ def test_run_sweep_stops_when_the_cluster_is_not_restored(tmp_path: Path) -> Non
     summary = sweep.summarise(out)
     assert [len(c.runs) for c in summary.cells] == [2, 0]
     assert "only one setting has results" in summary.recommendation.text
+
+
+def test_an_interrupted_repeat_is_shown_not_counted(tmp_path: Path) -> None:
+    root = make_sweep_dir(tmp_path / "sweep", {"1": [(23, 17.3), (90, 30.0)], "3": [(50, 8.0)]})
+    path = root / "update.parallelism=1" / "rep-2" / "result.json"
+    r = load_result(path)
+    write_result(path, r.model_copy(update={"verdict": Verdict.INTERRUPTED}))
+    one = sweep.summarise(root).cells[0]
+    assert [r.verdict for r in one.runs] == ["pass", "interrupted"]
+    assert (one.failed.n, one.failed.median, one.update_s.n) == (1, 23, 1)
