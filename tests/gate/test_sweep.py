@@ -431,3 +431,19 @@ def test_an_interrupted_repeat_is_shown_not_counted(tmp_path: Path) -> None:
     one = sweep.summarise(root).cells[0]
     assert [r.verdict for r in one.runs] == ["pass", "interrupted"]
     assert (one.failed.n, one.failed.median, one.update_s.n) == (1, 23, 1)
+
+
+def test_cli_report_rebuilds_a_sweep_from_its_saved_runs(tmp_path: Path) -> None:
+    root = make_sweep_dir(
+        tmp_path / "sweep",
+        {"1": [(23, 17.3), (19, 16.8), (25, 17.9)], "3": [(48, 8.1), (55, 8.6), (61, 7.9)]},
+    )
+    got = CliRunner().invoke(cli, ["report", str(root)])
+    assert got.exit_code == 0, got.output
+    summary = sweep.SweepSummary.model_validate_json((root / sweep.SUMMARY_FILE).read_text())
+    assert got.output.splitlines() == [
+        f"sweep summary: {root / sweep.MARKDOWN_FILE}",
+        f"sweep page: {root / sweep.HTML_FILE}",
+        summary.recommendation.text,
+    ]
+    assert summary.recommendation.confidence == "confident"
