@@ -26,6 +26,11 @@ in the baseline: no check (the baseline sets no bar); none in the group: ``unkno
 baseline group is the one with the same experiment and settings, else the only baseline group
 of the same experiment (the line says the settings differ), else ``unknown``.
 
+**Comparable runs**: a group and its baseline must share their fingerprint (platform, mesh,
+node count, engine versions, service, load: :mod:`chaos.analysis.fingerprint`); otherwise
+the gate is refused with one line naming the difference (exit 2), since such a baseline sets
+no bar.
+
 **Interrupted runs** (stopped early by an operator) are neither pass nor fail: their one
 line is ``skipped`` ("not judged"), they take no part in the baseline comparison, and they do
 not fail the gate by themselves; a gate where no run at all was judged fails (nothing to
@@ -47,7 +52,7 @@ from typing import Any, Literal
 
 from pydantic import ValidationError
 
-from chaos.analysis import RunResult, load_result
+from chaos.analysis import RunResult, check_comparable, fingerprint_of, load_result
 from chaos.analysis.checks import (
     CheckInputs,
     check_error_rate,
@@ -396,11 +401,20 @@ def _values(g: Group, m: Metric) -> list[float]:
     return [v for r in judged if (v := m.get(r.result)) is not None]
 
 
+def check_baseline_comparable(g: Group, b: Group) -> None:
+    """A baseline that ran on other ground (platform, mesh, nodes, engine versions) or with
+    another service or load sets no bar: UsageError naming the difference (exit 2)."""
+    runs = [r for r in (*b.runs, *g.runs) if r.result.verdict != Verdict.INTERRUPTED]
+    prints = [(str(r.dir), fingerprint_of(r.result, str(r.dir))) for r in runs]
+    check_comparable("gate --baseline", prints)
+
+
 def baseline_checks(g: Group, baseline: Sequence[Group], tolerance: float) -> list[GateCheck]:
     b, note = match(g, baseline)
     if b is None:
         why = f"no baseline run of {g.experiment} with these settings"
         return [GateCheck(g.experiment, g.label, "baseline", "baseline", "unknown", why)]
+    check_baseline_comparable(g, b)
     out = []
     for m in METRICS:
         cmp = compare_metric(m, _values(g, m), _values(b, m), tolerance)

@@ -32,7 +32,6 @@ from chaos.errors import UsageError
 from chaos.experiment import catalogue
 from chaos.experiment.runner import REPORTS, RunOptions, run_experiment
 from chaos.experiment.spec import Experiment
-from chaos.sweep import canonical_overrides
 from chaos.verdict import STOPS_A_SERIES, worst
 from chaos.yamlfile import read_yaml
 
@@ -80,7 +79,7 @@ def load_suite(path: Path) -> list[Planned]:
             field = ".".join(str(p) for p in err["loc"])
             raise UsageError(f"{path}: entry {i}: {field}: {err['msg']}") from None
         try:
-            exp = catalogue.load(entry.experiment, canonical_overrides(entry.set_))
+            exp = catalogue.load(entry.experiment, entry.set_)
         except UsageError as exc:
             raise UsageError(f"{path}: entry {i} ({entry.experiment}): {exc}") from None
         planned.append(Planned(i, entry, exp))

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from chaos.analysis.checks import Check, CheckInputs, run_checks
 from chaos.analysis.events import leader_after
+from chaos.analysis.fingerprint import Fingerprint, check_comparable, fingerprint_of
 from chaos.analysis.phases import NodeStats, PhaseSpan, PhaseStats
 from chaos.analysis.recovery import Recovery
 from chaos.analysis.result import (
@@ -34,6 +35,7 @@ __all__ = [
     "CheckInputs",
     "Environment",
     "ExperimentInfo",
+    "Fingerprint",
     "LoadResult",
     "NodeStats",
     "PhaseSpan",
@@ -41,6 +43,8 @@ __all__ = [
     "Recovery",
     "RunResult",
     "analyze",
+    "check_comparable",
+    "fingerprint_of",
     "leader_after",
     "load_result",
     "load_result_of",

@@ -17,6 +17,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from chaos.analysis.checks import Check, CheckInputs, run_checks
+from chaos.analysis.fingerprint import Fingerprint
 from chaos.analysis.loaddir import Frozen, Requests, count, read_load_dir
 from chaos.analysis.phases import PhaseSpan, PhaseStats, node_name, phase_stats
 from chaos.analysis.recovery import Recovery, compute_recovery, failed_by_node
@@ -173,7 +174,9 @@ class Environment(Frozen):
 class RunResult(Frozen):
     """``result.json``. ``started_at``: ISO 8601 wall clock; ``duration_s``: seconds;
     ``leader_before``/``leader_after``: node names; ``restored``: the clean-up put the cluster
-    back; ``errors``: run errors (a failed step...); ``load_dir``: relative to result.json."""
+    back; ``errors``: run errors (a failed step...); ``load_dir``: relative to result.json;
+    ``fingerprint``: what a comparison needs to share with it (:mod:`chaos.analysis.
+    fingerprint`; absent in results written before it, which still load)."""
 
     schema_version: int = SCHEMA_VERSION
     experiment: ExperimentInfo
@@ -195,6 +198,7 @@ class RunResult(Frozen):
     restored: bool
     errors: list[str]
     load_dir: str
+    fingerprint: Fingerprint | None = None
 
 
 def _brief(summary: LoadSummary) -> LoadResult:
@@ -221,6 +225,7 @@ def make_result(
     restored: bool,
     errors: Sequence[str],
     load_dir: str,
+    fingerprint: Fingerprint | None = None,
 ) -> RunResult:
     """The :class:`RunResult` of an analysed run plus what only the runner knows."""
     return RunResult(
@@ -243,6 +248,7 @@ def make_result(
         restored=restored,
         errors=list(errors),
         load_dir=load_dir,
+        fingerprint=fingerprint,
     )
 
 

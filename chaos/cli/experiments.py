@@ -11,7 +11,7 @@ import click
 
 from chaos import lock
 from chaos.cli.options import platform_option
-from chaos.cli.types import SweepAxis
+from chaos.cli.types import Duration, Repeat, SweepAxis
 from chaos.errors import ChaosError, UsageError
 from chaos.experiment import catalogue
 from chaos.experiment.preflight import preflight
@@ -20,7 +20,7 @@ from chaos.experiment.runner import RunOptions, run_experiment
 from chaos.experiment.spec import load_experiment, parse_set
 from chaos.journal import Journal
 from chaos.platform import cluster_id, get_platform
-from chaos.sweep import Axis, canonical_overrides, run_sweep
+from chaos.sweep import AutoRepeat, Axis, auto_repeat, prepare, run_sweep
 
 
 @click.command(name="list")
@@ -99,10 +99,18 @@ def plan(
 )
 @click.option(
     "--repeat",
-    type=click.IntRange(min=1),
+    type=Repeat(),
     default=1,
     show_default=True,
-    help="Runs per setting (a sweep's spread).",
+    help="Runs per setting (a sweep's spread), or auto: 3 each, then more of the settings "
+    "whose ranking is not yet sure at 95%, up to 10 each.",
+)
+@click.option(
+    "--budget",
+    type=Duration(),
+    default=None,
+    help="With --repeat auto: the sweep's time, e.g. 30m (no run starts that would end "
+    "after it, judged by the runs so far).",
 )
 def run(
     experiment: str,
@@ -115,23 +123,29 @@ def run(
     keep: bool,
     quiet: bool,
     axes: tuple[Axis, ...],
-    repeat: int,
+    repeat: int | str,
+    budget: float | None,
 ) -> None:
     """Run an experiment under load; exit 0 pass, 1 SLO violated, 2 invalid input,
     3 platform error, 4 cluster not restored, 5 verdict unknown, 130 interrupted (by Ctrl-C,
     SIGTERM, SIGHUP or `chaos stop`; restored first). With --sweep or --repeat: every setting
     into reports/sweep-<date>-<name>/ and a comparison (sweep.md); exit 0 when every run
-    finished, else 3, 4 or 130 as for one run."""
-    if axes or repeat > 1:
+    finished, else 3, 4 or 130 as for one run; runs that are not comparable, 2."""
+    if budget is not None and repeat != "auto":
+        raise UsageError("--budget applies to --repeat auto")
+    runs: int | AutoRepeat = auto_repeat(budget) if repeat == "auto" else int(repeat)
+    if axes or runs != 1:
         if keep:
             raise UsageError("--keep applies to one run, not to a sweep")
         opts = RunOptions(platform, seed, out, False, not quiet, inventory, replace)
+        first = runs.min_repeat if isinstance(runs, AutoRepeat) else runs
+        prepare(experiment, parse_set(sets), axes, first)  # bad input: exit 2, lock untouched
         with lock.holding(cluster_id(platform, inventory)):  # the whole sweep is one actor
-            swept = run_sweep(experiment, parse_set(sets), axes, repeat, opts, log=click.echo)
+            swept = run_sweep(experiment, parse_set(sets), axes, runs, opts, log=click.echo)
         for line in swept.lines:
             click.echo(line)
         sys.exit(swept.exit_code)
-    exp = catalogue.load(experiment, canonical_overrides(parse_set(sets)))
+    exp = catalogue.load(experiment, parse_set(sets))
     opts = RunOptions(platform, seed, out, keep, not quiet, inventory, replace)
     outcome = run_experiment(exp, opts)
     for line in outcome.lines:

@@ -12,6 +12,7 @@ from chaos.analysis import (
     Analysis,
     Environment,
     ExperimentInfo,
+    Fingerprint,
     PhaseSpan,
     Recovery,
     RunResult,
@@ -97,6 +98,12 @@ def build_result(
     except ChaosError as exc:
         analysis = _no_analysis(f"no analysis: {exc}", state)
     env = platform.environment()
+    environment = Environment(
+        engine_versions=engine_versions(platform),
+        kernel=env.get("kernel", host_platform.release()),
+        mesh=platform.mesh, platform=platform.name, seed=state.seed, tool_version=__version__,
+        python=sys.version.split()[0],
+    )  # fmt: skip
     return make_result(
         analysis,
         experiment=ExperimentInfo(
@@ -106,12 +113,8 @@ def build_result(
         events=events,
         leader_before=state.leader_before,
         leader_after=leader_after(events, state.leader_before),
-        environment=Environment(
-            engine_versions=engine_versions(platform),
-            kernel=env.get("kernel", host_platform.release()),
-            mesh=platform.mesh, platform=platform.name, seed=state.seed, tool_version=__version__,
-            python=sys.version.split()[0],
-        ),
+        environment=environment,
+        fingerprint=Fingerprint.of(environment, exp.service, exp.load),
         started_at=state.started_at,
         duration_s=round(time.monotonic() - state.started, 3),
         restored=state.restored,

@@ -355,11 +355,31 @@ def load_experiment(path: Path, overrides: dict[str, Any] | None = None) -> Expe
     return parse_experiment(data, str(path))
 
 
+# Short forms of ``--set`` keys (in ``chaos run``, ``chaos plan``, suites and sweeps): the
+# service's settings are the ones swept and overridden most.
+SET_ALIASES = {
+    "update": "service.update",
+    "rollback": "service.rollback",
+    "replicas": "service.replicas",
+    "image": "service.image",
+}
+
+
+def canonical_key(key: str) -> str:
+    """``update.parallelism`` -> ``service.update.parallelism``; other keys unchanged."""
+    key = key.strip()
+    head, dot, rest = key.partition(".")
+    if head in SET_ALIASES:
+        return SET_ALIASES[head] + dot + rest
+    return key
+
+
 def apply_overrides(data: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
-    """``{"phases.observe": "5s"}`` sets ``data["phases"]["observe"]``; steps by index."""
+    """``{"phases.observe": "5s"}`` sets ``data["phases"]["observe"]``; steps by index; the
+    keys of :data:`SET_ALIASES` are short for their ``service.*`` keys."""
     out: dict[str, Any] = yaml.safe_load(yaml.safe_dump(data))  # deep copy
     for dotted, value in overrides.items():
-        keys = dotted.split(".")
+        keys = canonical_key(dotted).split(".")
         cur: Any = out
         for key in keys[:-1]:
             if isinstance(cur, list):
