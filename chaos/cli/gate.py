@@ -31,6 +31,7 @@ def suite(file: Path, platform: str, inventory: Path | None, out: Path | None, q
     exit with the worst run's code (4, 130, 3, 1, 5, 0 in that order). Holds the cluster
     for the whole suite: no other command acts on it between two runs."""
     opts = RunOptions(platform, None, out, False, not quiet, inventory)
+    suite_lib.load_suite(file)  # bad input is refused before the cluster is taken
     with lock.holding(cluster_id(platform, inventory)):
         outcome = suite_lib.run_suite(file, opts)
     for line in outcome.lines:

@@ -75,13 +75,9 @@ def test_errors_land_on_the_failing_node_only(outage_run: Run) -> None:
     assert fault_b.errors.keys() == {"http_5xx"}
     assert fault_b.error_count == pytest.approx(expected, rel=0.1)
     assert fault_b.error_rate == pytest.approx(1.0, abs=0.1)
-    # the window straddling the fault start belongs to the baseline: at most its B share
-    base = stats["baseline"]
-    last = int(outage_run.fault_start * 10) / 10
-    assert base.requests.error_count <= 10
-    early = PhaseSpan("early", base.start, last)
-    (before,) = phase_stats(read_load_dir(outage_run.load_dir), [early], nodes(outage_run))
-    assert before.requests.error_count == 0
+    # phases start on the window grid and the fault acts inside its phase: not one of its
+    # errors is counted before it (attribution by intended send time, docs/metrics.md)
+    assert stats["baseline"].requests.error_count == 0
     assert stats["fault"].requests.error_rate == pytest.approx(0.5, abs=0.05)
 
 
