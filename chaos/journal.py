@@ -3,14 +3,9 @@ and after a SIGKILL through ``chaos recover``.
 
 An append-only JSONL file, flushed and fsynced per line (a crash keeps what was applied):
 ``{"op": "apply", "id": …, "run": …, "platform": …, "action": "halt", "node": "node-001",
-"undo": "start", "arg": …}`` and ``{"op": "undo", "id": …}``. Undo actions (jepsen's
-faults heal in teardown; healing twice is harmless):
-
-    halt/stop_engine -> start      suspend -> resume      drain -> activate
-    isolate -> reconnect
-    demote -> promote              promote -> demote      label_add -> label_restore
-    label_rm -> label_restore      create_service -> remove_service
-    stack_deploy -> stack_rm       leave -> rejoin (stale entry removed, joined again)
+"undo": "start", "arg": …}`` and ``{"op": "undo", "id": …}``. Each fault's undo action is
+its kind's heal in the fault registry (:mod:`chaos.faults`; jepsen's faults heal in teardown,
+healing twice is harmless).
 """
 
 from __future__ import annotations
@@ -22,22 +17,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-JOURNAL = Path(os.environ.get("CHAOS_JOURNAL", "/var/lib/swarm-chaos/journal.jsonl"))
+from chaos import faults
 
-UNDO = {
-    "halt": "start",
-    "stop_engine": "start",
-    "suspend": "resume",
-    "isolate": "reconnect",
-    "drain": "activate",
-    "demote": "promote",
-    "promote": "demote",
-    "label_add": "label_restore",
-    "label_rm": "label_restore",
-    "create_service": "remove_service",
-    "stack_deploy": "stack_rm",
-    "leave": "rejoin",
-}
+JOURNAL = Path(os.environ.get("CHAOS_JOURNAL", "/var/lib/swarm-chaos/journal.jsonl"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,7 +49,8 @@ class Journal:
 
     def applied(self, run: str, platform: str, action: str, node: str, arg: Any = None) -> Fault:
         """Record a fault *before* acting, so a crash mid-action is still undone."""
-        fault = Fault(uuid.uuid4().hex[:12], run, platform, action, node, UNDO[action], arg)
+        undo = faults.kind(action).heal
+        fault = Fault(uuid.uuid4().hex[:12], run, platform, action, node, undo, arg)
         self._append({"op": "apply", **_fields(fault)})
         return fault
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 from chaos.errors import ChaosError, NotFoundError
 from chaos.platform.base import Platform
-from chaos.platform.view import Managers
+from chaos.platform.view import CutOff, Managers
 from chaos.swarm.model import NodeView, ServiceView, TaskView
 from chaos.timeline import EventLog
 
@@ -70,7 +70,7 @@ class Snapshot:
 
 class Observer:
     def __init__(
-        self, platform: Platform, log: EventLog, service: str, cut_off: set[str] | None = None
+        self, platform: Platform, log: EventLog, service: str, cut_off: CutOff | None = None
     ) -> None:
         self.platform = platform
         self.log = log

@@ -7,11 +7,11 @@ timeout: an image missing on a node without a registry would leave its tasks pen
 
 from __future__ import annotations
 
+from chaos import faults
 from chaos.errors import ChaosError, UsageError
 from chaos.experiment.plan import Plan, plan
 from chaos.experiment.spec import Experiment, ServiceStep, ServiceUpdateStep
 from chaos.platform import Platform
-from chaos.platform.base import POWER_ACTIONS
 from chaos.platform.view import cluster_view
 
 
@@ -59,5 +59,5 @@ def check_images(exp: Experiment, platform: Platform) -> None:
 def preflight(exp: Experiment, platform: Platform, seed: int) -> Plan:
     """The plan against the live cluster, after the image check; raises UsageError."""
     check_images(exp, platform)
-    supported = frozenset(a for a in POWER_ACTIONS if platform.supports(a))
+    supported = frozenset(c for c in faults.capabilities() if platform.supports(c))
     return plan(exp, cluster_view(platform), seed, supported)

@@ -17,10 +17,12 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from chaos import faults as registry
 from chaos.errors import ChaosError, NotRestoredError
 from chaos.experiment import actions
 from chaos.experiment.actions import Context
 from chaos.experiment.spec import Experiment
+from chaos.faults import Stage
 from chaos.journal import Fault, Journal
 from chaos.platform import Platform
 from chaos.platform.view import Managers, cluster_view
@@ -30,22 +32,26 @@ from chaos.timeline import EventLog
 RESTORE_TIMEOUT = 180.0
 STUCK_DOWN_S = 45.0  # Down this long with its engine answering: restart the engine once
 STEADY_S = 2.0  # all Ready under one leader this long (a rejoining node can depose a leader)
-NETWORK_BACK = ("start", "resume", "reconnect")
 
 Say = Callable[[str], None]
 
 
-def heal(ctx: Context, faults: Sequence[Fault], say: Say) -> list[str]:
-    """Undo ``faults`` (one run's) in the module's order; returns the errors."""
-    first = [f for f in faults if f.undo in NETWORK_BACK]
-    rejoins = [f for f in faults if f.undo == "rejoin"]
-    rest = [f for f in faults if f not in first and f not in rejoins]
-    errors = actions.undo_all(ctx, first, say)
-    if rejoins:
-        wait_leader(ctx)
-        errors += actions.undo_all(ctx, rejoins, say)
-    wait_ready(ctx, say=say)
-    errors += actions.undo_all(ctx, rest, say)
+def stage_of(fault: Fault) -> Stage:
+    heal = registry.HEALS.get(fault.undo)
+    return heal.stage if heal is not None else Stage.CONTROL
+
+
+def heal(ctx: Context, pending: Sequence[Fault], say: Say) -> list[str]:
+    """Undo ``pending`` (one run's faults) stage by stage (:class:`chaos.faults.Stage`);
+    returns the errors."""
+    errors: list[str] = []
+    for stage in Stage:
+        mine = [f for f in pending if stage_of(f) == stage]
+        if stage is Stage.MEMBERSHIP and mine:
+            wait_leader(ctx)  # a rejoin needs a leader to join
+        if stage is Stage.CONTROL:
+            wait_ready(ctx, say=say)  # what follows needs a working control plane
+        errors += actions.undo_all(ctx, mine, say)
     return errors
 
 

@@ -31,10 +31,10 @@ from pathlib import Path
 import anyio
 import yaml
 
-from chaos import lock
+from chaos import faults, lock
 from chaos.errors import ChaosError, PlatformError, UsageError
 from chaos.experiment import actions
-from chaos.experiment.actions import FAULTS, Context
+from chaos.experiment.actions import Context
 from chaos.experiment.live import LiveView
 from chaos.experiment.loadproc import LoadProcess
 from chaos.experiment.observer import Observer
@@ -42,7 +42,7 @@ from chaos.experiment.outdir import check_out_dir, claim_out_dir
 from chaos.experiment.plan import describe_step
 from chaos.experiment.preflight import preflight
 from chaos.experiment.restore import recover, restore, wait_ready
-from chaos.experiment.spec import Experiment, PowerStep, ServiceUpdateStep, SleepStep, Step
+from chaos.experiment.spec import Experiment, ServiceUpdateStep, SleepStep, Step
 from chaos.experiment.steps import Aborted, StepRunner, StepTimeout
 from chaos.experiment.stopping import Interrupted, RestoreAbandoned, Stopper
 from chaos.journal import Journal
@@ -255,8 +255,6 @@ def setup(ctx: Context, exp: Experiment, targets: dict[str, str], live: LiveView
         if node not in ctx.platform.node_names():
             raise UsageError(f"node_labels: no node {node!r} on this platform")
         for key, value in labels.items():
-            before = {v.hostname: v for v in ctx.managers.call(lambda e: e.nodes())}[node]
-            ctx.record("label_add", node, {"key": key, "old": before.labels.get(key)})
             actions.set_label(ctx, node, key, value)
     req = actions.service_request(exp.service, ctx.platform)
     deadline = time.monotonic() + SETUP_TIMEOUT
@@ -267,7 +265,7 @@ def setup(ctx: Context, exp: Experiment, targets: dict[str, str], live: LiveView
     # the name, and a node reconnected just before can cost the swarm its leader for a while
     # (its raised raft term deposes the leader).
     def create() -> None:
-        ctx.managers.call(lambda e: e.create_service(req))
+        faults.kind("create_service").inject(ctx, req.name, req)
 
     _until(deadline, f"create service {req.name}", create)
     live.say(f"service {req.name}: {exp.service.mode} {exp.service.image}, waiting until converged")
@@ -422,7 +420,7 @@ class Execution:
                 # never abandoned: a stop waits for a step that acts on the cluster, so the
                 # restore cannot race it (waits return at once when a stop is requested)
                 nodes, what = await anyio.to_thread.run_sync(runner.run, step)
-            if isinstance(step, PowerStep) and step.action in FAULTS:
+            if step.action in faults.FAULTS and faults.kind(step.action).on_node:
                 st.faulted_nodes.update(nodes)
             log.emit("step_end", what, index=i, action=step.action, nodes=list(nodes), ok=True)
             say(f"   {i + 1}. {text}: {what}")

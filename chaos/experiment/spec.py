@@ -20,15 +20,19 @@ from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
+    Discriminator,
     Field,
+    Tag,
     ValidationError,
     field_validator,
     model_validator,
 )
 
+from chaos import faults
 from chaos.errors import UsageError
 from chaos.units import parse_duration, parse_fraction, parse_rate
 from chaos.yamlfile import parse_yaml, read_yaml
@@ -188,18 +192,30 @@ class _Step(_Strict):
     timeout: Seconds | None = None
 
 
+def _registered(kind: faults.StepKind) -> Callable[[str], str]:
+    """A step action of ``kind`` as the fault registry names them (chaos.faults)."""
+    allowed = faults.step_actions(kind)
+
+    def check(action: str) -> str:
+        if action not in allowed:
+            raise ValueError(f"a {kind} step is one of {', '.join(allowed)}")
+        return action
+
+    return check
+
+
 class PowerStep(_Step):
-    action: Literal["halt", "start", "suspend", "resume", "stop_engine", "isolate", "reconnect"]
+    action: Annotated[str, AfterValidator(_registered("power"))]
     target: Target
 
 
 class NodeStep(_Step):
-    action: Literal["drain", "activate", "demote", "promote", "leave", "rejoin"]
+    action: Annotated[str, AfterValidator(_registered("node"))]
     target: Target
 
 
 class LabelStep(_Step):
-    action: Literal["label_add", "label_rm"]
+    action: Annotated[str, AfterValidator(_registered("label"))]
     target: Target
     label: str  # "key=value" for add, "key" for rm
 
@@ -241,20 +257,38 @@ class SleepStep(_Step):
     duration: Seconds
 
 
-Step = Annotated[
-    PowerStep
-    | NodeStep
-    | LabelStep
-    | ServiceUpdateStep
-    | ServiceStep
-    | StackStep
-    | WaitStep
-    | SleepStep,
-    Field(discriminator="action"),
-]
+POWER_ACTIONS = faults.step_actions("power")
+NODE_ACTIONS = faults.step_actions("node")
+LABEL_ACTIONS = faults.step_actions("label")
+# the step kind of every action an experiment file may name: the registry's, then the rest
+STEP_KINDS: dict[str, str] = {
+    **dict.fromkeys(POWER_ACTIONS, "power"),
+    **dict.fromkeys(NODE_ACTIONS, "node"),
+    **dict.fromkeys(LABEL_ACTIONS, "label"),
+    "update": "update",
+    **dict.fromkeys(("scale", "rollback", "remove", "create"), "service"),
+    **dict.fromkeys(("stack_deploy", "stack_rm"), "stack"),
+    "wait_for": "wait",
+    "sleep": "sleep",
+}
 
-POWER_ACTIONS = ("halt", "start", "suspend", "resume", "stop_engine", "isolate", "reconnect")
-NODE_ACTIONS = ("drain", "activate", "demote", "promote", "leave", "rejoin")
+
+def _step_kind(raw: Any) -> str | None:
+    action = raw.get("action") if isinstance(raw, dict) else getattr(raw, "action", None)
+    return STEP_KINDS.get(action) if isinstance(action, str) else None
+
+
+Step = Annotated[
+    Annotated[PowerStep, Tag("power")]
+    | Annotated[NodeStep, Tag("node")]
+    | Annotated[LabelStep, Tag("label")]
+    | Annotated[ServiceUpdateStep, Tag("update")]
+    | Annotated[ServiceStep, Tag("service")]
+    | Annotated[StackStep, Tag("stack")]
+    | Annotated[WaitStep, Tag("wait")]
+    | Annotated[SleepStep, Tag("sleep")],
+    Discriminator(_step_kind),
+]
 
 
 def _normalise_step(raw: Any) -> Any:
@@ -272,7 +306,7 @@ def _normalise_step(raw: Any) -> Any:
     key = action.replace("-", "_")
     if key in POWER_ACTIONS or key in NODE_ACTIONS:
         return {"action": key, "target": value, **rest}
-    if key in ("label_add", "label_rm"):
+    if key in LABEL_ACTIONS:
         if not isinstance(value, dict):
             raise ValueError(f"{action} takes {{node: TARGET, label: KEY[=VALUE]}}")
         return {"action": key, "target": value.get("node"), "label": value.get("label"), **rest}

@@ -12,9 +12,10 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from chaos import faults
 from chaos.errors import ChaosError, UsageError
 from chaos.experiment import actions
-from chaos.experiment.actions import FAULTS, Context
+from chaos.experiment.actions import Context
 from chaos.experiment.observer import Observer, Snapshot
 from chaos.experiment.select import select
 from chaos.experiment.spec import (
@@ -135,7 +136,7 @@ class StepRunner:
         p = self.ctx.platform
         # a leader on a node this run has faulted is no answer (an isolated leader still
         # calls itself leader until it steps down)
-        out = (*FAULTS, "leave", "demote")
+        out = faults.removes_leader()
         faulted = {f.node for f in self.ctx.journal.pending(self.ctx.run) if f.action in out}
 
         def leader_elected(s: Snapshot) -> tuple[bool, str]:

@@ -15,7 +15,6 @@ from chaos.swarm.engine import Engine
 from chaos.swarm.model import PortRequest
 
 Power = Literal["running", "halted", "suspended"]
-POWER_ACTIONS = ("halt", "start", "suspend", "resume", "stop_engine", "isolate", "reconnect")
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,7 +67,8 @@ class Platform(Protocol):
     def engine_up(self, node: str) -> bool: ...
 
     def supports(self, action: str) -> bool:
-        """Whether this platform can perform a power action (checked by ``chaos plan``)."""
+        """Whether this platform has a capability an action needs
+        (:func:`chaos.faults.capability_of`; checked by ``chaos plan``)."""
         ...
 
     def halt(self, node: str) -> str: ...

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import platform as host_platform
 
+from chaos import faults
 from chaos.errors import PlatformError
 from chaos.lab import Lab
 from chaos.lab import engines as lab_engines
 from chaos.lab import network as lab_network
 from chaos.lab import state as lab_state
 from chaos.lab.config import CLIENT_NETNS
-from chaos.platform.base import POWER_ACTIONS, Power
+from chaos.platform.base import Power
 from chaos.swarm.engine import Engine
 from chaos.swarm.model import PortRequest
 
@@ -58,7 +59,7 @@ class LabPlatform:
         return lab_engines.alive(self.lab.node(node))
 
     def supports(self, action: str) -> bool:
-        return action in POWER_ACTIONS
+        return action in faults.capabilities()
 
     def halt(self, node: str) -> str:
         return self.lab.halt(node)

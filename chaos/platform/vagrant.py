@@ -29,11 +29,12 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from chaos import faults
 from chaos import netns as ns
 from chaos.errors import MissingBinaryError, NodeHaltedError, NodeNotFoundError, PlatformError
 from chaos.lab.mesh import publish_ports
 from chaos.platform import isolation
-from chaos.platform.base import POWER_ACTIONS, Power
+from chaos.platform.base import Power
 from chaos.platform.sshlink import Forwards, SshTarget, remote_socket
 from chaos.swarm.engine import Engine
 from chaos.swarm.model import PortRequest
@@ -196,7 +197,7 @@ class VagrantPlatform:
         return Engine(url, name=node).ping(timeout=2.0)
 
     def supports(self, action: str) -> bool:
-        return action in POWER_ACTIONS
+        return action in faults.capabilities()
 
     # -- power --------------------------------------------------------------------------
     def halt(self, node: str) -> str:

@@ -4,10 +4,10 @@ Fault windows (seconds after t0):
 
 - the ``fault`` phase, from its start (the first fault step's start) to the start of
   ``observe``: every step of the schedule runs inside it;
-- each **node fault**: a ``halt``, ``suspend``, ``stop_engine`` or ``isolate`` step, from its
-  ``step_start`` to the ``step_end`` of the first later ``start``, ``resume`` or ``reconnect``
-  step acting on one of the same nodes (the heal); to the end of the data when nothing healed
-  it;
+- each **node fault** (a fault kind of :mod:`chaos.faults` that acts on the node itself: today
+  ``halt``, ``suspend``, ``stop_engine``, ``isolate``), from its ``step_start`` to the
+  ``step_end`` of the first later step that heals it on one of the same nodes; to the end of
+  the data when nothing healed it;
 - each **manager API outage**: an ``api_error`` to the next ``api_ok`` (to the end when none),
   the intervals summed by ``api_unavailable_s``; drawn as a strip along the top.
 
@@ -20,14 +20,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from chaos import faults
 from chaos.analysis.phases import PhaseStats
 from chaos.report.model import Band, Marker
 from chaos.timeline import Event
 
-VERBS = {"halt": "halted", "suspend": "suspended", "stop_engine": "engine stopped",
-         "isolate": "isolated"}  # fmt: skip
+VERBS = faults.node_faults()  # the faults that act on a node itself, from the registry
 POWER_FAULTS = frozenset(VERBS)
-POWER_HEALS = frozenset({"start", "resume", "reconnect"})
+POWER_HEALS = faults.node_heals()
 FAULT_PHASE = "fault"
 
 

@@ -17,11 +17,12 @@ import docker
 import docker.errors
 import requests.exceptions
 
-from chaos.errors import EngineError, NotFoundError
+from chaos.errors import EngineError, NotFoundError, UsageError
 from chaos.swarm.model import (
     ContainerView,
     NodeView,
     PortRequest,
+    ServiceChange,
     ServiceRequest,
     ServiceView,
     TaskView,
@@ -285,7 +286,7 @@ class Engine:
                 )
             return str(result.json()["ID"])
 
-    def update_service_spec(self, name: str, mutate: Any, *, rollback: bool = False) -> None:
+    def _update_service(self, name: str, mutate: Any, *, rollback: bool = False) -> None:
         """Read the current spec, let ``mutate(spec)`` change it in place, submit it.
 
         Retries once on "update out of sequence" (a concurrent change raced us).
@@ -306,8 +307,41 @@ class Engine:
                 )
                 if resp.status_code == 500 and "out of sequence" in resp.text and attempt == 0:
                     continue
+                if resp.status_code == 404:
+                    raise NotFoundError(f"service update {name} on {self.name}: not found")
                 resp.raise_for_status()
                 return
+
+    def update_service(self, name: str, change: ServiceChange) -> None:
+        """``docker service update``: the image, the update settings, ``--force``."""
+
+        def mutate(spec: dict[str, Any]) -> None:
+            template = spec.setdefault("TaskTemplate", {})
+            if change.image is not None:
+                template.setdefault("ContainerSpec", {})["Image"] = change.image
+            spec["UpdateConfig"] = {
+                **(spec.get("UpdateConfig") or {}),
+                **(_update_config(change.update) or {}),
+            }
+            if change.force:
+                template["ForceUpdate"] = int(template.get("ForceUpdate", 0)) + 1
+
+        self._update_service(name, mutate)
+
+    def scale_service(self, name: str, replicas: int) -> None:
+        """``docker service scale NAME=N``; a global service cannot be scaled."""
+
+        def mutate(spec: dict[str, Any]) -> None:
+            mode = spec.get("Mode", {})
+            if "Replicated" not in mode:
+                raise UsageError(f"scale needs a replicated service ({name} is global)")
+            mode["Replicated"]["Replicas"] = replicas
+
+        self._update_service(name, mutate)
+
+    def rollback_service(self, name: str) -> None:
+        """``docker service rollback``: back to the previous spec."""
+        self._update_service(name, None, rollback=True)
 
     def remove_service(self, name: str) -> bool:
         """Remove a service; False if it did not exist."""
@@ -329,7 +363,7 @@ class Engine:
         state = str(self.info().get("Swarm", {}).get("LocalNodeState", ""))
         return state in ("active", "pending")
 
-    def update_node(self, node_id: str, mutate: Any) -> None:
+    def _update_node(self, node_id: str, mutate: Any) -> None:
         """Read the node spec, let ``mutate(spec)`` change it, submit the full spec."""
         for attempt in range(2):
             with _translated(f"node update {node_id}", self.name):
@@ -343,3 +377,24 @@ class Engine:
                     if "out of sequence" in str(exc) and attempt == 0:
                         continue
                     raise
+
+    def set_availability(self, node_id: str, availability: str) -> None:
+        """``docker node update --availability active|pause|drain``."""
+        self._update_node(node_id, lambda spec: spec.__setitem__("Availability", availability))
+
+    def set_role(self, node_id: str, role: str) -> None:
+        """``docker node promote`` (``manager``) / ``demote`` (``worker``)."""
+        self._update_node(node_id, lambda spec: spec.__setitem__("Role", role))
+
+    def set_label(self, node_id: str, key: str, value: str | None) -> None:
+        """``docker node update --label-add KEY=VALUE`` (``--label-rm KEY`` for ``None``)."""
+
+        def mutate(spec: dict[str, Any]) -> None:
+            labels = dict(spec.get("Labels") or {})
+            if value is None:
+                labels.pop(key, None)
+            else:
+                labels[key] = value
+            spec["Labels"] = labels
+
+        self._update_node(node_id, mutate)

@@ -217,6 +217,26 @@ class UpdatePolicy:
 
 
 @dataclass(frozen=True, slots=True)
+class ServiceChange:
+    """A ``docker service update``: a new image, update settings (unset fields kept as they
+    are), and ``force`` (redeploy every task even when nothing else changed)."""
+
+    image: str | None = None
+    update: UpdatePolicy = UpdatePolicy()
+    force: bool = False
+
+    def describe(self) -> str:
+        parts = [f"image={self.image}"] if self.image is not None else []
+        fields = (
+            ("parallelism", self.update.parallelism), ("delay", self.update.delay_s),
+            ("order", self.update.order), ("failure_action", self.update.failure_action),
+            ("monitor", self.update.monitor_s),
+        )  # fmt: skip
+        parts += [f"{k}={v}" for k, v in fields if v is not None]
+        return " ".join(parts + (["force"] if self.force else []))
+
+
+@dataclass(frozen=True, slots=True)
 class HealthPolicy:
     test: tuple[str, ...]
     interval_s: float = 2.0

@@ -20,7 +20,7 @@ RATE = 200.0  # requests per second over both targets
 FAULT_AT = 1.2  # the fault phase starts here (seconds after t0, a window boundary, as a run's)
 ACTS_AFTER = 0.08  # the fault acts this long after its phase began (as a step does): B
 OUTAGE = 2.0  # answers 502 from then on, for this long
-DURATION = 9.0  # long enough for SUSTAIN_BUCKETS good buckets after the outage
+DURATION = 10.0  # long enough for SUSTAIN_BUCKETS good buckets after the outage
 # A run the generator could not keep up with (a busy machine) measured itself; try again.
 ATTEMPTS = 3
 
@@ -63,7 +63,7 @@ class Run:
 
 @pytest.fixture(scope="session")
 def outage_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
-    """Targets A and B at 200/s total for 9 s; the fault phase starts at 1.2 s, and B answers
+    """Targets A and B at 200/s total for 10 s; the fault phase starts at 1.2 s, and B answers
     502 for 2 s from 80 ms after that."""
     a, b = FlakyServer(), FlakyServer()
     a.start()

@@ -83,7 +83,7 @@ def test_mesh_follows_the_task_list(lab: Lab) -> None:
     url = urls(lab)[0]
     poll(lambda: get(url)[0] == 200, 30, "the single task to answer")
     engine = lab.manager_engines()[0]
-    engine.update_service_spec("web", lambda spec: spec["Mode"]["Replicated"].update(Replicas=3))
+    engine.scale_service("web", 3)
 
     def three_hosts() -> bool:
         seen = {get(url)[1] for _ in range(30)}
