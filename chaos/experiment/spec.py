@@ -291,6 +291,43 @@ Step = Annotated[
 ]
 
 
+def _mapping(action: str, value: Any, form: str) -> dict[str, Any]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise ValueError(f"{action} takes a mapping: {form}")
+    return value
+
+
+def _label_fields(action: str, value: Any) -> dict[str, Any]:
+    fields = _mapping(action, value, "{node: TARGET, label: KEY[=VALUE]}")
+    return {"target": fields.get("node"), "label": fields.get("label")}
+
+
+def _wait_fields(action: str, value: Any) -> dict[str, Any]:
+    if isinstance(value, str):
+        return {"condition": value}
+    return _mapping(action, value, "{condition: NAME, node: TARGET, status: S} or a NAME")
+
+
+# how each kind of step's value becomes its fields (``{halt: leader}`` -> target: leader)
+_FIELDS: dict[str, Callable[[str, Any], dict[str, Any]]] = {
+    "power": lambda _a, v: {"target": v},
+    "node": lambda _a, v: {"target": v},
+    "label": _label_fields,
+    "update": lambda a, v: _mapping(a, v, "{image: I, parallelism: N, delay: D, ...}"),
+    "stack": lambda a, v: _mapping(a, v, "{name: N, compose: FILE}"),
+    "wait": _wait_fields,
+    "sleep": lambda _a, v: {"duration": v},
+}
+_SERVICE_FIELDS: dict[str, Callable[[Any], dict[str, Any]]] = {
+    "scale": lambda v: {"replicas": v},
+    "create": lambda v: {"service": v},
+    "rollback": lambda _v: {},
+    "remove": lambda _v: {},
+}
+
+
 def _normalise_step(raw: Any) -> Any:
     """``{halt: leader, as: victim}`` -> ``{action: halt, target: leader, as: victim}``."""
     if not isinstance(raw, dict):
@@ -303,34 +340,12 @@ def _normalise_step(raw: Any) -> Any:
     (action,) = actions
     value = raw[action]
     rest = {k: v for k, v in raw.items() if k != action}
-    key = action.replace("-", "_")
-    if key in POWER_ACTIONS or key in NODE_ACTIONS:
-        return {"action": key, "target": value, **rest}
-    if key in LABEL_ACTIONS:
-        if not isinstance(value, dict):
-            raise ValueError(f"{action} takes {{node: TARGET, label: KEY[=VALUE]}}")
-        return {"action": key, "target": value.get("node"), "label": value.get("label"), **rest}
-    if key == "update":
-        return {"action": "update", **(value or {}), **rest}
-    if key == "scale":
-        return {"action": "scale", "replicas": value, **rest}
-    if key in ("rollback", "remove"):
-        return {"action": key, **rest}
-    if key == "create":
-        return {"action": "create", "service": value, **rest}
-    if key in ("stack_deploy", "stack_rm"):
-        return {"action": key, **(value or {}), **rest}
-    if key == "wait_for":
-        if isinstance(value, str):
-            value = {"condition": value}
-        return {"action": "wait_for", **(value or {}), **rest}
-    if key == "sleep":
-        return {"action": "sleep", "duration": value, **rest}
-    raise ValueError(
-        f"unknown step {action!r}; steps: {', '.join(POWER_ACTIONS + NODE_ACTIONS)}, "
-        "label_add, label_rm, update, scale, rollback, remove, create, stack_deploy, "
-        "stack_rm, wait_for, sleep"
-    )
+    key = str(action).replace("-", "_")
+    kind = STEP_KINDS.get(key)
+    if kind is None:
+        raise ValueError(f"unknown step {action!r}; steps: {', '.join(STEP_KINDS)}")
+    fields = _SERVICE_FIELDS[key](value) if kind == "service" else _FIELDS[kind](key, value)
+    return {"action": key, **fields, **rest}
 
 
 class Experiment(_Strict):
