@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar
 if TYPE_CHECKING:
     from chaos.journal import Fault
     from chaos.platform.base import Platform, Power
-    from chaos.swarm.engine import Engine
+    from chaos.swarm.engine import DockerEngine
 
 T = TypeVar("T")
 
@@ -58,7 +58,7 @@ class Act(Protocol):
     @property
     def platform(self) -> Platform: ...
 
-    def call(self, fn: Callable[[Engine], T]) -> T:
+    def call(self, fn: Callable[[DockerEngine], T]) -> T:
         """A manager call on the first manager that answers."""
         ...
 

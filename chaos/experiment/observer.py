@@ -164,9 +164,9 @@ class Observer:
         return self.snapshot
 
     def _fetch(self, engine: object) -> tuple[list[NodeView], ServiceView | None, list[TaskView]]:
-        from chaos.swarm.engine import Engine
+        from chaos.swarm.engine import DockerEngine
 
-        assert isinstance(engine, Engine)
+        assert isinstance(engine, DockerEngine)
         nodes = engine.nodes()
         try:
             service: ServiceView | None = engine.service(self.service_name)

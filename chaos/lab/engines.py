@@ -19,7 +19,7 @@ from chaos.errors import PlatformError
 from chaos.lab import cgroups
 from chaos.lab.config import LabNode
 from chaos.lab.system import spawn_daemon, which
-from chaos.swarm.engine import Engine
+from chaos.swarm.engine import DockerEngine
 
 ENGINE_START_TIMEOUT = 30.0
 ENGINE_STOP_TIMEOUT = 40.0
@@ -62,7 +62,7 @@ def start(node: LabNode) -> None:
 
 
 def wait_ready(node: LabNode, timeout: float = ENGINE_START_TIMEOUT) -> None:
-    engine = Engine(node.docker_host, name=node.name)
+    engine = DockerEngine(node.docker_host, name=node.name)
     started = time.monotonic()
     while time.monotonic() - started < timeout:
         if engine.ping():

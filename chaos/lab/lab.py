@@ -43,7 +43,7 @@ from chaos.lab.mesh import publish_ports
 from chaos.lab.state import LabState, MeshKind
 from chaos.platform import isolation
 from chaos.platform.probe import wait_http
-from chaos.swarm.engine import Engine
+from chaos.swarm.engine import DockerEngine
 from chaos.swarm.model import NodeView, PortRequest, ServiceRequest
 from chaos.swarm.steady import SteadyLeader
 
@@ -282,7 +282,7 @@ class Lab:
             return False
         if not network.client_present():
             return False
-        if not all(Engine(n.docker_host).ping() for n in self.nodes):
+        if not all(DockerEngine(n.docker_host).ping() for n in self.nodes):
             return False
         try:
             views = self.swarm_nodes()
@@ -346,7 +346,7 @@ class Lab:
             return "halted"
         return "running"
 
-    def engine(self, name: str, *, timeout: float = 10.0) -> Engine:
+    def engine(self, name: str, *, timeout: float = 10.0) -> DockerEngine:
         """A docker client for the node's engine; refuses halted or suspended nodes."""
         node = self.node(name)
         power = self.power(name)
@@ -354,17 +354,17 @@ class Lab:
             raise NodeHaltedError(f"{name} is halted: start it with `chaos lab start {name}`")
         if power == "suspended":
             raise NodeHaltedError(f"{name} is suspended: resume it with `chaos lab resume {name}`")
-        return Engine(node.docker_host, name=name, timeout=timeout)
+        return DockerEngine(node.docker_host, name=name, timeout=timeout)
 
-    def engines(self) -> dict[str, Engine]:
+    def engines(self) -> dict[str, DockerEngine]:
         """Clients of every node that is powered and not frozen (for the observer)."""
         return {
-            n.name: Engine(n.docker_host, name=n.name, timeout=3.0)
+            n.name: DockerEngine(n.docker_host, name=n.name, timeout=3.0)
             for n in self.nodes
             if self.power(n.name) == "running"
         }
 
-    def manager_engines(self) -> list[Engine]:
+    def manager_engines(self) -> list[DockerEngine]:
         """Clients of the powered managers, the last known leader first."""
         return [e for name, e in self.engines().items() if self.node(name).manager]
 

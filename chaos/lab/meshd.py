@@ -36,7 +36,7 @@ from chaos.lab.mesh import (
     node_rules,
 )
 from chaos.lab.system import run
-from chaos.swarm.engine import Engine
+from chaos.swarm.engine import DockerEngine
 from chaos.swarm.model import ContainerView
 
 INTERVAL = 0.5
@@ -48,7 +48,7 @@ class Supervisor:
     def __init__(self, nodes: list[LabNode]) -> None:
         self.nodes = nodes
         self.engines = {
-            n.name: Engine(n.docker_host, name=n.name, timeout=API_TIMEOUT) for n in nodes
+            n.name: DockerEngine(n.docker_host, name=n.name, timeout=API_TIMEOUT) for n in nodes
         }
         self.addrs = {n.name: n.ip for n in nodes}
         self.failing_since: dict[str, float] = {}

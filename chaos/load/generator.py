@@ -24,7 +24,7 @@ import anyio
 
 from chaos.load.config import LoadConfig
 from chaos.load.engines import make_engine
-from chaos.load.engines.base import Engine
+from chaos.load.engines.base import HttpEngine
 from chaos.load.loops import running_loop_name
 from chaos.load.outcome import Outcome, Result
 from chaos.load.pacer import Pacer
@@ -69,7 +69,7 @@ class _Run:
     def __init__(
         self,
         config: LoadConfig,
-        engine: Engine,
+        engine: HttpEngine,
         out_dir: Path | None,
         on_window: WindowCallback | None,
         stop: anyio.Event | None,

@@ -12,7 +12,7 @@ from chaos.lab import network as lab_network
 from chaos.lab import state as lab_state
 from chaos.lab.config import CLIENT_NETNS
 from chaos.platform.base import Power
-from chaos.swarm.engine import Engine
+from chaos.swarm.engine import DockerEngine
 from chaos.swarm.model import PortRequest
 
 
@@ -85,7 +85,7 @@ class LabPlatform:
     def isolated(self, node: str) -> bool:
         return self.lab.isolated(node)
 
-    def engine(self, node: str, *, timeout: float = 10.0) -> Engine:
+    def engine(self, node: str, *, timeout: float = 10.0) -> DockerEngine:
         return self.lab.engine(node, timeout=timeout)
 
     def docker_host(self, node: str) -> str:

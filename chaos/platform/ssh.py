@@ -36,7 +36,7 @@ from chaos.lab.mesh import publish_ports
 from chaos.platform import isolation
 from chaos.platform.base import Power
 from chaos.platform.sshlink import Forwards, SshTarget, port_open, remote_socket
-from chaos.swarm.engine import Engine
+from chaos.swarm.engine import DockerEngine
 from chaos.swarm.model import PortRequest
 from chaos.yamlfile import read_yaml
 
@@ -238,7 +238,7 @@ class SshPlatform:
             url = self.docker_host(node)
         except PlatformError:
             return False
-        return Engine(url, name=node).ping(timeout=2.0)
+        return DockerEngine(url, name=node).ping(timeout=2.0)
 
     def supports(self, action: str) -> bool:
         c = self.inventory.commands
@@ -308,10 +308,10 @@ class SshPlatform:
         target = self._target(url.removeprefix("ssh://"))
         return self.forwards.ensure(node, target, remote_socket(target))
 
-    def engine(self, node: str, *, timeout: float = 10.0) -> Engine:
+    def engine(self, node: str, *, timeout: float = 10.0) -> DockerEngine:
         if self.power(node) != "running":
             raise NodeHaltedError(f"{node} is {self.power(node)}: start it first")
-        return Engine(self.docker_host(node), name=node, timeout=timeout)
+        return DockerEngine(self.docker_host(node), name=node, timeout=timeout)
 
     def publish(
         self, published: int, target: int

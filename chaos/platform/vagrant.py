@@ -36,7 +36,7 @@ from chaos.lab.mesh import publish_ports
 from chaos.platform import isolation
 from chaos.platform.base import Power
 from chaos.platform.sshlink import Forwards, SshTarget, remote_socket
-from chaos.swarm.engine import Engine
+from chaos.swarm.engine import DockerEngine
 from chaos.swarm.model import PortRequest
 
 # python-vagrant logs a warning at import when vagrant is not on PATH; we say it once, better.
@@ -194,7 +194,7 @@ class VagrantPlatform:
             url = self._forward(node)
         except PlatformError:
             return False
-        return Engine(url, name=node).ping(timeout=2.0)
+        return DockerEngine(url, name=node).ping(timeout=2.0)
 
     def supports(self, action: str) -> bool:
         return action in faults.capabilities()
@@ -268,10 +268,10 @@ class VagrantPlatform:
             return self.forwards.url(node)
         return self.forwards.ensure(node, target, remote_socket(target))
 
-    def engine(self, node: str, *, timeout: float = 10.0) -> Engine:
+    def engine(self, node: str, *, timeout: float = 10.0) -> DockerEngine:
         if self.power(node) != "running":
             raise NodeHaltedError(f"{node} is {self.power(node)}: start it first")
-        return Engine(self._forward(node), name=node, timeout=timeout)
+        return DockerEngine(self._forward(node), name=node, timeout=timeout)
 
     def docker_host(self, node: str) -> str:
         """A local ``unix://`` socket forwarded over ssh to the VM's engine."""
@@ -329,7 +329,7 @@ class VagrantPlatform:
         return f"vagrant down: VMs halted, {len(closed)} ssh forwards closed"
 
 
-def _active(engine: Engine) -> bool:
+def _active(engine: DockerEngine) -> bool:
     swarm = engine.info().get("Swarm") or {}
     return bool(swarm.get("LocalNodeState") == "active")
 

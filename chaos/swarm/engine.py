@@ -134,7 +134,7 @@ def _unix_ping(path: str, timeout: float) -> bool:
     return reply.startswith(b"HTTP/1.") and b" 200 " in reply[:16]
 
 
-class Engine:
+class DockerEngine:
     """A docker engine reached at ``base_url`` (``unix://…``, ``ssh://…``, ``tcp://…``).
 
     ``timeout`` bounds every call in seconds; keep it short for probes: an engine without
@@ -177,7 +177,7 @@ class Engine:
         with contextlib.suppress(Exception):
             self.close()
 
-    def __enter__(self) -> Engine:
+    def __enter__(self) -> DockerEngine:
         return self
 
     def __exit__(self, *exc: object) -> None:
