@@ -17,8 +17,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from chaos import faults
-
 JOURNAL = Path(os.environ.get("CHAOS_JOURNAL", "/var/lib/swarm-chaos/journal.jsonl"))
 
 
@@ -47,9 +45,11 @@ class Journal:
             fh.flush()
             os.fsync(fh.fileno())
 
-    def applied(self, run: str, platform: str, action: str, node: str, arg: Any = None) -> Fault:
-        """Record a fault *before* acting, so a crash mid-action is still undone."""
-        undo = faults.kind(action).heal
+    def applied(
+        self, run: str, platform: str, action: str, node: str, undo: str, arg: Any = None
+    ) -> Fault:
+        """Record a fault *before* acting, so a crash mid-action is still undone; ``undo`` is
+        the action that heals it (its kind's heal in :mod:`chaos.faults`)."""
         fault = Fault(uuid.uuid4().hex[:12], run, platform, action, node, undo, arg)
         self._append({"op": "apply", **_fields(fault)})
         return fault

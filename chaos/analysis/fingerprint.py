@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from pydantic import ValidationError
 
@@ -27,8 +27,37 @@ from chaos.analysis.loaddir import Frozen
 from chaos.errors import UsageError
 from chaos.experiment.spec import LoadSpec, ServiceSpec
 
-if TYPE_CHECKING:
-    from chaos.analysis.result import Environment, RunResult
+
+class Ground(Protocol):
+    """What a fingerprint reads of a result's environment (``RunResult.environment``)."""
+
+    @property
+    def platform(self) -> str: ...
+
+    @property
+    def mesh(self) -> str: ...
+
+    @property
+    def engine_versions(self) -> Mapping[str, str]: ...
+
+
+class Settings(Protocol):
+    @property
+    def settings(self) -> Mapping[str, Any]: ...
+
+
+class Fingerprinted(Protocol):
+    """What :func:`fingerprint_of` reads of a result (``RunResult``)."""
+
+    @property
+    def fingerprint(self) -> Fingerprint | None: ...
+
+    @property
+    def environment(self) -> Ground: ...
+
+    @property
+    def experiment(self) -> Settings: ...
+
 
 UNREACHABLE = "unreachable"
 ENVIRONMENT_FIELDS = ("platform", "mesh", "nodes", "engine_versions")
@@ -46,7 +75,7 @@ class Fingerprint(Frozen):
     load: LoadSpec
 
     @classmethod
-    def of(cls, env: Environment, service: ServiceSpec, load: LoadSpec) -> Fingerprint:
+    def of(cls, env: Ground, service: ServiceSpec, load: LoadSpec) -> Fingerprint:
         versions = sorted({v for v in env.engine_versions.values() if v != UNREACHABLE})
         return cls(
             platform=env.platform,
@@ -58,7 +87,7 @@ class Fingerprint(Frozen):
         )
 
 
-def fingerprint_of(result: RunResult, where: str = "result.json") -> Fingerprint:
+def fingerprint_of(result: Fingerprinted, where: str = "result.json") -> Fingerprint:
     """The recorded fingerprint, else the one derived from the result's environment and
     settings (a result written before fingerprints)."""
     if result.fingerprint is not None:

@@ -64,7 +64,8 @@ class Context:
 
     # -- the journal --------------------------------------------------------------------
     def record(self, action: str, node: str, arg: Any = None) -> Fault:
-        return self.journal.applied(self.run, self.platform.name, action, node, arg)
+        heal = faults.kind(action).heal
+        return self.journal.applied(self.run, self.platform.name, action, node, heal, arg)
 
     def pending_for(self, node: str, kinds: frozenset[str]) -> list[Fault]:
         return [f for f in self.journal.pending(self.run) if f.node == node and f.action in kinds]

@@ -5,7 +5,6 @@ from __future__ import annotations
 import platform as host_platform
 import sys
 import time
-from typing import TYPE_CHECKING
 
 from chaos import __version__
 from chaos.analysis import (
@@ -22,12 +21,10 @@ from chaos.analysis import (
 )
 from chaos.errors import ChaosError
 from chaos.experiment.spec import Experiment
+from chaos.experiment.state import RunState
 from chaos.platform.base import Platform
 from chaos.timeline import load_events
 from chaos.verdict import Validity, judge
-
-if TYPE_CHECKING:
-    from chaos.experiment.runner import RunState
 
 
 def phase_spans(st: RunState) -> list[PhaseSpan]:

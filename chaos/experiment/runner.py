@@ -25,7 +25,7 @@ import random
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import anyio
@@ -43,6 +43,7 @@ from chaos.experiment.plan import describe_step
 from chaos.experiment.preflight import preflight
 from chaos.experiment.restore import recover, restore, wait_ready
 from chaos.experiment.spec import Experiment, ServiceUpdateStep, SleepStep, Step
+from chaos.experiment.state import RunState
 from chaos.experiment.steps import Aborted, StepRunner, StepTimeout
 from chaos.experiment.stopping import Interrupted, RestoreAbandoned, Stopper
 from chaos.journal import Journal
@@ -68,29 +69,6 @@ class RunOptions:
     live: bool = True
     inventory: Path | None = None  # the ssh platform's node list
     replace: bool = False  # --replace: an earlier run's --out directory may be replaced
-
-
-@dataclass
-class RunState:
-    """What the run learned as it went; the analysis reads it at the end."""
-
-    run_id: str
-    out_dir: Path
-    seed: int
-    started_at: str
-    started: float = field(default_factory=time.monotonic)
-    phases: list[tuple[str, float]] = field(default_factory=list)
-    fault_start: float | None = None
-    update_start: float | None = None
-    faulted_nodes: set[str] = field(default_factory=set)
-    leader_before: str | None = None
-    errors: list[str] = field(default_factory=list)
-    deviations: list[str] = field(default_factory=list)  # wait_for timeouts: the system deviated
-    interrupted: str = ""  # why an operator stopped it early ('' when it ran to its end)
-    vanished: bool = False  # the cluster's network disappeared under the run
-    restored: bool = False
-    load_summary: LoadSummary | None = None
-    t_end: float = 0.0
 
 
 @dataclass

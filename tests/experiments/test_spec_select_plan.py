@@ -220,10 +220,13 @@ def test_leader_target_after_halting_the_leader_needs_an_election() -> None:
 
 def test_journal_pending_and_undone(tmp_path: Path) -> None:
     j = Journal(tmp_path / "journal.jsonl")
-    a = j.applied("run1", "lab", "halt", "node-001")
-    b = j.applied("run1", "lab", "label_add", "node-002", {"key": "zone", "old": None})
-    c = j.applied("run2", "lab", "drain", "node-003")
+    a = j.applied("run1", "lab", "halt", "node-001", "start")
+    b = j.applied(
+        "run1", "lab", "label_add", "node-002", "label_restore", {"key": "zone", "old": None}
+    )
+    c = j.applied("run2", "lab", "drain", "node-003", "activate")
     assert [f.undo for f in j.pending()] == ["start", "label_restore", "activate"]
+    assert [f.undo for f in j.pending(platform="vagrant")] == []
     j.undone(a)
     assert [f.id for f in j.pending("run1")] == [b.id]
     with open(j.path, "a") as fh:
@@ -234,8 +237,26 @@ def test_journal_pending_and_undone(tmp_path: Path) -> None:
 
 def test_journal_forgets_the_faults_of_a_removed_cluster(tmp_path: Path) -> None:
     j = Journal(tmp_path / "journal.jsonl")
-    j.applied("run1", "lab", "halt", "node-001")
-    kept = j.applied("run1", "vagrant", "halt", "node-002")
+    j.applied("run1", "lab", "halt", "node-001", "start")
+    kept = j.applied("run1", "vagrant", "halt", "node-002", "start")
     assert j.forget("lab") == 1
     assert [f.id for f in j.pending()] == [kept.id]
     assert j.forget("lab") == 0
+
+
+def test_every_fault_kind_has_a_heal_and_the_spec_names_every_step_action() -> None:
+    """The registry is the one list: every fault heals with a registered heal, every step
+    action the spec accepts is the registry's, and the journal records the registry's heal."""
+    from chaos import faults
+    from chaos.experiment import spec
+
+    for kind in faults.FAULTS.values():
+        assert kind.heal in faults.HEALS, kind.name
+    for step in ("power", "node", "label"):
+        for action in faults.step_actions(step):
+            assert spec.STEP_KINDS[action] == step
+    assert set(spec.POWER_ACTIONS) == {"halt", "stop_engine", "suspend", "isolate", "start",
+                                       "resume", "reconnect"}  # fmt: skip
+    assert faults.healed_by("start") == {"halt", "stop_engine"}
+    assert faults.capabilities() == ("halt", "stop_engine", "suspend", "isolate", "start",
+                                     "resume", "reconnect")  # fmt: skip
