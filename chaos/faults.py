@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar
 if TYPE_CHECKING:
     from chaos.journal import Fault
     from chaos.platform.base import Platform, Power
-    from chaos.swarm.engine import DockerEngine
+    from chaos.swarm.client import EngineClient
 
 T = TypeVar("T")
 
@@ -58,7 +58,7 @@ class Act(Protocol):
     @property
     def platform(self) -> Platform: ...
 
-    def call(self, fn: Callable[[DockerEngine], T]) -> T:
+    def call(self, fn: Callable[[EngineClient], T]) -> T:
         """A manager call on the first manager that answers."""
         ...
 

@@ -17,7 +17,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-JOURNAL = Path(os.environ.get("CHAOS_JOURNAL", "/var/lib/swarm-chaos/journal.jsonl"))
+DEFAULT_JOURNAL = "/var/lib/swarm-chaos/journal.jsonl"
+
+
+def journal_path() -> Path:
+    """``$CHAOS_JOURNAL``, else the host's one journal (read at each use, so a test or a
+    second tool can keep its own)."""
+    return Path(os.environ.get("CHAOS_JOURNAL", DEFAULT_JOURNAL))
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,8 +41,8 @@ class Fault:
 
 
 class Journal:
-    def __init__(self, path: Path = JOURNAL) -> None:
-        self.path = path
+    def __init__(self, path: Path | None = None) -> None:
+        self.path = path if path is not None else journal_path()
 
     def _append(self, record: dict[str, Any]) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)

@@ -26,7 +26,7 @@ from chaos.experiment.spec import (
 from chaos.journal import Fault, Journal
 from chaos.platform.base import Platform
 from chaos.platform.view import Managers
-from chaos.swarm.engine import DockerEngine
+from chaos.swarm.client import EngineClient
 from chaos.swarm.model import HealthPolicy, ServiceChange, ServiceRequest, UpdatePolicy
 
 T = TypeVar("T")
@@ -44,7 +44,7 @@ class Context:
     base_dir: Path  # the experiment file's folder (compose files are relative to it)
 
     # -- what the registry asks for -----------------------------------------------------
-    def call(self, fn: Callable[[DockerEngine], T]) -> T:
+    def call(self, fn: Callable[[EngineClient], T]) -> T:
         return self.managers.call(fn)
 
     def node_id(self, node: str) -> str:
@@ -220,7 +220,7 @@ def docker_cli(ctx: Context, args: list[str]) -> str:
 
 
 def _forget_node(ctx: Context, node_id: str, *, demote: bool) -> None:
-    def forget(engine: DockerEngine) -> None:
+    def forget(engine: EngineClient) -> None:
         if demote:
             engine.set_role(node_id, "worker")
         engine.remove_node(node_id)

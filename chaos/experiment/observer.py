@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from chaos.errors import ChaosError, NotFoundError
 from chaos.platform.base import Platform
 from chaos.platform.view import CutOff, Managers
+from chaos.swarm.client import EngineClient
 from chaos.swarm.model import NodeView, ServiceView, TaskView
 from chaos.timeline import EventLog
 
@@ -163,10 +164,9 @@ class Observer:
         )  # fmt: skip
         return self.snapshot
 
-    def _fetch(self, engine: object) -> tuple[list[NodeView], ServiceView | None, list[TaskView]]:
-        from chaos.swarm.engine import DockerEngine
-
-        assert isinstance(engine, DockerEngine)
+    def _fetch(
+        self, engine: EngineClient
+    ) -> tuple[list[NodeView], ServiceView | None, list[TaskView]]:
         nodes = engine.nodes()
         try:
             service: ServiceView | None = engine.service(self.service_name)

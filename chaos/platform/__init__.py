@@ -37,6 +37,10 @@ def get_platform(name: str, *, start: bool = True, inventory: Path | None = None
         from chaos.platform.ssh import SshPlatform
 
         return SshPlatform.connect(inventory)
+    if name == "fake":  # in-process only (tests): chaos.platform.fake
+        from chaos.platform.fake import installed
+
+        return installed()
     raise UsageError(f"unknown platform {name!r}: use one of {', '.join(PLATFORMS)}")
 
 

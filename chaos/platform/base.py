@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
-from chaos.swarm.engine import DockerEngine
+from chaos.swarm.client import EngineClient
 from chaos.swarm.model import PortRequest
 
 Power = Literal["running", "halted", "suspended"]
@@ -91,7 +91,7 @@ class Platform(Protocol):
 
     def isolated(self, node: str) -> bool: ...
 
-    def engine(self, node: str, *, timeout: float = 10.0) -> DockerEngine:
+    def engine(self, node: str, *, timeout: float = 10.0) -> EngineClient:
         """A client for the node's engine; raises NodeHaltedError for a halted node."""
         ...
 

@@ -8,7 +8,7 @@ from typing import TypeVar
 
 from chaos.errors import ChaosError, PlatformError
 from chaos.platform.base import NodeInfo, Platform
-from chaos.swarm.engine import DockerEngine
+from chaos.swarm.client import EngineClient
 from chaos.swarm.model import NodeView
 
 T = TypeVar("T")
@@ -57,7 +57,7 @@ class Managers:
         cut = self.cut_off.nodes()
         return sorted(names, key=lambda n: n in cut)  # stable: order kept otherwise
 
-    def call(self, fn: Callable[[DockerEngine], T]) -> T:
+    def call(self, fn: Callable[[EngineClient], T]) -> T:
         errors: list[str] = []
         for name in self.candidates():
             if not self.platform.engine_up(name):

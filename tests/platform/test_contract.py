@@ -1,5 +1,6 @@
-"""One contract for every platform driver (lab, vagrant with the stand-in, ssh to the lab
-nodes): node facts, node power, leader lookup, service deploy through ``publish``, events."""
+"""One contract for every platform driver (the fake in memory; the lab, vagrant with the
+stand-in and ssh to the lab nodes): node facts, node power, leader lookup, service deploy
+through ``publish``, events."""
 
 from __future__ import annotations
 
@@ -18,9 +19,14 @@ from chaos.platform.view import Managers, cluster_view
 from chaos.swarm.model import ServiceRequest
 from chaos.timeline import Clock, EventLog
 
-pytestmark = [pytest.mark.lab, pytest.mark.timeout(120)]
+pytestmark = pytest.mark.timeout(120)
 
 NODES = ["node-001", "node-002", "node-003"]
+PORT = 18080  # a published port any driver can serve (the fake runs without root)
+IPS = {"fake": ["127.0.60.11", "127.0.60.12", "127.0.60.13"]}
+LAB_IPS = ["10.213.77.11", "10.213.77.12", "10.213.77.13"]
+# this kernel has no IPVS: the lab's nodes run the emulated mesh, whatever the driver
+MESH = {"fake": "ingress"}
 
 
 def until(what: str, ok: Callable[[], bool], timeout: float = 60.0) -> None:
@@ -41,9 +47,9 @@ def follower(platform: Platform) -> NodeInfo:
 
 def test_nodes_and_addresses(platform: Platform) -> None:
     assert platform.node_names() == NODES
-    assert [platform.node_ip(n) for n in NODES] == ["10.213.77.11", "10.213.77.12", "10.213.77.13"]
+    assert [platform.node_ip(n) for n in NODES] == IPS.get(platform.name, LAB_IPS)
     assert all(platform.power(n) == "running" and platform.engine_up(n) for n in NODES)
-    assert platform.mesh == "emulated"  # this kernel has no IPVS, whatever the driver
+    assert platform.mesh == MESH.get(platform.name, "emulated")
     assert platform.environment()["platform"] == platform.name
     assert all(platform.supports(a) for a in ("halt", "start", "stop_engine"))
 
@@ -82,12 +88,12 @@ def test_stop_engine_then_start(platform: Platform) -> None:
 
 
 def test_deploy_answers_on_every_node_ip(platform: Platform) -> None:
-    ports, labels = platform.publish(80, 80)
+    ports, labels = platform.publish(PORT, 80)
     req = ServiceRequest(
         name="contract", image="chaoslab/web:1", replicas=2, ports=ports, labels=labels
     )
     service_id = Managers(platform).call(lambda e: e.create_service(req))
-    urls = [f"http://{platform.node_ip(n)}/" for n in NODES]
+    urls = [f"http://{platform.node_ip(n)}:{PORT}/" for n in NODES]
     wait_http(urls, timeout=60, expect="version=1", netns=platform.client_netns)
 
     def task_hosts() -> set[str]:
