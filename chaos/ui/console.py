@@ -9,11 +9,19 @@ from __future__ import annotations
 
 from rich.console import Console
 
+_stderr: Console | None = None
+
 
 def stderr_console() -> Console:
-    # highlight=False: rich's repr highlighter would colour IPs and numbers at random in
-    # lines that are the tool's own words
-    return Console(stderr=True, highlight=False)
+    """The process's one stderr console: live displays (a run's view, a spinner) coordinate
+    through their console, so two of them must share it to stack instead of tearing each
+    other. It writes to whatever ``sys.stderr`` is at the time."""
+    global _stderr  # noqa: PLW0603 - one per process, made on first use
+    if _stderr is None:
+        # highlight=False: rich's repr highlighter would colour IPs and numbers at random in
+        # lines that are the tool's own words
+        _stderr = Console(stderr=True, highlight=False)
+    return _stderr
 
 
 def stdout_console() -> Console:

@@ -12,7 +12,7 @@ Usage::
     with Stages("lab up") as stages:          # a ``log`` callback: each call is a line
         Lab.up(config, log=stages)            # stages.doing("booting node-002") for the spinner
 
-    with Series("suite ci.yaml", [exp_seconds, ...]) as series:
+    with Series("suite ci.yaml", [exp_seconds, ...]) as series:   # or series.close() after
         for ...:
             series.start("leader-kill -> reports/...")
             # prints "[2/5] leader-kill -> reports/...  (3m12s elapsed, ~8m05s left)"
@@ -195,8 +195,6 @@ class Series:
         return len(self.expected)
 
     def __enter__(self) -> Series:
-        with _active_lock:
-            _active.append(self)
         return self
 
     def __exit__(
@@ -205,6 +203,10 @@ class Series:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """No longer the current series (idempotent)."""
         with _active_lock:
             if self in _active:
                 _active.remove(self)
@@ -220,6 +222,10 @@ class Series:
         return elapsed if left is None else f"{elapsed}, ~{duration(left)} left"
 
     def start(self, label: str) -> None:
+        """Run ``label`` starts; from now until :meth:`close` this is the current series."""
+        with _active_lock:
+            if self not in _active:
+                _active.append(self)
         self._index = len(self.took) + 1
         self._run_started = self.clock()
         self.out(f"[{self._index}/{self.total}] {label}  ({self._progress()})")
