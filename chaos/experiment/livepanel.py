@@ -6,8 +6,6 @@ frame: no clock, no I/O.
 from __future__ import annotations
 
 from rich.console import Group, RenderableType
-from rich.progress_bar import ProgressBar
-from rich.table import Table
 from rich.text import Text
 
 from chaos.experiment.livedata import LiveFrame, NodeLine, StepLine
@@ -54,55 +52,77 @@ def error_kinds(node: NodeLine) -> str:
 
 
 # -- the terminal panel -------------------------------------------------------------------
+# Rows are laid out here as padded Text lines rather than rich Tables: a Table measures and
+# wraps every cell on each redraw, which made a refresh cost ~12 ms of CPU; lines cropped at
+# the terminal's width cost a fraction of that (scripts/bench_live.py).
+Cell = Text | str
+
+
+def _line(text: Text) -> Text:
+    text.no_wrap = True
+    text.overflow = "ellipsis"
+    return text
+
+
+def columns(
+    rows: list[list[Cell]], right: frozenset[int] = frozenset(), gap: int = 2
+) -> list[Text]:
+    """Rows of cells as lines, each column as wide as its widest cell (``right``: the
+    indexes of right-aligned columns); the last column is not padded."""
+    cells = [[c if isinstance(c, Text) else Text(c) for c in row] for row in rows]
+    widths = [max((r[i].cell_len for r in cells if i < len(r)), default=0)
+              for i in range(max((len(r) for r in cells), default=0))]  # fmt: skip
+    lines = []
+    for row in cells:
+        line = Text()
+        for i, cell in enumerate(row):
+            pad = " " * (widths[i] - cell.cell_len)
+            if i in right:
+                line.append(pad)
+            line.append_text(cell)
+            if i < len(row) - 1:
+                line.append(("" if i in right else pad) + " " * gap)
+        line.rstrip()  # empty last cells leave no trailing blanks
+        lines.append(_line(line))
+    return lines
+
+
 def panel(frame: LiveFrame) -> RenderableType:
     parts: list[RenderableType] = []
     if frame.series:
-        parts.append(Text(frame.series, style="dim"))
+        parts.append(_line(Text(frame.series, style="dim")))
     parts.append(_phase_line(frame))
-    if frame.steps:
-        parts.append(_steps(frame.steps))
-    parts.append(_nodes(frame))
-    parts.append(_control_plane(frame))
-    if frame.events:
-        events = Table.grid(padding=(0, 1))
-        events.add_column(justify="right", style="dim")
-        events.add_column()
-        for e in frame.events:
-            style = "red" if e.kind == "api_error" else ""
-            events.add_row(f"{e.t:.1f}s", Text(e.detail or e.kind, style=style))
-        parts.append(events)
+    parts += _steps(frame.steps)
+    parts += _nodes(frame)
+    parts.append(_line(_control_plane(frame)))
+    parts += columns(
+        [[Text(f"{e.t:.1f}s", style="dim"),
+          Text(e.detail or e.kind, style="red" if e.kind == "api_error" else "")]
+         for e in frame.events],
+        right=frozenset({0}), gap=1,
+    )  # fmt: skip
     return Group(*parts)
 
 
-def _phase_line(frame: LiveFrame) -> RenderableType:
-    grid = Table.grid(padding=(0, 1))
-    head = Text(f"{frame.phase:<8}", style="bold")
+def bar(done: float, total: float, width: int = 24) -> Text:
+    """A progress bar of ``width`` cells: the done part bold, the rest dim."""
+    filled = round(width * min(max(done / total, 0.0), 1.0)) if total > 0 else width
+    return Text.assemble(("━" * filled, "bold magenta"), ("━" * (width - filled), "grey23"))
+
+
+def _phase_line(frame: LiveFrame) -> Text:
+    line = Text.assemble((f"{frame.phase:<8}", "bold"), " ")
     if frame.phase_length_s:
-        grid.add_row(
-            head,
-            ProgressBar(
-                total=frame.phase_length_s,
-                completed=min(frame.phase_elapsed_s, frame.phase_length_s),
-                width=24,
-            ),
-            Text(f"{clock(frame.phase_elapsed_s)} / {clock(frame.phase_length_s)}"),
-            Text(f"run {clock(frame.run_elapsed_s)}  {left_text(frame.left)}", style="dim"),
-        )
+        line.append_text(bar(frame.phase_elapsed_s, frame.phase_length_s))
+        line.append(f" {clock(frame.phase_elapsed_s)} / {clock(frame.phase_length_s)}")
     else:
-        grid.add_row(
-            head,
-            Text(clock(frame.phase_elapsed_s)),
-            Text(f"run {clock(frame.run_elapsed_s)}  {left_text(frame.left)}", style="dim"),
-        )
-    return grid
+        line.append(clock(frame.phase_elapsed_s))
+    line.append(f"   run {clock(frame.run_elapsed_s)}  {left_text(frame.left)}", style="dim")
+    return _line(line)
 
 
-def _steps(steps: tuple[StepLine, ...]) -> RenderableType:
-    grid = Table.grid(padding=(0, 1))
-    grid.add_column(justify="right")
-    grid.add_column()
-    grid.add_column(no_wrap=True)
-    grid.add_column(style="dim")
+def _steps(steps: tuple[StepLine, ...]) -> list[Text]:
+    rows: list[list[Cell]] = []
     for s in steps:
         took = ""
         if s.elapsed_s is not None:
@@ -110,32 +130,22 @@ def _steps(steps: tuple[StepLine, ...]) -> RenderableType:
             if s.state == "running" and s.bound_s is not None:
                 took += f" / {clock(s.bound_s)}"
         style = STEP_STYLE[s.state]
-        grid.add_row(
-            Text(f"{MARK[s.state]} {s.number}.", style=style),
-            Text(s.text, style=style),
-            Text(took),
-            Text(s.detail),
-        )
-    return grid
+        rows.append([Text(f"{MARK[s.state]} {s.number}.", style=style), Text(s.text, style=style),
+                     took, Text(s.detail, style="dim")])  # fmt: skip
+    return columns(rows, right=frozenset({0}), gap=1)
 
 
-def _nodes(frame: LiveFrame) -> RenderableType:
-    table = Table(box=None, padding=(0, 1), pad_edge=False, header_style="bold dim")
-    table.add_column("NODE")
-    table.add_column("IP")
-    table.add_column("POWER")
-    table.add_column("STATUS")
-    table.add_column("AVAIL")
-    table.add_column("MANAGER")
-    table.add_column("OK/s", justify="right")
-    table.add_column("ERR/s", justify="right")
-    table.add_column("ERRORS")
-    table.add_column("P99", justify="right")
-    table.add_column("FAILED", justify="right")
+NODE_HEADER = ("NODE", "IP", "POWER", "STATUS", "AVAIL", "MANAGER", "OK/s", "ERR/s", "ERRORS",
+               "P99", "FAILED")  # fmt: skip
+NODE_RIGHT = frozenset({6, 7, 9, 10})
+
+
+def _nodes(frame: LiveFrame) -> list[Text]:
+    rows: list[list[Cell]] = [[Text(h, style="bold dim") for h in NODE_HEADER]]
     for n in frame.nodes:
         s = n.second
         errors_per_s = s.errors_per_s if s is not None else 0.0
-        table.add_row(
+        rows.append([
             n.node,
             n.ip,
             Text(n.power or "?", style=POWER_STYLE.get(n.power, "")),
@@ -143,15 +153,14 @@ def _nodes(frame: LiveFrame) -> RenderableType:
             n.availability or "?",
             Text(n.manager, style="bold" if n.manager == "Leader" else ""),
             _rate(s.ok_per_s) if s is not None else fmt.NA,
-            Text(
-                _rate(errors_per_s) if s is not None else fmt.NA,
-                style="bold red" if errors_per_s > 0 else "",
-            ),
+            Text(_rate(errors_per_s) if s is not None else fmt.NA,
+                 style="bold red" if errors_per_s > 0 else ""),
             Text(error_kinds(n), style="red"),
             fmt.ms(s.p99_ms) if s is not None else fmt.NA,
             fmt.count(n.failed),
-        )
-    return table
+        ])  # fmt: skip
+    # ERRORS is the one column of varying width: keep it last-but-two and pad it
+    return columns(rows, right=NODE_RIGHT)
 
 
 def _control_plane(frame: LiveFrame) -> Text:
