@@ -30,13 +30,13 @@ from pathlib import Path
 from typing import TypedDict
 from urllib.parse import urlsplit
 
+from chaos import faults
 from chaos.analysis.result import RunResult
 from chaos.timeline import Event
 
 HEADLINE_VERSION = 1
 RESULT_FILE = "result.json"
 REPORT_FILE = "report.html"
-NODE_FAULTS = frozenset({"halt", "suspend", "stop_engine", "isolate"})
 
 
 class CheckHead(TypedDict):
@@ -102,10 +102,12 @@ def node_ips(result: RunResult) -> dict[str, str]:
 
 
 def faulted_nodes(events: Iterable[Event]) -> list[str]:
-    """The nodes that a halt, suspend, stop_engine or isolate step acted on."""
+    """The nodes a fault acting on the node itself (its power, engine or network: the
+    registry's ``on_node``) was injected on, as the runner counts them."""
+    on_node = faults.node_faults()
     out: set[str] = set()
     for e in events:
-        if e.kind == "step_end" and e.data.get("ok") and e.data.get("action") in NODE_FAULTS:
+        if e.kind == "step_end" and e.data.get("ok") and e.data.get("action") in on_node:
             out.update(str(n) for n in e.data.get("nodes") or [])
     return sorted(out)
 

@@ -17,12 +17,14 @@ from rich.text import Text
 
 from chaos.report import fmt
 from chaos.report.headline import CheckHead, Headline
+from chaos.verdict import ExitCode
 
 PLAIN_WIDTH = 120
 EXIT_MEANING = {
-    0: "pass", 1: "SLO violated", 2: "invalid input", 3: "platform error",
-    4: "cluster not restored", 5: "verdict unknown", 70: "internal error (a bug)",
-    130: "interrupted (restored)",
+    ExitCode.PASS: "pass", ExitCode.FAIL: "SLO violated", ExitCode.USAGE: "invalid input",
+    ExitCode.PLATFORM: "platform error", ExitCode.NOT_RESTORED: "cluster not restored",
+    ExitCode.UNKNOWN: "verdict unknown", ExitCode.INTERNAL: "internal error (a bug)",
+    ExitCode.INTERRUPTED: "interrupted (restored)",
 }  # fmt: skip
 VERDICT_STYLE = {"pass": "bold green", "fail": "bold red", "unknown": "bold yellow",
                  "interrupted": "bold yellow"}  # fmt: skip
@@ -103,7 +105,8 @@ def summary(head: Headline) -> RenderableType:
     top = Text()
     top.append(f"{head['experiment']}  ", style="bold")
     top.append(verdict.upper(), style=VERDICT_STYLE.get(verdict, "bold"))
-    top.append(f"   exit {code} ({EXIT_MEANING.get(code, '?')})   run {head['run']}", style="dim")
+    meaning = next((m for c, m in EXIT_MEANING.items() if c == code), "?")
+    top.append(f"   exit {code} ({meaning})   run {head['run']}", style="dim")
     parts: list[RenderableType] = [top, *(Text(f"  {reason}") for reason in head["reasons"])]
 
     def section(title: str, body: RenderableType) -> None:

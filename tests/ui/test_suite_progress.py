@@ -12,6 +12,7 @@ from chaos import suite
 from chaos.experiment.runner import RunOptions, RunOutcome
 from chaos.experiment.spec import Experiment
 from chaos.ui.progress import current_series
+from chaos.verdict import Verdict
 
 
 def test_suite_lines_count_runs_and_time(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -22,7 +23,7 @@ def test_suite_lines_count_runs_and_time(tmp_path: Path, monkeypatch: pytest.Mon
     def fake_run(exp: Experiment, opts: RunOptions) -> RunOutcome:
         seen.append(current_series())
         assert opts.out_dir is not None
-        return RunOutcome(opts.out_dir, "pass", 0, [])
+        return RunOutcome(opts.out_dir, Verdict.PASS, 0, [])
 
     monkeypatch.setattr(suite, "run_experiment", fake_run)
     lines: list[str] = []
