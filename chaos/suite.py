@@ -31,7 +31,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from chaos.errors import UsageError
 from chaos.experiment import catalogue
 from chaos.experiment.runner import REPORTS, RunOptions, run_experiment
+from chaos.experiment.schedule import Schedule
 from chaos.experiment.spec import Experiment
+from chaos.ui.progress import Series
 from chaos.verdict import STOPS_A_SERIES, worst
 from chaos.yamlfile import read_yaml
 
@@ -133,17 +135,21 @@ def run_suite(
     suite_dir.mkdir(parents=True, exist_ok=True)
     total = sum(p.entry.repeat for p in planned)
     log(f"suite {path}: {len(planned)} entries, {total} runs -> {suite_dir}")
+    expected = [
+        Schedule.of(p.experiment).expected_s() for p in planned for _ in range(p.entry.repeat)
+    ]
+    series = Series(f"suite {path.name}", expected, out=log)
     runs: list[SuiteRun] = []
     stopped = None
     for p in planned:
         for n in range(1, p.entry.repeat + 1):
             rel = p.dir_name if p.entry.repeat == 1 else f"{p.dir_name}/rep-{n}"
             seed = p.entry.seed if p.entry.seed is None else p.entry.seed + n - 1
-            log(f"[{len(runs) + 1}/{total}] {p.experiment.name} -> {suite_dir / rel}")
+            series.start(f"{p.experiment.name} -> {suite_dir / rel}")
             outcome = run_experiment(
                 p.experiment, replace(opts, seed=seed, out_dir=suite_dir / rel, keep=False)
             )
-            log(f"  verdict: {outcome.verdict} (exit {outcome.exit_code})")
+            series.done(f"verdict: {outcome.verdict} (exit {outcome.exit_code})")
             runs.append(
                 SuiteRun(
                     entry=p.index,
@@ -159,6 +165,7 @@ def run_suite(
                 break
         if stopped:
             break
+    series.close()
     code = worst([r.exit_code for r in runs])
     summary = SuiteSummary(
         suite=str(path), started_at=started, runs=runs, exit_code=code, stopped=stopped

@@ -10,6 +10,7 @@ from pathlib import Path
 import click
 
 from chaos import lock
+from chaos.cli import complete
 from chaos.cli.options import platform_option
 from chaos.cli.types import Duration, Repeat, SweepAxis
 from chaos.errors import ChaosError, UsageError
@@ -51,7 +52,7 @@ def validate(files: tuple[Path, ...]) -> None:
 
 
 @click.command()
-@click.argument("experiment")
+@click.argument("experiment", shell_complete=complete.experiment)
 @platform_option
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of target selection.")
 @click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help="Override a field.")
@@ -66,7 +67,7 @@ def plan(
 
 
 @click.command()
-@click.argument("experiment")
+@click.argument("experiment", shell_complete=complete.experiment)
 @platform_option
 @click.option(
     "--set",

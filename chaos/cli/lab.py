@@ -12,6 +12,7 @@ from chaos import lock
 from chaos.lab import Lab, LabConfig, down
 from chaos.lab.config import DEFAULT_SUBNET
 from chaos.platform import cluster_id
+from chaos.ui.progress import Stages
 
 if TYPE_CHECKING:
     from chaos.platform.vagrant import VagrantPlatform
@@ -55,12 +56,13 @@ def lab() -> None:
 @_platform
 def up(nodes: int, managers: int, subnet: str, mesh: str, platform: str) -> None:
     """Start the lab (idempotent; cleans a stale lab first). Refused while a run holds it."""
-    with lock.holding(cluster_id(platform)):
+    # engines, images, swarm: each stage's line as it ends, a spinner with the time meanwhile
+    with lock.holding(cluster_id(platform)), Stages(f"{platform} up", out=_say) as stages:
         if platform == "vagrant":
-            _say(_vagrant().up(log=_say))
+            stages(_vagrant().up(log=stages))
             return
         mode = cast(Literal["auto", "ingress", "emulated"], mesh)
-        Lab.up(LabConfig(nodes=nodes, managers=managers, subnet=subnet), mesh=mode, log=_say)
+        Lab.up(LabConfig(nodes=nodes, managers=managers, subnet=subnet), mesh=mode, log=stages)
 
 
 @lab.command(name="down")
