@@ -12,6 +12,7 @@ import click
 from chaos import lock
 from chaos.cli import complete
 from chaos.cli.options import platform_option
+from chaos.cli.runend import print_run_end
 from chaos.cli.types import Duration, Repeat, SweepAxis
 from chaos.errors import ChaosError, UsageError
 from chaos.experiment import catalogue
@@ -89,6 +90,12 @@ def plan(
     help="Replace an earlier run's results in --out (a non-empty --out is refused otherwise).",
 )
 @click.option("--keep", is_flag=True, help="Leave the service running afterwards.")
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="The result's headline as one JSON object on stdout; everything else on stderr.",
+)
 @click.option("--quiet", is_flag=True, help="No live view.")
 @click.option(
     "--sweep",
@@ -122,6 +129,7 @@ def run(
     out: Path | None,
     replace: bool,
     keep: bool,
+    as_json: bool,
     quiet: bool,
     axes: tuple[Axis, ...],
     repeat: int | str,
@@ -149,9 +157,9 @@ def run(
     exp = catalogue.load(experiment, parse_set(sets))
     opts = RunOptions(platform, seed, out, keep, not quiet, inventory, replace)
     outcome = run_experiment(exp, opts)
-    for line in outcome.lines:
-        click.echo(line)
-    sys.exit(outcome.exit_code)
+    sys.exit(
+        print_run_end(outcome.out_dir, outcome.exit_code, as_json=as_json, fallback=outcome.lines)
+    )
 
 
 @click.command(name="recover")

@@ -42,6 +42,7 @@ from chaos.experiment.outdir import check_out_dir, claim_out_dir
 from chaos.experiment.plan import describe_step
 from chaos.experiment.preflight import preflight
 from chaos.experiment.restore import recover, restore, wait_ready
+from chaos.experiment.schedule import Schedule
 from chaos.experiment.spec import Experiment, ServiceUpdateStep, SleepStep, Step
 from chaos.experiment.state import RunState
 from chaos.experiment.steps import Aborted, StepRunner, StepTimeout
@@ -130,7 +131,7 @@ def _run(
         f"http://{platform.node_ip(n)}:{exp.service.port}{exp.load.path}": n
         for n in platform.node_names()
     }
-    live = LiveView(targets, enabled=opts.live)
+    live = LiveView(targets, enabled=opts.live, schedule=Schedule.of(exp))
     live.say(f"run {st.run_id}: {exp.description} (seed {st.seed}, {platform.mesh} mesh)")
     for line in plan_lines:
         live.say(line)
@@ -153,6 +154,7 @@ def _run(
         observer.stop()
         st.t_end = clock.now()
         _restore(ctx, exp, opts, st, live, log, stopper)
+        live.close()  # the panel goes before the end-of-run summary is printed
         log.close()
     stopper.stage = "finish"
     return finish(exp, platform, st, targets)
