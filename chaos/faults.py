@@ -38,7 +38,7 @@ class Stage(IntEnum):
     SERVICE = 4  # services and stacks, last
 
 
-StepKind = Literal["power", "node", "label", "service", "stack"]
+StepKind = Literal["power", "node", "label", "service", "stack", "task", "stress", "degrade"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,7 +85,7 @@ class FaultKind:
     ``None`` for a cluster operation every swarm allows; ``removes_leader``: a leader on such
     a node is no elected leader (an isolated leader still calls itself one); ``verb`` names
     it in reports; ``on_node``: it acts on the node itself (its power, engine or network), so
-    the node's IP is a *dead IP* for the analysis and a report shades its window."""
+    the node's IP is a *dead IP* for the analysis; ``shade``: a report shades its window."""
 
     name: str
     heal: str
@@ -96,6 +96,7 @@ class FaultKind:
     capability: str | None = None
     removes_leader: bool = False
     on_node: bool = False
+    shade: bool = False  # a report shades its window (node faults, stress, a degraded network)
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,6 +161,26 @@ def _label(add: bool) -> Inject:
     return run
 
 
+def _kill_task(act: Act, node: str, arg: Any) -> str:
+    """``arg``: {"container": id, "signal": "KILL"|"TERM", "grace": seconds}."""
+    container, signal = str(arg["container"]), str(arg["signal"])
+    with act.platform.engine(node) as engine:
+        if signal == "TERM":
+            engine.stop_container(container, float(arg.get("grace", 10.0)))
+        else:
+            engine.kill_container(container)
+    how = "stopped (SIGTERM, then SIGKILL after its grace)" if signal == "TERM" else "SIGKILLed"
+    return f"task container {container[:12]} on {node} {how}"
+
+
+def _stress(act: Act, node: str, arg: Any) -> str:
+    return act.platform.stress(node, int(arg["cpu"]), int(arg["memory"]))
+
+
+def _degrade(act: Act, node: str, arg: Any) -> str:
+    return act.platform.degrade(node, arg)
+
+
 def _create_service(act: Act, name: str, arg: Any) -> str:
     act.call(lambda e: e.create_service(arg))
     return f"service {name} created"
@@ -168,6 +189,10 @@ def _create_service(act: Act, name: str, arg: Any) -> str:
 def _stack_deploy(act: Act, name: str, arg: Any) -> str:
     act.docker_cli(["stack", "deploy", "--resolve-image", "never", "-c", str(arg), name])
     return f"stack {name} deployed"
+
+
+def _replaced(act: Act, fault: Fault) -> str:
+    return f"{fault.node}: swarm replaces a killed task itself; nothing to undo"
 
 
 def _start(act: Act, fault: Fault) -> str:
@@ -224,15 +249,15 @@ FAULTS: Mapping[str, FaultKind] = {
     k.name: k
     for k in (
         FaultKind("halt", "start", "power", _platform_op("halt"), Effect("halted", False),
-                  "halted", capability="halt", removes_leader=True, on_node=True),
+                  "halted", capability="halt", removes_leader=True, on_node=True, shade=True),
         FaultKind("stop_engine", "start", "power", _platform_op("stop_engine"),
                   Effect("running", False), "engine stopped", capability="stop_engine",
-                  removes_leader=True, on_node=True),
+                  removes_leader=True, on_node=True, shade=True),
         FaultKind("suspend", "resume", "power", _platform_op("suspend"),
                   Effect("suspended", False), "suspended", capability="suspend",
-                  removes_leader=True, on_node=True),
+                  removes_leader=True, on_node=True, shade=True),
         FaultKind("isolate", "reconnect", "power", _isolate, Effect("running", False),
-                  "isolated", capability="isolate", removes_leader=True, on_node=True),
+                  "isolated", capability="isolate", removes_leader=True, on_node=True, shade=True),
         FaultKind("leave", "rejoin", "node", _leave, _DOWN, "left the swarm",
                   removes_leader=True),
         FaultKind("drain", "activate", "node", _availability("drain"),
@@ -245,6 +270,11 @@ FAULTS: Mapping[str, FaultKind] = {
                   "labelled"),
         FaultKind("label_rm", "label_restore", "label", _label(add=False), Effect(),
                   "unlabelled"),
+        FaultKind("kill_task", "replaced", "task", _kill_task, Effect(), "task killed"),
+        FaultKind("stress", "unstress", "stress", _stress, Effect(), "stressed",
+                  capability="stress", shade=True),
+        FaultKind("degrade", "undegrade", "degrade", _degrade, Effect(), "degraded",
+                  capability="degrade", shade=True),
         FaultKind("create_service", "remove_service", None, _create_service, Effect(),
                   "created"),
         FaultKind("stack_deploy", "stack_rm", "stack", _stack_deploy, Effect(), "deployed"),
@@ -268,6 +298,11 @@ HEALS: Mapping[str, Heal] = {
         Heal("label_restore", Stage.CONTROL, _label_restore, None),
         Heal("remove_service", Stage.SERVICE, _remove_service, None),
         Heal("stack_rm", Stage.SERVICE, _stack_rm, "stack"),
+        Heal("replaced", Stage.SERVICE, _replaced, None),
+        # stress and degradation go with the network: a starved or lossy node slows the rest
+        Heal("unstress", Stage.NETWORK, _heal_op("unstress"), "stress", capability="stress"),
+        Heal("undegrade", Stage.NETWORK, _heal_op("undegrade"), "degrade",
+             capability="degrade"),
     )
 }  # fmt: skip
 
@@ -292,10 +327,14 @@ def step_actions(step: StepKind) -> tuple[str, ...]:
     return (*faults, *heals)
 
 
+# capabilities a step's parameters need beyond its action's: a degrade with a delay
+PARAMETER_CAPABILITIES = ("delay",)
+
+
 def capabilities() -> tuple[str, ...]:
     """The platform capabilities actions need (what ``Platform.supports`` is asked)."""
     caps = [k.capability for k in FAULTS.values()] + [h.capability for h in HEALS.values()]
-    return tuple(dict.fromkeys(c for c in caps if c is not None))
+    return tuple(dict.fromkeys([*(c for c in caps if c is not None), *PARAMETER_CAPABILITIES]))
 
 
 def capability_of(action: str) -> str | None:
@@ -319,10 +358,15 @@ def removes_leader() -> frozenset[str]:
     return frozenset(k.name for k in FAULTS.values() if k.removes_leader)
 
 
-def node_faults() -> Mapping[str, str]:
-    """Fault kinds that act on the node itself (dead IPs, shaded windows) -> their verb."""
-    return {k.name: k.verb for k in FAULTS.values() if k.on_node}
+def on_node() -> frozenset[str]:
+    """Fault kinds that act on the node itself: its IP is a dead IP for the analysis."""
+    return frozenset(k.name for k in FAULTS.values() if k.on_node)
 
 
-def node_heals() -> frozenset[str]:
-    return frozenset(k.heal for k in FAULTS.values() if k.on_node)
+def shaded() -> Mapping[str, str]:
+    """Fault kinds a report shades on the timeline -> their verb."""
+    return {k.name: k.verb for k in FAULTS.values() if k.shade}
+
+
+def shaded_heals() -> frozenset[str]:
+    return frozenset(k.heal for k in FAULTS.values() if k.shade)

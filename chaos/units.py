@@ -74,6 +74,27 @@ def parse_rate(text: str | float | int) -> float:
     return value
 
 
+_BYTES = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kKmMgG]i?[bB]?|[bB])?\s*$")
+_BYTE_SCALE = {"": 1, "b": 1, "k": 2**10, "m": 2**20, "g": 2**30}
+
+
+def parse_bytes(text: str | float | int) -> int:
+    """Return bytes for ``256M``, ``1.5G``, ``512Mi``, ``64k``; a bare number means bytes."""
+    number = _number(text, "size", "256M")
+    if number is not None:
+        value = number
+    else:
+        assert isinstance(text, str)
+        match = _BYTES.match(text)
+        if match is None:
+            raise UsageError(f"invalid size {text!r}: use e.g. 256M, 1G, 64k")
+        unit = (match.group(2) or "").lower()[:1]
+        value = float(match.group(1)) * _BYTE_SCALE[unit]
+    if value < 0:
+        raise UsageError(f"invalid size {text!r}: must not be negative")
+    return int(value)
+
+
 def parse_fraction(text: str | float | int, *, what: str = "ratio") -> float:
     """Return a fraction for ``0.1%`` (0.001) or ``0.001``; must lie in [0, 1]."""
     number = _number(text, what, "0.1% or 0.001")

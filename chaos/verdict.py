@@ -4,6 +4,8 @@ Jepsen's three values plus one: a run that was stopped early by an operator (a s
 kill switch) measured nothing to the end, so it is neither pass nor fail.
 
     interrupted   stopped before its end: nothing is judged (its checks are kept, unjudged)
+    guard_tripped the run stopped itself: its guard saw it hurt more than agreed (not judged
+                  against the SLO: it did not run to its end; the guard's reason is the finding)
     fail          a check failed, or swarm did not do what a ``wait_for`` expected
     unknown       no check failed, but one could not be computed, or the run cannot vouch
                   for its own numbers: the generator lagged, a step hit a platform error,
@@ -13,7 +15,8 @@ kill switch) measured nothing to the end, so it is neither pass nor fail.
 Exit codes (one table for ``chaos run``, suites and sweeps):
 
     0 pass   1 fail   2 invalid input   3 platform error   4 cluster not restored
-    5 unknown   70 internal error (a bug)   130 interrupted (restored)
+    5 unknown   6 guard tripped (restored)   70 internal error (a bug)
+    130 interrupted (restored)
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ class Verdict(StrEnum):
     FAIL = "fail"
     UNKNOWN = "unknown"
     INTERRUPTED = "interrupted"
+    GUARD_TRIPPED = "guard_tripped"
 
 
 class ExitCode(IntEnum):
@@ -38,6 +42,7 @@ class ExitCode(IntEnum):
     PLATFORM = 3
     NOT_RESTORED = 4
     UNKNOWN = 5
+    GUARD_TRIPPED = 6
     INTERNAL = 70
     INTERRUPTED = 130
 
@@ -61,13 +66,15 @@ class JudgedCheck(Protocol):
 class Validity:
     """What the run says about its own measurement, besides the checks.
 
-    ``interrupted``: why it stopped early ('' when it ran to its end); ``deviations``: waits
+    ``interrupted``: why it stopped early ('' when it ran to its end); ``guard_tripped``: why
+    its guard stopped it (''); ``deviations``: waits
     that timed out (swarm did not do what the experiment expects); ``run_errors``: what went
     wrong in the run itself (a failed step, a set-up error); ``generator_limited``: the load
     summary's flag (``None``: there is no summary); ``unsteady``: errors seen before the fault
     (see :func:`chaos.analysis.steadiness.unsteady_start`)."""
 
     interrupted: str = ""
+    guard_tripped: str = ""
     deviations: tuple[str, ...] = ()
     run_errors: tuple[str, ...] = ()
     generator_limited: bool | None = False
@@ -88,6 +95,8 @@ class Validity:
 def judge(checks: Sequence[JudgedCheck], validity: Validity) -> tuple[Verdict, list[str]]:
     """The verdict and its reasons: failed checks and deviations first, then unknown checks,
     then what caps the run's validity."""
+    if validity.guard_tripped:
+        return Verdict.GUARD_TRIPPED, [f"guard tripped: {validity.guard_tripped}"]
     if validity.interrupted:
         return Verdict.INTERRUPTED, [f"{validity.interrupted}: not judged"]
     reasons = [f"fail: {d}" for d in validity.deviations]
@@ -110,6 +119,8 @@ def exit_code(verdict: Verdict, *, restored: bool, platform_failed: bool) -> Exi
         return ExitCode.NOT_RESTORED
     if verdict is Verdict.INTERRUPTED:
         return ExitCode.INTERRUPTED
+    if verdict is Verdict.GUARD_TRIPPED:
+        return ExitCode.GUARD_TRIPPED
     if verdict is Verdict.FAIL:
         return ExitCode.FAIL
     if platform_failed:
@@ -124,6 +135,7 @@ SEVERITY = (
     ExitCode.PLATFORM,
     ExitCode.USAGE,
     ExitCode.FAIL,
+    ExitCode.GUARD_TRIPPED,
     ExitCode.UNKNOWN,
 )
 

@@ -12,6 +12,8 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict
+
 from chaos.timeline import Event
 
 UPDATE_DONE = frozenset({"completed", "rollback_completed"})
@@ -173,3 +175,35 @@ def api_unavailable(events: Sequence[Event], end: float) -> ApiOutage:
     if since is not None:
         total += max(0.0, end - since)
     return ApiOutage(round(total, 4), first_error)
+
+
+class GuardReport(BaseModel):
+    """The live guard's trip (``None`` in results of runs it did not stop). Seconds after t0:
+    ``data_end`` the end of the last window it judged, ``tripped`` when it tripped,
+    ``restore_started`` when the restore began; ``detect_latency_s`` = tripped - data_end
+    (how late the windows reached it), ``restore_latency_s`` = restore_started - tripped."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    reason: str
+    data_end: float
+    tripped: float
+    restore_started: float | None
+    detect_latency_s: float
+    restore_latency_s: float | None
+
+
+def guard_report(events: Sequence[Event]) -> GuardReport | None:
+    trip = next((e for e in events if e.kind == "guard_tripped"), None)
+    if trip is None:
+        return None
+    start = next((e.t for e in events if e.kind == "restore_start" and e.t >= trip.t), None)
+    data_end = float(trip.data.get("data_end", trip.t))
+    return GuardReport(
+        reason=trip.detail,
+        data_end=data_end,
+        tripped=trip.t,
+        restore_started=start,
+        detect_latency_s=round(trip.t - data_end, 4),
+        restore_latency_s=None if start is None else round(start - trip.t, 4),
+    )

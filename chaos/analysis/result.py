@@ -17,6 +17,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from chaos.analysis.checks import Check, CheckInputs, run_checks
+from chaos.analysis.events import GuardReport, guard_report
 from chaos.analysis.fingerprint import Fingerprint
 from chaos.analysis.loaddir import Frozen, Requests, count, read_load_dir
 from chaos.analysis.phases import PhaseSpan, PhaseStats, node_name, phase_stats
@@ -88,6 +89,7 @@ def analyze(
     run_errors: Sequence[str] = (),
     deviations: Sequence[str] = (),
     interrupted: str = "",
+    guard_tripped: str = "",
 ) -> Analysis:
     """Analyse a saved run. ``targets``: URL -> node name; ``faulted_nodes``: node names the
     fault acted on (their IPs are "dead", the others "live"); ``fault_start``: the first fault
@@ -127,6 +129,7 @@ def analyze(
     checks = run_checks(slo, inputs)
     validity = Validity(
         interrupted=interrupted,
+        guard_tripped=guard_tripped,
         deviations=tuple(deviations),
         run_errors=tuple(run_errors),
         generator_limited=None if summary is None else summary.generator_limited,
@@ -199,6 +202,7 @@ class RunResult(Frozen):
     errors: list[str]
     load_dir: str
     fingerprint: Fingerprint | None = None
+    guard: GuardReport | None = None  # the live guard's trip and its latencies
 
 
 def _brief(summary: LoadSummary) -> LoadResult:
@@ -249,6 +253,7 @@ def make_result(
         errors=list(errors),
         load_dir=load_dir,
         fingerprint=fingerprint,
+        guard=guard_report(events),
     )
 
 

@@ -4,6 +4,7 @@ of a run and by ``chaos recover``)."""
 
 from __future__ import annotations
 
+import random
 import shutil
 import subprocess
 from collections.abc import Callable
@@ -14,6 +15,7 @@ from typing import Any, TypeVar
 from chaos import faults
 from chaos.errors import ChaosError, PlatformError, UsageError
 from chaos.experiment.spec import (
+    DegradeStep,
     LabelStep,
     NodeStep,
     PowerStep,
@@ -21,10 +23,13 @@ from chaos.experiment.spec import (
     ServiceStep,
     ServiceUpdateStep,
     StackStep,
+    StressStep,
+    TaskStep,
     UpdateSettings,
 )
 from chaos.journal import Fault, Journal
 from chaos.platform.base import Platform
+from chaos.platform.degrade import Degradation
 from chaos.platform.view import Managers
 from chaos.swarm.client import EngineClient
 from chaos.swarm.model import HealthPolicy, ServiceChange, ServiceRequest, UpdatePolicy
@@ -160,6 +165,45 @@ def set_label(ctx: Context, node: str, key: str, value: str) -> str:
     """A label the run sets before it deploys (journaled: the restore puts the old back)."""
     old = _labels_of(ctx, node).get(key)
     return inject(ctx, "label_add", node, {"key": key, "value": value}, {"key": key, "old": old})
+
+
+def kill_tasks(
+    ctx: Context, step: TaskStep, nodes: tuple[str, ...], rng: random.Random, grace: float
+) -> tuple[tuple[str, ...], str]:
+    """Kill ``count`` (or ``share``) of the service's running task containers on ``nodes``,
+    chosen with ``rng``; returns the nodes hit and what happened."""
+    service_id = ctx.call(lambda e: e.service(ctx.service)).id
+    running: list[tuple[str, str]] = []
+    for node in nodes:
+        if ctx.platform.power(node) != "running" or not ctx.platform.engine_up(node):
+            continue
+        with ctx.platform.engine(node) as engine:
+            running += [
+                (node, c.id) for c in engine.task_containers() if c.service_id == service_id
+            ]
+    if not running:
+        raise PlatformError(f"kill_task: no running task of {ctx.service} on {', '.join(nodes)}")
+    count = step.count if step.share is None else max(1, round(step.share * len(running)))
+    chosen = rng.sample(sorted(running), min(count, len(running)))
+    said = []
+    for node, cid in chosen:
+        payload = {"container": cid, "signal": step.signal, "grace": grace}
+        said.append(inject(ctx, "kill_task", node, payload, {"container": cid}))
+    return tuple(dict.fromkeys(node for node, _ in chosen)), "; ".join(said)
+
+
+def stress(ctx: Context, step: StressStep, node: str) -> str:
+    if step.action == "unstress":
+        return heal(ctx, "unstress", node)
+    payload = {"cpu": step.cpu, "memory": step.memory}
+    return inject(ctx, "stress", node, payload, payload)
+
+
+def degrade(ctx: Context, step: DegradeStep, node: str, port: int) -> str:
+    if step.action == "undegrade":
+        return heal(ctx, "undegrade", node)
+    d = Degradation(step.loss, step.delay, step.jitter, step.traffic, port)
+    return inject(ctx, "degrade", node, d, d.as_json())
 
 
 def update_service(ctx: Context, step: ServiceUpdateStep) -> str:

@@ -14,6 +14,7 @@ from chaos import faults
 from chaos.errors import UsageError
 from chaos.experiment.select import SelectionError, select
 from chaos.experiment.spec import (
+    DegradeStep,
     Experiment,
     LabelStep,
     NodeStep,
@@ -154,6 +155,11 @@ def plan(exp: Experiment, nodes: list[NodeInfo], seed: int, supported: frozenset
         if capability is not None and capability not in supported:
             raise UsageError(
                 f"{exp.source or exp.name}: steps.{i}: this platform cannot {step.action}"
+            )
+        if isinstance(step, DegradeStep) and step.delay and "delay" not in supported:
+            raise UsageError(
+                f"{exp.source or exp.name}: steps.{i}: this platform cannot delay packets "
+                "(no netem here): degrade with loss only, or run it on the lab"
             )
         if target is not None:
             try:

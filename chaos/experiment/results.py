@@ -48,7 +48,8 @@ def _no_analysis(reason: str, state: RunState) -> Analysis:
         good_max_error_rate=None, good_max_p99_ms=None, notes=[reason],
     )  # fmt: skip
     validity = Validity(
-        interrupted=state.interrupted, deviations=tuple(state.deviations),
+        interrupted=state.interrupted, guard_tripped=state.guard_tripped,
+        deviations=tuple(state.deviations),
         # a run that failed before its load ran: its own error says why, not the missing data
         run_errors=tuple(state.errors) or (reason,), generator_limited=None,
     )  # fmt: skip
@@ -91,6 +92,7 @@ def build_result(
             run_errors=errors,
             deviations=state.deviations,
             interrupted=state.interrupted,
+            guard_tripped=state.guard_tripped,
         )
     except ChaosError as exc:
         analysis = _no_analysis(f"no analysis: {exc}", state)

@@ -24,7 +24,7 @@ import math
 import random
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,6 +35,7 @@ from chaos import faults, lock
 from chaos.errors import ChaosError, PlatformError, UsageError
 from chaos.experiment import actions
 from chaos.experiment.actions import Context
+from chaos.experiment.guard import Guard, Trip
 from chaos.experiment.live import LiveView
 from chaos.experiment.loadproc import LoadProcess
 from chaos.experiment.observer import Observer
@@ -48,7 +49,7 @@ from chaos.experiment.state import RunState
 from chaos.experiment.steps import Aborted, StepRunner, StepTimeout
 from chaos.experiment.stopping import Interrupted, RestoreAbandoned, Stopper
 from chaos.journal import Journal
-from chaos.load import Connection, LoadConfig, LoadSummary, load_summary
+from chaos.load import Connection, LoadConfig, LoadSummary, TimelineEntry, load_summary
 from chaos.platform import Platform, cluster_id, get_platform
 from chaos.platform.probe import wait_http
 from chaos.platform.view import Managers
@@ -170,7 +171,7 @@ def _restore(
     stopper: Stopper,
 ) -> None:
     """The shielded restore (see :mod:`chaos.experiment.stopping`)."""
-    if stopper.requested:  # an operator's stop, or the cluster gone: nothing runs to its end
+    if stopper.requested and not st.guard_tripped:  # an operator's stop, or the cluster gone
         st.interrupted = stopper.reason
     live.phase = "restore"
     if st.vanished:
@@ -180,6 +181,7 @@ def _restore(
         )
         return
     live.say("restoring the cluster")
+    log.emit("restore_start", "restoring the cluster")
     try:
         restore(ctx, exp, opts.keep, _noted(live.say, log), log)
         st.restored = True
@@ -315,9 +317,14 @@ class Execution:
             cluster=tuple(self.ctx.platform.node_ip(n) for n in self.ctx.platform.node_names()),
         )
         self.grid = config.window
-        loader = LoadProcess(
-            config, load_dir, self.live.on_window, netns=self.ctx.platform.client_netns
-        )
+        guard = self._guard()
+        feeds = [self.live.on_window] + ([guard.on_window] if guard is not None else [])
+
+        def on_window(entries: Sequence[TimelineEntry]) -> None:
+            for feed in feeds:
+                feed(entries)
+
+        loader = LoadProcess(config, load_dir, on_window, netns=self.ctx.platform.client_netns)
         info = await anyio.to_thread.run_sync(loader.start)
         self.log.clock.t0 = info.t0_monotonic  # one clock for requests and events: the load's t0
         try:
@@ -335,9 +342,31 @@ class Execution:
                     await self.phase("end", snap=False)
             st.load_summary = _summary_or_none(load_dir)
 
+    def _guard(self) -> Guard | None:
+        spec = self.exp.guard
+        if spec is None:
+            return None
+
+        def tripped(trip: Trip) -> None:
+            self.st.guard_tripped = trip.reason
+            self.log.emit(
+                "guard_tripped", trip.reason, data_end=round(trip.data_end, 4),
+                error_rate=trip.error_rate, p99_ms=trip.p99_ms, span_s=round(trip.span_s, 3),
+            )  # fmt: skip
+            self.stopper.request(f"guard tripped: {trip.reason}")
+            self.live.say(f"guard tripped: {trip.reason}: stopping the fault, restoring now")
+
+        return Guard(
+            spec, self.targets, faulted=lambda: set(self.st.faulted_nodes),
+            armed_at=lambda: self.st.fault_start, on_trip=tripped,
+        )  # fmt: skip
+
     async def _schedule(self) -> None:
         exp, st = self.exp, self.st
-        runner = StepRunner(self.ctx, self.observer, st.seed, self.stopper.event)
+        runner = StepRunner(
+            self.ctx, self.observer, st.seed, self.stopper.event,
+            stop_grace=exp.service.stop_grace or 10.0, port=exp.service.port,
+        )  # fmt: skip
         await self.phase("warmup")
         await anyio.sleep(exp.phases.warmup)
         await self.phase("baseline")
@@ -402,7 +431,9 @@ class Execution:
                 nodes, what = await anyio.to_thread.run_sync(runner.run, step)
             if step.action in faults.FAULTS and faults.kind(step.action).on_node:
                 st.faulted_nodes.update(nodes)
-            log.emit("step_end", what, index=i, action=step.action, nodes=list(nodes), ok=True)
+            healed = getattr(step, "duration", None) is not None and step.action in faults.FAULTS
+            log.emit("step_end", what, index=i, action=step.action, nodes=list(nodes), ok=True,
+                     healed=healed)  # fmt: skip
             say(f"   {i + 1}. {text}: {what}")
         except StepTimeout as exc:
             st.deviations.append(f"step {i + 1} ({text}): {exc}")

@@ -34,7 +34,7 @@ from pydantic import (
 
 from chaos import faults
 from chaos.errors import UsageError
-from chaos.units import parse_duration, parse_fraction, parse_rate
+from chaos.units import parse_bytes, parse_duration, parse_fraction, parse_rate
 from chaos.yamlfile import parse_yaml, read_yaml
 
 
@@ -52,6 +52,7 @@ def _field(parse: Callable[[Any], float]) -> Callable[[Any], float]:
 
 
 Seconds = Annotated[float, BeforeValidator(_field(parse_duration))]
+Bytes = Annotated[int, BeforeValidator(_field(parse_bytes))]
 Rate = Annotated[float, BeforeValidator(_field(parse_rate))]
 Fraction = Annotated[float, BeforeValidator(_field(parse_fraction))]
 
@@ -186,6 +187,24 @@ class Slo(_Strict):
     max_dropped: int | None = Field(default=0, ge=0)  # generator-side drops (a run validity check)
 
 
+class GuardSpec(_Strict):
+    """A stop condition watched while the run goes (:mod:`chaos.experiment.guard`): over the
+    last ``window`` of the live IPs' requests, an error rate above ``max_error_rate`` or a
+    p99 above ``max_p99`` in every window stops the run at once."""
+
+    max_error_rate: Fraction | None = None
+    max_p99: Seconds | None = None
+    window: Seconds = 5.0
+
+    @model_validator(mode="after")
+    def _something(self) -> GuardSpec:
+        if self.max_error_rate is None and self.max_p99 is None:
+            raise ValueError("a guard needs max_error_rate or max_p99 (or both)")
+        if not 0.1 <= self.window <= 600:
+            raise ValueError("window: between 100ms and 10m")
+        return self
+
+
 # -- steps -------------------------------------------------------------------------------
 class _Step(_Strict):
     as_: str | None = Field(default=None, alias="as", pattern=r"^[a-zA-Z_][\w-]*$")
@@ -218,6 +237,52 @@ class LabelStep(_Step):
     action: Annotated[str, AfterValidator(_registered("label"))]
     target: Target
     label: str  # "key=value" for add, "key" for rm
+
+
+class TaskStep(_Step):
+    """``kill_task``: kill ``count`` (or a ``share`` of the) running tasks of the service on
+    the ``target`` nodes (seeded choice); ``signal`` KILL (SIGKILL) or TERM (a graceful stop:
+    SIGTERM, then SIGKILL after the service's stop grace period). Swarm replaces them."""
+
+    action: Annotated[str, AfterValidator(_registered("task"))]
+    target: Target = Target(kind="any")
+    count: int = Field(default=1, ge=1)
+    share: Fraction | None = None
+    signal: Literal["KILL", "TERM"] = "KILL"
+
+
+class StressStep(_Step):
+    """``stress``: ``cpu`` busy loops and ``memory`` held on the target nodes, for
+    ``duration`` (then undone) or until an ``unstress`` step or the restore."""
+
+    action: Annotated[str, AfterValidator(_registered("stress"))]
+    target: Target
+    cpu: int = Field(default=1, ge=0, le=64)
+    memory: Bytes = 0
+    duration: Seconds | None = None
+
+
+class DegradeStep(_Step):
+    """``degrade``: packet ``loss`` (a fraction), ``delay`` and ``jitter`` on the target
+    nodes' ``traffic`` (``swarm``: raft 2377/tcp, gossip 7946/tcp+udp, VXLAN 4789/udp; or
+    ``service``: the published port's connections), both ways, for ``duration`` (then
+    undone) or until an ``undegrade`` step or the restore."""
+
+    action: Annotated[str, AfterValidator(_registered("degrade"))]
+    target: Target
+    loss: Fraction = 0.0
+    delay: Seconds = 0.0
+    jitter: Seconds = 0.0
+    traffic: Literal["swarm", "service"] = "swarm"
+    duration: Seconds | None = None
+
+    @model_validator(mode="after")
+    def _something(self) -> DegradeStep:
+        if self.action == "degrade" and not (self.loss or self.delay):
+            raise ValueError("degrade needs loss or delay (or both)")
+        if self.jitter > self.delay:
+            raise ValueError("jitter may not exceed delay")
+        return self
 
 
 class ServiceUpdateStep(_Step):
@@ -265,6 +330,9 @@ STEP_KINDS: dict[str, str] = {
     **dict.fromkeys(POWER_ACTIONS, "power"),
     **dict.fromkeys(NODE_ACTIONS, "node"),
     **dict.fromkeys(LABEL_ACTIONS, "label"),
+    **dict.fromkeys(faults.step_actions("task"), "task"),
+    **dict.fromkeys(faults.step_actions("stress"), "stress"),
+    **dict.fromkeys(faults.step_actions("degrade"), "degrade"),
     "update": "update",
     **dict.fromkeys(("scale", "rollback", "remove", "create"), "service"),
     **dict.fromkeys(("stack_deploy", "stack_rm"), "stack"),
@@ -282,6 +350,9 @@ Step = Annotated[
     Annotated[PowerStep, Tag("power")]
     | Annotated[NodeStep, Tag("node")]
     | Annotated[LabelStep, Tag("label")]
+    | Annotated[TaskStep, Tag("task")]
+    | Annotated[StressStep, Tag("stress")]
+    | Annotated[DegradeStep, Tag("degrade")]
     | Annotated[ServiceUpdateStep, Tag("update")]
     | Annotated[ServiceStep, Tag("service")]
     | Annotated[StackStep, Tag("stack")]
@@ -304,6 +375,17 @@ def _label_fields(action: str, value: Any) -> dict[str, Any]:
     return {"target": fields.get("node"), "label": fields.get("label")}
 
 
+def _targeted(action: str, value: Any, form: str) -> dict[str, Any]:
+    """``{kill_task: leader}`` or ``{kill_task: {node: leader, count: 2}}``: ``node`` is the
+    step's target."""
+    if isinstance(value, str):
+        return {"target": value}
+    fields = dict(_mapping(action, value, form))
+    if "node" in fields:
+        fields["target"] = fields.pop("node")
+    return fields
+
+
 def _wait_fields(action: str, value: Any) -> dict[str, Any]:
     if isinstance(value, str):
         return {"condition": value}
@@ -315,6 +397,11 @@ _FIELDS: dict[str, Callable[[str, Any], dict[str, Any]]] = {
     "power": lambda _a, v: {"target": v},
     "node": lambda _a, v: {"target": v},
     "label": _label_fields,
+    "task": lambda a, v: _targeted(a, v, "{node: TARGET, count: N, share: F, signal: KILL|TERM}"),
+    "stress": lambda a, v: _targeted(a, v, "{node: TARGET, cpu: N, memory: 256M, duration: D}"),
+    "degrade": lambda a, v: _targeted(
+        a, v, "{node: TARGET, loss: 30%, delay: 300ms, jitter: 100ms, duration: D}"
+    ),
     "update": lambda a, v: _mapping(a, v, "{image: I, parallelism: N, delay: D, ...}"),
     "stack": lambda a, v: _mapping(a, v, "{name: N, compose: FILE}"),
     "wait": _wait_fields,
@@ -359,6 +446,7 @@ class Experiment(_Strict):
     steps: tuple[Annotated[Step, BeforeValidator(_normalise_step)], ...] = ()
     expect_quorum_loss: bool = False
     slo: Slo = Slo()
+    guard: GuardSpec | None = None
     source: str = Field(default="", exclude=True)  # the file it came from
 
     @model_validator(mode="after")

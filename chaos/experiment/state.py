@@ -26,6 +26,7 @@ class RunState:
     errors: list[str] = field(default_factory=list)
     deviations: list[str] = field(default_factory=list)  # wait_for timeouts: the system deviated
     interrupted: str = ""  # why an operator stopped it early ('' when it ran to its end)
+    guard_tripped: str = ""  # why its guard stopped it ('')
     vanished: bool = False  # the cluster's network disappeared under the run
     restored: bool = False
     load_summary: LoadSummary | None = None

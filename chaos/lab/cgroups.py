@@ -37,6 +37,24 @@ def ensure(rel: str) -> Path:
     return path
 
 
+CPU = CGROUP_ROOT / "cpu"
+
+
+def ensure_cpu(rel: str) -> Path | None:
+    """The node's group in the cpu controller, where it has one: the node's processes share
+    the host's cores as one group, so a stressed node starves itself, not its neighbours."""
+    if not (CPU / "cgroup.procs").exists():
+        return None
+    path = CPU / rel
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def join_script(*procs: Path | None) -> str:
+    """Shell that moves the shell itself into each cgroup (its exec'd program stays there)."""
+    return " && ".join(f'echo $$ > "{p / "cgroup.procs"}"' for p in procs if p is not None)
+
+
 def pids(rel: str) -> list[int]:
     """Every process in the subtree ``rel`` of the freezer hierarchy."""
     root = freezer_dir(rel)

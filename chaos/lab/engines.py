@@ -47,9 +47,9 @@ def start(node: LabNode) -> None:
     shutil.rmtree(node.run_dir, ignore_errors=True)
     for path in (node.run_dir, node.data_root, node.engine_log.parent):
         path.mkdir(parents=True, exist_ok=True)
-    procs = cgroups.ensure(node.cgroup) / "cgroup.procs"
+    join = cgroups.join_script(cgroups.ensure(node.cgroup), cgroups.ensure_cpu(node.cgroup))
     inner = (
-        f"echo $$ > {shlex.quote(str(procs))} && hostname {shlex.quote(node.name)} && "
+        f"{join} && hostname {shlex.quote(node.name)} && "
         f"exec {shlex.quote(which('nsenter'))} --net=/run/netns/{shlex.quote(node.netns)} -- "
         + " ".join(shlex.quote(a) for a in dockerd_argv(node))
     )

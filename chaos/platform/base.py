@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
+from chaos.platform.degrade import Degradation
 from chaos.swarm.client import EngineClient
 from chaos.swarm.model import PortRequest
 
@@ -90,6 +91,22 @@ class Platform(Protocol):
         ...
 
     def isolated(self, node: str) -> bool: ...
+
+    def stress(self, node: str, cpu: int, memory: int) -> str:
+        """``cpu`` busy loops and ``memory`` bytes held on the node (a capability)."""
+        ...
+
+    def unstress(self, node: str) -> str:
+        """Undo :meth:`stress`; harmless on a node that is not stressed."""
+        ...
+
+    def degrade(self, node: str, degradation: Degradation) -> str:
+        """Loss (and, with the ``delay`` capability, delay) on the node's traffic."""
+        ...
+
+    def undegrade(self, node: str) -> str:
+        """Undo :meth:`degrade`; harmless on a node that is not degraded."""
+        ...
 
     def engine(self, node: str, *, timeout: float = 10.0) -> EngineClient:
         """A client for the node's engine; raises NodeHaltedError for a halted node."""

@@ -31,6 +31,7 @@ from typing import Any
 
 from chaos.errors import EngineError, NodeHaltedError, NodeNotFoundError, NotFoundError, UsageError
 from chaos.platform.base import Power
+from chaos.platform.degrade import Degradation
 from chaos.swarm.model import (
     ContainerView,
     NodeView,
@@ -151,6 +152,9 @@ class FakeSwarm:
         self.services: dict[str, _Service] = {}
         self.tasks: list[_Task] = []
         self.calls: list[str] = []  # every platform action, in order (tests read it)
+        self.killed: list[str] = []  # task containers killed
+        self.stressed: dict[str, tuple[int, int]] = {}  # node -> (cpu, memory)
+        self.degraded: dict[str, Degradation] = {}
         self._ids = itertools.count(1)
         self._rr = itertools.count()
         self._stop = threading.Event()
@@ -484,6 +488,21 @@ class FakeEngine:
                 out.append(ContainerView(t.id, t.service_id, t.id, "running", "", ports))
             return out
 
+    def _kill(self, container_id: str) -> None:
+        with self.swarm.lock:
+            self._alive()
+            task = next((t for t in self.swarm.tasks if t.id == container_id), None)
+            if task is None or task.node != self.node:
+                raise NotFoundError(f"kill {container_id[:12]} on {self.node}: not found")
+            task.state, task.desired = "failed", "shutdown"
+            self.swarm.killed.append(container_id)
+
+    def kill_container(self, container_id: str) -> None:
+        self._kill(container_id)
+
+    def stop_container(self, container_id: str, grace: float) -> None:
+        self._kill(container_id)
+
     # -- changes --------------------------------------------------------------------------
     def create_service(self, req: ServiceRequest) -> str:
         with self.swarm.lock:
@@ -722,6 +741,28 @@ class FakePlatform:
 
     def isolated(self, node: str) -> bool:
         return self._node(node).isolated
+
+    def stress(self, node: str, cpu: int, memory: int) -> str:
+        self._act("stress", node)
+        self.swarm.stressed[node] = (cpu, memory)
+        return f"{node} stressed: {cpu} CPU loops, {memory} bytes"
+
+    def unstress(self, node: str) -> str:
+        self._act("unstress", node)
+        return f"{node}: stress stopped" if self.swarm.stressed.pop(node, None) else (
+            f"{node} is not stressed; nothing done"
+        )  # fmt: skip
+
+    def degrade(self, node: str, degradation: Degradation) -> str:
+        self._act("degrade", node)
+        self.swarm.degraded[node] = degradation
+        return f"{node} degraded: {degradation.describe()}"
+
+    def undegrade(self, node: str) -> str:
+        self._act("undegrade", node)
+        return f"{node}: network no longer degraded" if self.swarm.degraded.pop(node, None) else (
+            f"{node} is not degraded; nothing done"
+        )  # fmt: skip
 
     def engine(self, node: str, *, timeout: float = 10.0) -> FakeEngine:
         n = self._node(node)

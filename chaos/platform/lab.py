@@ -6,12 +6,13 @@ import platform as host_platform
 
 from chaos import faults
 from chaos.errors import PlatformError
-from chaos.lab import Lab
+from chaos.lab import Lab, pressure
 from chaos.lab import engines as lab_engines
 from chaos.lab import network as lab_network
 from chaos.lab import state as lab_state
 from chaos.lab.config import CLIENT_NETNS
 from chaos.platform.base import Power
+from chaos.platform.degrade import Degradation
 from chaos.swarm.engine import DockerEngine
 from chaos.swarm.model import PortRequest
 
@@ -84,6 +85,18 @@ class LabPlatform:
 
     def isolated(self, node: str) -> bool:
         return self.lab.isolated(node)
+
+    def stress(self, node: str, cpu: int, memory: int) -> str:
+        return pressure.stress(self.lab.node(node), self.power(node), cpu, memory)
+
+    def unstress(self, node: str) -> str:
+        return pressure.unstress(self.lab.node(node))
+
+    def degrade(self, node: str, degradation: Degradation) -> str:
+        return pressure.degrade(self.lab.node(node), self.power(node), degradation)
+
+    def undegrade(self, node: str) -> str:
+        return pressure.undegrade(self.lab.node(node))
 
     def engine(self, node: str, *, timeout: float = 10.0) -> DockerEngine:
         return self.lab.engine(node, timeout=timeout)

@@ -4,10 +4,11 @@ Fault windows (seconds after t0):
 
 - the ``fault`` phase, from its start (the first fault step's start) to the start of
   ``observe``: every step of the schedule runs inside it;
-- each **node fault** (a fault kind of :mod:`chaos.faults` that acts on the node itself: today
-  ``halt``, ``suspend``, ``stop_engine``, ``isolate``), from its ``step_start`` to the
-  ``step_end`` of the first later step that heals it on one of the same nodes; to the end of
-  the data when nothing healed it;
+- each **node fault** (a fault kind of :mod:`chaos.faults` marked ``shade``: today ``halt``,
+  ``suspend``, ``stop_engine``, ``isolate``, ``stress``, ``degrade``), from its ``step_start``
+  to the ``step_end`` of the first later step that heals it on one of the same nodes (its own
+  ``step_end`` when it healed itself after a ``duration``); to the end of the data when
+  nothing healed it;
 - each **manager API outage**: an ``api_error`` to the next ``api_ok`` (to the end when none),
   the intervals summed by ``api_unavailable_s``; drawn as a strip along the top.
 
@@ -25,9 +26,9 @@ from chaos.analysis.phases import PhaseStats
 from chaos.report.model import Band, Marker
 from chaos.timeline import Event
 
-VERBS = faults.node_faults()  # the faults that act on a node itself, from the registry
+VERBS = faults.shaded()  # the faults a report shades, from the registry
 POWER_FAULTS = frozenset(VERBS)
-POWER_HEALS = faults.node_heals()
+POWER_HEALS = faults.shaded_heals()
 FAULT_PHASE = "fault"
 
 
@@ -70,13 +71,17 @@ def power_windows(events: Sequence[Event], end: float) -> list[Band]:
         if action not in POWER_FAULTS:
             continue
         nodes = _nodes(done)
-        heal = next(
-            (
-                d
-                for _s, d in ends[i + 1 :]
-                if d.data.get("action") in POWER_HEALS and _nodes(d) & nodes
-            ),
-            None,
+        heal = (
+            done
+            if done.data.get("healed")
+            else next(  # it healed itself (a duration)
+                (
+                    d
+                    for _s, d in ends[i + 1 :]
+                    if d.data.get("action") in POWER_HEALS and _nodes(d) & nodes
+                ),
+                None,
+            )
         )
         who = ", ".join(sorted(nodes)) or "?"
         verb = VERBS[action]

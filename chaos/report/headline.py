@@ -104,7 +104,7 @@ def node_ips(result: RunResult) -> dict[str, str]:
 def faulted_nodes(events: Iterable[Event]) -> list[str]:
     """The nodes a fault acting on the node itself (its power, engine or network: the
     registry's ``on_node``) was injected on, as the runner counts them."""
-    on_node = faults.node_faults()
+    on_node = faults.on_node()
     out: set[str] = set()
     for e in events:
         if e.kind == "step_end" and e.data.get("ok") and e.data.get("action") in on_node:

@@ -64,6 +64,14 @@ class EngineClient(Protocol):
 
     def task_containers(self) -> list[ContainerView]: ...
 
+    def kill_container(self, container_id: str) -> None:
+        """SIGKILL a container on this engine."""
+        ...
+
+    def stop_container(self, container_id: str, grace: float) -> None:
+        """SIGTERM, then SIGKILL after ``grace`` seconds (``docker stop``)."""
+        ...
+
     # changes (manager calls)
     def create_service(self, req: ServiceRequest) -> str: ...
 

@@ -264,6 +264,14 @@ class DockerEngine:
             docs = self._api.containers(filters={"label": "com.docker.swarm.task.id"})
             return [ContainerView.parse(doc) for doc in docs]
 
+    def kill_container(self, container_id: str) -> None:
+        with _translated(f"kill {container_id[:12]}", self.name):
+            self._api.kill(container_id, signal="KILL")
+
+    def stop_container(self, container_id: str, grace: float) -> None:
+        with _translated(f"stop {container_id[:12]}", self.name):
+            self._api.stop(container_id, timeout=max(0, round(grace)))
+
     def services(self) -> list[ServiceView]:
         with _translated("service ls", self.name):
             return [ServiceView.parse(doc) for doc in self._api.services()]

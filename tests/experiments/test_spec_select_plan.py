@@ -252,11 +252,12 @@ def test_every_fault_kind_has_a_heal_and_the_spec_names_every_step_action() -> N
 
     for kind in faults.FAULTS.values():
         assert kind.heal in faults.HEALS, kind.name
-    for step in ("power", "node", "label"):
+    for step in ("power", "node", "label", "task", "stress", "degrade"):
         for action in faults.step_actions(step):
             assert spec.STEP_KINDS[action] == step
     assert set(spec.POWER_ACTIONS) == {"halt", "stop_engine", "suspend", "isolate", "start",
                                        "resume", "reconnect"}  # fmt: skip
     assert faults.healed_by("start") == {"halt", "stop_engine"}
-    assert faults.capabilities() == ("halt", "stop_engine", "suspend", "isolate", "start",
-                                     "resume", "reconnect")  # fmt: skip
+    caps = ("halt", "stop_engine", "suspend", "isolate", "stress", "degrade", "start", "resume",
+            "reconnect", "delay")  # fmt: skip
+    assert faults.capabilities() == caps
