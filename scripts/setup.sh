@@ -41,9 +41,12 @@ declare -A probe=(
   [openssh-server]=/usr/sbin/sshd
   [openssh-client]=/usr/bin/ssh
   [conntrack]=/usr/sbin/conntrack
+  [gcc]=/usr/bin/gcc
+  [python3-dev]=/usr/include/python3.11/Python.h
+  [libnetfilter-queue-dev]=/usr/include/libnetfilter_queue/libnetfilter_queue.h
   [bash-completion]=/usr/share/bash-completion/bash_completion
 )
-want=(docker.io containerd runc busybox-static iptables iproute2 util-linux procps conntrack python3 python3-venv chromium openssh-server openssh-client bash-completion "${extra[@]}")
+want=(docker.io containerd runc busybox-static iptables iproute2 util-linux procps conntrack gcc python3-dev libnetfilter-queue-dev python3 python3-venv chromium openssh-server openssh-client bash-completion "${extra[@]}")
 missing=()
 for pkg in "${want[@]}"; do
   f="${probe[$pkg]:-}"

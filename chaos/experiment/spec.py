@@ -241,11 +241,12 @@ class LabelStep(_Step):
 
 class TaskStep(_Step):
     """``kill_task``: kill ``count`` (or a ``share`` of the) running tasks of the service on
-    the ``target`` nodes (seeded choice); ``signal`` KILL (SIGKILL) or TERM (a graceful stop:
-    SIGTERM, then SIGKILL after the service's stop grace period). Swarm replaces them."""
+    the ``target`` nodes (every node when none is given; seeded choice); ``signal`` KILL
+    (SIGKILL) or TERM (a graceful stop: SIGTERM, then SIGKILL after the service's stop grace
+    period). Swarm replaces them."""
 
     action: Annotated[str, AfterValidator(_registered("task"))]
-    target: Target = Target(kind="any")
+    target: Target | None = None
     count: int = Field(default=1, ge=1)
     share: Fraction | None = None
     signal: Literal["KILL", "TERM"] = "KILL"

@@ -96,7 +96,8 @@ class StepRunner:
         if per_node is not None:
             return nodes, "; ".join(per_node(n) for n in nodes)
         if isinstance(step, TaskStep):
-            return actions.kill_tasks(ctx, step, nodes, self.rng, self.stop_grace)
+            where = nodes if step.target is not None else tuple(ctx.platform.node_names())
+            return actions.kill_tasks(ctx, step, where, self.rng, self.stop_grace)
         if isinstance(step, StressStep):
             said = "; ".join(actions.stress(ctx, step, n) for n in nodes)
             return nodes, self._for_a_while(step, nodes, said, "unstress")

@@ -8,8 +8,8 @@ leader is lost while a majority of managers is up; a node silent for ``down_s`` 
 ``down`` and its tasks replaced on the Ready, active nodes that match the service's
 constraints; rolling updates that finish after ``update_s`` (a ``chaoslab/web:bad`` image
 fails them: paused, or rolled back); drain, roles, labels, leave and join. Each node's IP is a
-loopback address (``127.0.60.11``...) with a real HTTP server per published port, answering
-like the lab's images (``version=N host=TASK``) from any running task, as a routing mesh
+loopback address (``127.X.Y.11``..., a /24 of its own per instance) with a real HTTP server
+per published port, answering like the lab's images (``version=N host=TASK``) from any running task, as a routing mesh
 would: a halted node refuses, a suspended one accepts and never answers, a node cut off serves
 only its own tasks. The manager API fails without quorum, as swarm's does.
 
@@ -20,6 +20,7 @@ get_platform("fake")`` returns it.
 from __future__ import annotations
 
 import itertools
+import random
 import re
 import socket
 import threading
@@ -140,11 +141,18 @@ class _Handler(BaseHTTPRequestHandler):
 class FakeSwarm:
     """The cluster's state and its clock; every change happens under one lock."""
 
-    def __init__(self, nodes: int, *, election_s: float, down_s: float, update_s: float) -> None:
+    def __init__(
+        self, nodes: int, *, election_s: float, down_s: float, update_s: float, restart_s: float
+    ) -> None:
         self.lock = threading.RLock()
         self.election_s, self.down_s, self.update_s = election_s, down_s, update_s
+        self.restart_s = restart_s  # a failed task's slot is filled again after this delay
+        self.failed_at: dict[tuple[str, int], float] = {}
+        # a loopback /24 of its own: fakes in other processes (parallel test runs) never
+        # collide on an address and port
+        net = f"127.{random.randrange(60, 250)}.{random.randrange(1, 250)}"
         self.nodes = {
-            f"node-{i:03d}": _Node(f"node-{i:03d}", f"127.0.60.{10 + i}", f"fakenode{i:04d}")
+            f"node-{i:03d}": _Node(f"node-{i:03d}", f"{net}.{10 + i}", f"fakenode{i:04d}")
             for i in range(1, nodes + 1)
         }
         self.leader: str | None = "node-001"
@@ -242,8 +250,10 @@ class FakeSwarm:
                         self.tasks.append(_Task(self.new_id("task"), svc.id, n.name, 0, svc.image))
                 continue
             slots = {t.slot for t in running}
+            now = time.monotonic()
             for slot in range(1, svc.req.replicas + 1):
-                if slot not in slots:
+                failed = self.failed_at.get((svc.id, slot))
+                if slot not in slots and (failed is None or now - failed >= self.restart_s):
                     self._place(svc, slot)
             for t in running:
                 if t.slot > svc.req.replicas:
@@ -496,6 +506,7 @@ class FakeEngine:
                 raise NotFoundError(f"kill {container_id[:12]} on {self.node}: not found")
             task.state, task.desired = "failed", "shutdown"
             self.swarm.killed.append(container_id)
+            self.swarm.failed_at[(task.service_id, task.slot)] = time.monotonic()
 
     def kill_container(self, container_id: str) -> None:
         self._kill(container_id)
@@ -614,9 +625,12 @@ class FakePlatform:
         election_s: float = 1.0,
         down_s: float = 2.0,
         update_s: float = 1.0,
+        restart_s: float = 0.5,
         action_s: float = 0.0,
     ) -> None:
-        self.swarm = FakeSwarm(nodes, election_s=election_s, down_s=down_s, update_s=update_s)
+        self.swarm = FakeSwarm(
+            nodes, election_s=election_s, down_s=down_s, update_s=update_s, restart_s=restart_s
+        )
         self.action_s = action_s  # how long each power action takes (a slow VM)
         self.gone = False  # the cluster's network vanished (present() is False)
         self.unsupported: set[str] = set()  # capabilities it says it lacks

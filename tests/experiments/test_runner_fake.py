@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -235,3 +237,88 @@ def test_an_out_dir_in_use_is_refused_before_anything_acts(
     with pytest.raises(UsageError, match="not empty"):
         run(experiment([{"halt": "leader"}]), tmp_path)
     assert fake.swarm.calls == [] and not fake.swarm.services
+
+
+def test_kill_task_kills_one_task_and_swarm_replaces_it(fake: FakePlatform, tmp_path: Path) -> None:
+    steps = [{"kill_task": {"node": "any", "count": 1}},
+             {"wait_for": "service_converged", "timeout": "10s"}]  # fmt: skip
+    outcome, r = run(experiment(steps), tmp_path)
+    assert len(fake.swarm.killed) == 1
+    assert r.recovery.service_converged_s is not None
+    assert r.restored and outcome.exit_code in (0, 5), r.verdict_reasons
+    # journaled, and its heal (swarm's replacement) closes it: nothing pending
+    assert Journal().pending() == []
+
+
+def test_a_share_of_tasks_is_chosen_by_the_seed(fake: FakePlatform, tmp_path: Path) -> None:
+    steps = [{"kill_task": {"share": "67%", "signal": "TERM"}}]  # of every node's tasks
+    run(experiment(steps), tmp_path / "a")
+    first = len(fake.swarm.killed)
+    assert first == 2  # round(0.67 * 3)
+
+
+def test_stress_and_degrade_for_a_duration_heal_themselves(
+    fake: FakePlatform, tmp_path: Path
+) -> None:
+    steps = [
+        {"stress": {"node": "leader", "cpu": 2, "memory": "64M", "duration": "0.5s"}},
+        {"degrade": {"node": "node-002", "loss": "30%", "delay": "100ms", "duration": "0.5s"}},
+    ]
+    _, r = run(experiment(steps), tmp_path)
+    assert fake.swarm.calls == ["stress node-001", "unstress node-001", "degrade node-002",
+                                "undegrade node-002"]  # fmt: skip
+    assert fake.swarm.stressed == {} and fake.swarm.degraded == {}
+    ends = [e for e in r.events if e.kind == "step_end"]
+    assert all(e.data.get("healed") for e in ends)
+    assert r.restored and Journal().pending() == []
+
+
+def test_a_fault_left_on_is_healed_by_the_restore(fake: FakePlatform, tmp_path: Path) -> None:
+    steps = [{"degrade": {"node": "node-002", "loss": "30%"}}, {"stress": "node-003"}]
+    _, r = run(experiment(steps), tmp_path)
+    assert fake.swarm.calls[2:] == ["unstress node-003", "undegrade node-002"]
+    assert r.restored and fake.swarm.degraded == {} and fake.swarm.stressed == {}
+
+
+def test_a_platform_that_cannot_delay_is_refused_by_the_plan(
+    fake: FakePlatform, tmp_path: Path
+) -> None:
+    from chaos.errors import UsageError
+
+    fake.unsupported.add("delay")
+    with pytest.raises(UsageError, match="cannot delay packets"):
+        run(experiment([{"degrade": {"node": "leader", "delay": "300ms"}}]), tmp_path)
+    fake.unsupported.add("stress")
+    with pytest.raises(UsageError, match="cannot stress"):
+        run(experiment([{"stress": "leader"}]), tmp_path)
+    assert fake.swarm.calls == []
+
+
+def test_the_guard_stops_a_run_that_hurts_more_than_agreed(
+    fake: FakePlatform, tmp_path: Path
+) -> None:
+    # every node IP fails once the fault starts: the guard must stop the run well before the
+    # 30 s sleep, within its window plus the windows' delivery
+    original = fake.swarm.answer
+    broken = threading.Event()
+
+    def failing(node: str, service: str) -> str | None:
+        return None if broken.is_set() else original(node, service)
+
+    fake.swarm.answer = failing  # type: ignore[method-assign]
+    fake.on_action = lambda what, node: broken.set()
+    guard = {"max_error_rate": "50%", "window": "1s"}
+    steps = [{"degrade": {"node": "node-003", "loss": "10%"}}, {"sleep": "30s"}]
+    started = time.monotonic()
+    outcome, r = run(experiment(steps, guard=guard), tmp_path)
+    assert time.monotonic() - started < 20
+    assert (outcome.verdict, outcome.exit_code) == ("guard_tripped", 6), r.verdict_reasons
+    assert re.match(
+        r"guard tripped: error rate (9\d|100)\.\d% > 50\.0% on the live IPs", r.verdict_reasons[0]
+    )
+    g = r.guard
+    assert g is not None and g.restore_started is not None
+    assert g.data_end >= r.phases[2].start + 1.0  # a whole window of data after the fault
+    assert 0 <= g.detect_latency_s < 3.0 and g.restore_latency_s is not None
+    assert g.tripped - (r.phases[2].start + 1.0) < 1.0 + 3.0  # its window plus delivery
+    assert r.restored and healthy(fake)
