@@ -9,9 +9,10 @@ leader is lost while a majority of managers is up; a node silent for ``down_s`` 
 constraints; rolling updates that finish after ``update_s`` (a ``chaoslab/web:bad`` image
 fails them: paused, or rolled back); drain, roles, labels, leave and join. Each node's IP is a
 loopback address (``127.X.Y.11``..., a /24 of its own per instance) with a real HTTP server
-per published port, answering like the lab's images (``version=N host=TASK``) from any running task, as a routing mesh
-would: a halted node refuses, a suspended one accepts and never answers, a node cut off serves
-only its own tasks. The manager API fails without quorum, as swarm's does.
+per published port, answering like the lab's images (``version=N host=TASK``) from any
+running task, as a routing mesh would: a halted node refuses, a suspended one accepts and
+never answers, a node cut off serves only its own tasks. The manager API fails without
+quorum, as swarm's does.
 
 One instance lives in one process: tests make one, ``install()`` it, and ``chaos.platform.
 get_platform("fake")`` returns it.
