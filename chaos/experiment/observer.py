@@ -94,6 +94,10 @@ class Observer:
         self._thread.start()
         self._power_thread.start()
 
+    def signal_stop(self) -> None:
+        """Ask the threads to end (they finish their current call); :meth:`stop` waits."""
+        self._stop.set()
+
     def stop(self) -> None:
         self._stop.set()
         for thread in (self._thread, self._power_thread):

@@ -21,7 +21,9 @@ from chaos.experiment.spec import (
     PowerStep,
     SleepStep,
     Step,
+    StressStep,
     Target,
+    TaskStep,
     WaitStep,
 )
 from chaos.faults import Effect
@@ -68,9 +70,31 @@ def describe_step(step: Step) -> str:
         return f"wait for {what}"
     if isinstance(step, SleepStep):
         return f"sleep {step.duration:g}s"
+    if isinstance(step, TaskStep):
+        how_many = f"{step.share:.0%} of the" if step.share is not None else str(step.count)
+        where = f" on {step.target}" if step.target is not None else ""
+        return f"kill-task {how_many} task(s){where} ({step.signal})"
+    if isinstance(step, StressStep | DegradeStep):
+        return _held(step)
     fields = step.model_dump(exclude_none=True, exclude={"action", "as_", "timeout"})
     extra = " ".join(f"{k}={v}" for k, v in fields.items() if v not in (False, {}, ()))
     return f"{step.action.replace('_', '-')} service {extra}".strip()
+
+
+def _held(step: StressStep | DegradeStep) -> str:
+    name = step.action.replace("_", "-")
+    if step.action in ("unstress", "undegrade"):
+        return f"{name} {step.target}"
+    if isinstance(step, StressStep):
+        what = f"{step.cpu} cpu loops" + (f", {step.memory / 2**20:.0f} MiB" if step.memory else "")
+    else:
+        parts = [f"{step.loss:.0%} loss"] if step.loss else []
+        if step.delay:
+            jitter = f" ± {step.jitter * 1000:.0f}ms" if step.jitter else ""
+            parts.append(f"{step.delay * 1000:.0f}ms{jitter} delay")
+        what = f"{' and '.join(parts)}, {step.traffic} traffic"
+    held = f" for {step.duration:g}s" if step.duration is not None else ""
+    return f"{name} {step.target} ({what}){held}"
 
 
 def _quorum(nodes: list[NodeInfo]) -> tuple[bool, int, int]:

@@ -336,6 +336,7 @@ class Execution:
                 await self._schedule()
                 tg.cancel_scope.cancel()
         finally:
+            self.observer.signal_stop()  # winds down while the load does: restore sooner
             with anyio.CancelScope(shield=True):
                 await anyio.to_thread.run_sync(loader.stop)
                 if st.phases and st.phases[-1][0] != "end":

@@ -17,12 +17,14 @@ from __future__ import annotations
 import argparse
 import heapq
 import itertools
+import os
 import random
 import select
 import signal
 import socket
 import sys
 import time
+from pathlib import Path
 from types import FrameType
 from typing import Any
 
@@ -54,11 +56,13 @@ class Delayer:
             packet.accept()
         return max(0.0, self.held[0][0] - now) if self.held else None
 
-    def serve(self) -> None:
+    def serve(self, ready: Path | None = None) -> None:
         from netfilterqueue import NetfilterQueue
 
         nfq = NetfilterQueue()
         nfq.bind(QUEUE, self.hold, max_len=MAX_HELD)
+        if ready is not None:  # bound: from now on queued packets are delayed, not bypassed
+            ready.write_text(str(os.getpid()))
         sock = socket.fromfd(nfq.get_fd(), socket.AF_NETLINK, socket.SOCK_RAW)
         try:
             while not self.stopping:
@@ -77,6 +81,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--delay", type=float, required=True, help="seconds")
     parser.add_argument("--jitter", type=float, default=0.0, help="seconds")
+    parser.add_argument("--ready", type=Path, default=None, help="a file written once bound")
     args = parser.parse_args(argv)
     delayer = Delayer(args.delay, args.jitter)
 
@@ -85,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
 
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
-    delayer.serve()
+    delayer.serve(args.ready)
     return 0
 
 

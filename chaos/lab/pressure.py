@@ -17,6 +17,7 @@ from __future__ import annotations
 import shlex
 import sys
 import time
+from collections.abc import Callable
 
 from chaos.errors import NodeHaltedError, PlatformError
 from chaos.lab import cgroups
@@ -44,6 +45,15 @@ def _spawn(node: LabNode, part: str, argv: list[str], *, netns: bool = False) ->
     return spawn_daemon(["sh", "-c", inner], log=log)
 
 
+def _await(ok: Callable[[], bool], what: str, timeout: float = 10.0) -> None:
+    """Wait for what was just spawned (in the background) to be in place."""
+    deadline = time.monotonic() + timeout
+    while not ok():
+        if time.monotonic() > deadline:
+            raise PlatformError(f"timed out waiting for {what}; see the node's logs")
+        time.sleep(0.05)
+
+
 def _running(node: LabNode, power: str) -> None:
     if power != "running":
         raise NodeHaltedError(f"{node.name} is {power}: only a running node can be put under it")
@@ -58,6 +68,8 @@ def stress(node: LabNode, power: str, cpu: int, memory: int) -> str:
         _spawn(node, "stress", [busy, "sh", "-c", "while :; do :; done"])
     if memory:
         _spawn(node, "stress", [sys.executable, "-c", HOLD_MEMORY, str(memory)])
+    want = cpu + (1 if memory else 0)
+    _await(lambda: len(cgroups.pids(_group(node, "stress"))) >= want, f"the stress of {node.name}")
     held = f", {memory / 2**20:.0f} MiB held" if memory else ""
     return f"{node.name} stressed: {cpu} busy CPU loop{'s' if cpu != 1 else ''}{held}"
 
@@ -79,14 +91,12 @@ def degrade(node: LabNode, power: str, d: Degradation) -> str:
     undegrade(node)
     run(["sh", "-c", degrade_script(d)], netns=node.netns)
     if d.delay_s:
+        ready = node.run_dir / "delayer.ready"
+        ready.unlink(missing_ok=True)
         argv = [sys.executable, "-m", "chaos.lab.delayer", "--delay", str(d.delay_s),
-                "--jitter", str(d.jitter_s)]  # fmt: skip
+                "--jitter", str(d.jitter_s), "--ready", str(ready)]  # fmt: skip
         _spawn(node, "delayer", argv, netns=True)
-        deadline = time.monotonic() + 5.0
-        while not cgroups.pids(_group(node, "delayer")):
-            if time.monotonic() > deadline:
-                raise PlatformError(f"the delayer of {node.name} did not start")
-            time.sleep(0.05)
+        _await(ready.exists, f"the delayer of {node.name} to bind its queue")
     return f"{node.name} degraded: {d.describe()}"
 
 
