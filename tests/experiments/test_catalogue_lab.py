@@ -250,3 +250,40 @@ def test_a_leave_is_undone_by_rejoining_the_node(lab: Lab, tmp_path: Path) -> No
     assert sorted(v.hostname for v in views) == ["node-001", "node-002", "node-003"]
     assert all(v.role == "manager" and v.state == "ready" for v in views), views
     assert any(v.hostname == victim and v.manager_status == "Reachable" for v in views)
+
+
+def _pass_unless_limited(ran: Ran) -> None:
+    r = ran.result
+    limited = r.load is not None and r.load.generator_limited
+    assert r.verdict == ("unknown" if limited else "pass"), r.verdict_reasons
+
+
+def test_lossy_managers_keep_their_leader(lab: Lab, tmp_path: Path) -> None:
+    ran = run("lossy-managers", tmp_path, "steps.0.degrade.duration=15s")
+    r = ran.result
+    assert sorted(ran.step_nodes(0)) == ["node-001", "node-002", "node-003"]
+    # expect: raft's TCP retransmits ride out 30% loss: no election, no node Down
+    assert r.leader_after == r.leader_before and r.recovery.leader_elected_s is None
+    assert not [e for e in ran.events("node_status") if e.data["new"] == "down"]
+    _pass_unless_limited(ran)
+    assert r.restored
+
+
+def test_slow_leader_keeps_leading_and_its_api_slows(lab: Lab, tmp_path: Path) -> None:
+    ran = run("slow-leader", tmp_path, "steps.0.degrade.duration=15s")
+    r = ran.result
+    (victim,) = ran.step_nodes(0)
+    assert victim == r.leader_before
+    # expect: heartbeats still arrive well inside the election timeout
+    assert r.leader_after == victim and r.recovery.leader_elected_s is None
+    _pass_unless_limited(ran)  # the data plane is not delayed
+    assert r.restored
+
+
+def test_starved_leader_keeps_leading(lab: Lab, tmp_path: Path) -> None:
+    ran = run("starved-leader", tmp_path, "steps.0.stress.duration=15s")
+    r = ran.result
+    assert ran.step_nodes(0) == [r.leader_before]
+    assert r.leader_after == r.leader_before
+    _pass_unless_limited(ran)
+    assert r.restored
