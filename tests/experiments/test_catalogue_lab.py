@@ -113,6 +113,15 @@ def test_quorum_loss_fails_the_api_while_the_live_ip_keeps_serving(
     assert r.restored
 
 
+def test_baseline_after_the_faults_has_not_one_error(lab: Lab, tmp_path: Path) -> None:
+    """Run in file order after leader-kill, follower-kill, leader-freeze and quorum-loss on the
+    same lab: after that history, a run with no fault sees not one error in any phase (a lab
+    that errs with nothing broken would make every number it prints suspect)."""
+    ran = run("baseline", tmp_path)
+    assert_quiet(ran)
+    assert ran.result.verdict == "pass" and ran.code == 0, ran.result.verdict_reasons
+
+
 def test_rolling_update_ends_with_every_task_on_web_2(lab: Lab, tmp_path: Path) -> None:
     ran = run("rolling-update", tmp_path, "service.update.delay=1s")
     r = ran.result
