@@ -78,6 +78,7 @@ def test_follower_kill_keeps_the_leader_and_reschedules(lab: Lab, tmp_path: Path
     assert r.recovery.tasks_rescheduled_s >= down
     assert ran.step_nodes(2) == []  # service_converged was reached
     assert r.restored
+    _pass_unless_limited(ran)  # VERDICT-TBD
 
 
 def test_leader_freeze_elects_a_new_leader(lab: Lab, tmp_path: Path) -> None:
@@ -95,6 +96,7 @@ def test_leader_freeze_elects_a_new_leader(lab: Lab, tmp_path: Path) -> None:
     )
     assert timeouts > stats.requests.errors.get("refused", 0)
     assert r.restored
+    _pass_unless_limited(ran)  # VERDICT-TBD
 
 
 def test_quorum_loss_fails_the_api_while_the_live_ip_keeps_serving(
@@ -111,6 +113,7 @@ def test_quorum_loss_fails_the_api_while_the_live_ip_keeps_serving(
     # running tasks keep serving on the live node's IP during the outage
     assert ok_on(ran, live, ("fault",)) > 0
     assert r.restored
+    _pass_unless_limited(ran)  # VERDICT-TBD
 
 
 def test_baseline_after_the_faults_has_not_one_error(lab: Lab, tmp_path: Path) -> None:
@@ -131,6 +134,7 @@ def test_rolling_update_ends_with_every_task_on_web_2(lab: Lab, tmp_path: Path) 
     assert "updating" in states and states[-1] == "completed"
     assert r.recovery.service_converged_s is not None and r.recovery.service_converged_s > 0
     assert r.restored
+    _pass_unless_limited(ran)  # VERDICT-TBD
 
 
 def test_bad_update_pauses_and_keeps_web_1_serving(lab: Lab, tmp_path: Path) -> None:
@@ -140,6 +144,7 @@ def test_bad_update_pauses_and_keeps_web_1_serving(lab: Lab, tmp_path: Path) -> 
     images = ran.last_tasks().data["images"]
     assert images.get("chaoslab/web:1", 0) >= 2 and "chaoslab/web:2" not in images
     assert ran.result.restored
+    _pass_unless_limited(ran)  # VERDICT-TBD
 
 
 def test_bad_update_with_rollback_action_rolls_back(lab: Lab, tmp_path: Path) -> None:
@@ -147,6 +152,7 @@ def test_bad_update_with_rollback_action_rolls_back(lab: Lab, tmp_path: Path) ->
     states = [e.data.get("new") for e in ran.events("update_state")]
     assert "rollback_completed" in states or "rollback_started" in states
     assert ran.result.restored
+    _pass_unless_limited(ran)  # VERDICT-TBD
 
 
 def test_scale_out_spreads_six_tasks(lab: Lab, tmp_path: Path) -> None:
@@ -155,6 +161,7 @@ def test_scale_out_spreads_six_tasks(lab: Lab, tmp_path: Path) -> None:
     assert final.data["running"] == 6
     assert sorted(final.data["by_node"].values()) == [2, 2, 2]
     assert ran.result.restored
+    _pass_unless_limited(ran)  # VERDICT-TBD
 
 
 def test_drain_leader_moves_its_tasks_and_keeps_leadership(lab: Lab, tmp_path: Path) -> None:
@@ -167,6 +174,7 @@ def test_drain_leader_moves_its_tasks_and_keeps_leadership(lab: Lab, tmp_path: P
     avail = [(e.data["node"], e.data["new"]) for e in ran.events("node_availability")]
     assert (drained, "drain") in avail and (drained, "active") in avail
     assert r.restored
+    _pass_unless_limited(ran)  # VERDICT-TBD
 
 
 def test_label_placement_has_no_node_to_move_to(lab: Lab, tmp_path: Path) -> None:
@@ -183,6 +191,7 @@ def test_label_placement_has_no_node_to_move_to(lab: Lab, tmp_path: Path) -> Non
     assert fault.requests.error_count > 0  # every IP fails: no backend anywhere
     assert ran.last_tasks().data["running"] == 2
     assert r.restored
+    _pass_unless_limited(ran)  # VERDICT-TBD
 
 
 def test_global_service_task_is_not_replaced_elsewhere(lab: Lab, tmp_path: Path) -> None:
@@ -193,6 +202,7 @@ def test_global_service_task_is_not_replaced_elsewhere(lab: Lab, tmp_path: Path)
     assert any(victim not in e.data["by_node"] for e in ran.events("tasks"))
     assert ran.last_tasks().data["running"] == 3
     assert r.restored
+    _pass_unless_limited(ran)  # VERDICT-TBD
 
 
 def test_demote_promote_hands_leadership_over_fast(lab: Lab, tmp_path: Path) -> None:
@@ -205,6 +215,7 @@ def test_demote_promote_hands_leadership_over_fast(lab: Lab, tmp_path: Path) -> 
     roles = [(e.data["node"], e.data["new"]) for e in ran.events("node_role")]
     assert (demoted, "worker") in roles and (demoted, "manager") in roles
     assert r.restored
+    _pass_unless_limited(ran)  # VERDICT-TBD
 
 
 def test_stack_deploy_and_remove(lab: Lab, tmp_path: Path) -> None:
@@ -213,6 +224,7 @@ def test_stack_deploy_and_remove(lab: Lab, tmp_path: Path) -> None:
     assert ran.result.restored
     engine = lab.manager_engines()[0]
     assert not [s for s in engine.services() if s.name.startswith("shop_")]
+    _pass_unless_limited(ran)  # VERDICT-TBD
 
 
 def test_leader_isolate_elects_a_new_leader_while_the_victim_serves_its_own_task(
@@ -232,6 +244,7 @@ def test_leader_isolate_elects_a_new_leader_while_the_victim_serves_its_own_task
     # a partition is not a crash: the victim's own IP kept answering from its own task
     assert ok_on(ran, victim, ("fault",)) > 0
     assert r.restored and not lab.isolated(victim)
+    _pass_unless_limited(ran)  # VERDICT-TBD
 
 
 LEAVE = """\
