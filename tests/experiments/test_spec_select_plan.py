@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from chaos import faults
 from chaos.errors import UsageError
 from chaos.experiment import catalogue
 from chaos.experiment.plan import plan
@@ -22,7 +23,7 @@ from chaos.experiment.spec import (
 from chaos.journal import Journal
 from chaos.platform.base import NodeInfo
 
-ALL = frozenset({"halt", "start", "suspend", "resume", "stop_engine", "isolate", "reconnect"})
+ALL = frozenset(faults.capabilities())  # a platform that can do every fault kind
 
 
 def cluster(leader: str = "node-001", workers: tuple[str, ...] = ()) -> list[NodeInfo]:
