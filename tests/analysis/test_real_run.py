@@ -10,7 +10,7 @@ import pytest
 from hdrh.histogram import HdrHistogram
 
 from chaos.analysis import Analysis, PhaseSpan, analyze, load_result, write_result
-from chaos.analysis.client import BUCKET_S
+from chaos.analysis.client import BUCKET_S, make_buckets
 from chaos.analysis.loaddir import read_load_dir
 from chaos.analysis.phases import phase_stats
 from chaos.analysis.result import Environment, ExperimentInfo, load_result_of, make_result
@@ -235,3 +235,17 @@ def test_without_fault_or_baseline_recovery_is_not_applicable(outage_run: Run) -
 def test_a_missing_load_dir_is_a_usage_error(tmp_path: Path) -> None:
     with pytest.raises(UsageError, match=r"no run\.json; is this a load out dir"):
         read_load_dir(tmp_path)
+
+
+def test_a_bucket_carries_the_generators_worst_send_lag(outage_run: Run) -> None:
+    data = read_load_dir(outage_run.load_dir)
+    urls = [outage_run.a]
+    got = make_buckets(data, urls, outage_run.fault_start)
+    assert got
+    for b in got:
+        inside = [
+            e
+            for e in data.timeline
+            if e.target in urls and b.start <= e.t + 1e-6 < b.start + BUCKET_S
+        ]
+        assert inside and b.lag_ms == max(e.send_lag_max_ms for e in inside)
