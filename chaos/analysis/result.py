@@ -34,7 +34,7 @@ from chaos.load.summary import (
     TargetSummary,
     percentiles,
 )
-from chaos.timeline import Event
+from chaos.timeline import AnyEvent, Event, KnownEvent, UnknownEvent
 from chaos.verdict import Validity, Verdict, judge
 
 SCHEMA_VERSION = 1
@@ -188,7 +188,7 @@ class RunResult(Frozen):
     phases: list[PhaseStats]
     judged: Requests | None
     judged_latency_ms: Percentiles | None
-    events: list[Event]
+    events: list[AnyEvent]
     leader_before: str | None
     leader_after: str | None
     recovery: Recovery
@@ -220,7 +220,7 @@ def make_result(
     analysis: Analysis,
     *,
     experiment: ExperimentInfo,
-    events: Sequence[Event],
+    events: Sequence[KnownEvent | UnknownEvent],
     leader_before: str | None,
     leader_after: str | None,
     environment: Environment,

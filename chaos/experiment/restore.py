@@ -27,7 +27,7 @@ from chaos.journal import Fault, Journal
 from chaos.platform import Platform
 from chaos.platform.view import Managers, cluster_view
 from chaos.swarm.steady import SteadyLeader
-from chaos.timeline import EventLog
+from chaos.timeline import EventLog, RestoreDone
 
 RESTORE_TIMEOUT = 180.0
 STUCK_DOWN_S = 45.0  # Down this long with its engine answering: restart the engine once
@@ -69,7 +69,7 @@ def restore(
     else:
         errors += actions.undo_all(ctx, service, say)
     if log is not None:
-        log.emit("restore", "; ".join(errors) or "all faults undone", errors=errors)
+        log.emit(RestoreDone(detail="; ".join(errors) or "all faults undone", errors=tuple(errors)))
     if errors:
         raise NotRestoredError("; ".join(errors) + "; run `chaos recover`")
 

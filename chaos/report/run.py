@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from chaos.analysis.events import api_outages
 from chaos.report import fmt, metrics, tables
 from chaos.report.faults import fault_bands, markers
 from chaos.report.model import Chart, Series
@@ -39,8 +40,10 @@ def timeline_charts(run: Run, bucket_s: float) -> list[Chart]:
     lat = latency(run.windows, grid)
     targets = run.targets
     urls = run.info.targets if run.info else sorted(r.ok)
-    bands = fault_bands(run.result.events, run.result.phases, run.end)
-    marks = markers(run.result.events)
+    events = run.result.events
+    outages = api_outages(events, run.end)
+    bands = fault_bands(events, run.result.phases, outages, run.end)
+    marks = markers(events, outages)
     per = f"per {fmt.seconds(bucket_s)} bucket".replace(".00 s", " s")
     x = grid.x
     return [
