@@ -52,6 +52,7 @@ from typing import Any, Literal
 
 from pydantic import ValidationError
 
+from chaos import fmt
 from chaos.analysis import RunResult, check_comparable, fingerprint_of, load_result
 from chaos.analysis.checks import (
     CheckInputs,
@@ -313,14 +314,9 @@ def _converged(r: RunResult) -> float | None:
     return r.recovery.service_converged_s
 
 
-def pct(x: float) -> str:
-    return f"{x * 100:.3g}%"
-
-
 def secs(x: float) -> str:
-    if x == INF:
-        return "not recovered"
-    return f"{x * 1000:.1f}ms" if x < 1 else f"{x:.2f}s"
+    """A duration in text form; a baseline's "not recovered" is +infinity."""
+    return "not recovered" if x == INF else fmt.text_duration(x)
 
 
 @dataclass(frozen=True, slots=True)
@@ -334,7 +330,7 @@ class Metric:
 
 
 METRICS = (
-    Metric("error_rate", _error_rate, 0.001, pct),  # 0.1 percentage point
+    Metric("error_rate", _error_rate, 0.001, fmt.text_pct),  # 0.1 percentage point
     Metric("p99", _p99, 0.005, secs),  # 5 ms
     Metric("recovery", _recovery, 1.0, secs),  # one client bucket
     Metric("converged", _converged, 1.0, secs),  # service_converged_s; the update duration

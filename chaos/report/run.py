@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from chaos import fmt
 from chaos.analysis.events import api_outages
-from chaos.report import fmt, metrics, tables
+from chaos.report import metrics, tables
 from chaos.report.faults import fault_bands, markers
 from chaos.report.model import Chart, Series
 from chaos.report.page import color, render, write_page

@@ -7,8 +7,8 @@ import json
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+from chaos import fmt
 from chaos.analysis import RunResult
-from chaos.report import fmt
 from chaos.report.model import Row, Tone
 from chaos.timeline import ApiError, LeaderChange, NodePowerChange, StepEnd, StepStart
 
@@ -64,15 +64,11 @@ def check_rows(result: RunResult) -> list[Row]:
     tones = {"pass": "good", "fail": "bad", "unknown": "warn"}
     return [
         Row(
-            [c.name, c.status, _num(c.value), _num(c.threshold), c.message],
+            [c.name, c.status, fmt.number(c.value), fmt.number(c.threshold), c.message],
             tone=tones[c.status],  # type: ignore[arg-type]
         )
         for c in result.checks
     ]
-
-
-def _num(v: float | None) -> str:
-    return fmt.NA if v is None else f"{v:.4g}"
 
 
 def event_rows(result: RunResult) -> list[Row]:

@@ -35,7 +35,7 @@ from chaos.errors import ChaosError, UsageError
 from chaos.experiment import catalogue
 from chaos.experiment.runner import REPORTS, RunOptions, RunOutcome, run_experiment
 from chaos.experiment.spec import Experiment, canonical_key
-from chaos.report.fmt import seconds
+from chaos.fmt import seconds
 from chaos.sweep.files import (
     LOG_FILE,
     MARKDOWN_FILE,

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import pytest
 
+from chaos import fmt
 from chaos.analysis.events import api_outages
 from chaos.analysis.loaddir import Requests
 from chaos.analysis.phases import PhaseStats
 from chaos.load.summary import Percentiles, TimelineEntry
 from chaos.load.windows import new_histogram
-from chaos.report import fmt
 from chaos.report.faults import fault_bands, markers, outage_bands, power_windows
 from chaos.report.rundir import Window
 from chaos.report.series import Grid, distributions, latency, pick_bucket, rates
