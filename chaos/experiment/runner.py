@@ -49,7 +49,7 @@ from chaos.experiment.state import RunState
 from chaos.experiment.steps import Aborted, StepRunner, StepTimeout
 from chaos.experiment.stopping import Interrupted, RestoreAbandoned, Stopper
 from chaos.journal import Journal
-from chaos.load import Connection, LoadConfig, LoadSummary, TimelineEntry, load_summary
+from chaos.load import Connection, LoadConfig, TimelineEntry
 from chaos.platform import Platform, cluster_id, get_platform
 from chaos.platform.probe import wait_http
 from chaos.platform.view import Managers
@@ -224,13 +224,6 @@ def _render_pages(out_dir: Path) -> list[str]:
     return [f"report: {page}", f"index: {index}"]
 
 
-def _summary_or_none(load_dir: Path) -> LoadSummary | None:
-    try:
-        return load_summary(load_dir)
-    except (OSError, ValueError, ChaosError):
-        return None
-
-
 def _backend_options() -> dict[str, bool]:
     try:
         import uvloop  # noqa: F401
@@ -350,7 +343,6 @@ class Execution:
                 await anyio.to_thread.run_sync(loader.stop)
                 if st.phases and st.phases[-1][0] != "end":
                     await self.phase("end", snap=False)
-            st.load_summary = _summary_or_none(load_dir)
 
     def _guard(self) -> Guard | None:
         spec = self.exp.guard
