@@ -3,9 +3,9 @@ and counts, for pages and for text.
 
 - **Page forms** (``seconds``, ``ms``, ``pct``, ``count``, ``number``, ``signed``): a space
   before the unit (``9.26 s``, ``1.64 ms``) and an en dash for ``None``; the HTML pages.
-- **Text forms** (``text_*``): compact (``850.0ms``, ``2.50s``, ``0.539%``) and ``-`` for
-  ``None``; check and gate messages, logs, the terminal and Markdown, where people and CI
-  logs quote them (their form is part of those messages: do not change it lightly).
+- **Text forms** (``text_*``): compact (``850.0ms``, ``2.50s``, ``0.539%``, ``1m05s``) and
+  ``-`` for ``None``; check and gate messages, logs, the terminal and Markdown, where people
+  and CI logs quote them (their form is part of those messages: do not change it lightly).
 """
 
 from __future__ import annotations
@@ -47,6 +47,14 @@ def pct(f: float | None) -> str:
     return f"{p:.2f}%" if p >= 1 else f"{p:.3g}%"
 
 
+def duration(s: float | None) -> str:
+    """Seconds in the unit that reads best: ``850 ms`` below a second, else as
+    :func:`seconds`."""
+    if s is None:
+        return NA
+    return ms(s * 1000) if s < 1 else seconds(s)
+
+
 def count(n: int | None) -> str:
     """``6,593``."""
     return NA if n is None else f"{n:,}"
@@ -86,3 +94,24 @@ def text_duration(s: float | None) -> str:
     if s is None:
         return TEXT_NA
     return text_ms(s * 1000) if s < 1 else text_s(s)
+
+
+def _minutes(s: float) -> str:
+    return f"{int(s // 60)}m{int(s % 60):02d}s"
+
+
+def text_clock(s: float) -> str:
+    """A running clock: ``7.4s``, ``1m05s`` (short, about fixed width, for a line that is
+    redrawn)."""
+    return f"{s:.1f}s" if s < 60 else _minutes(s)
+
+
+def text_estimate(s: float) -> str:
+    """``42s``, ``3m12s``, ``1h05m``: whole seconds, for estimates that are no finer (negative
+    reads as 0)."""
+    s = max(0.0, s)
+    if s < 60:
+        return f"{s:.0f}s"
+    if s < 3600:
+        return _minutes(s)
+    return f"{int(s // 3600)}h{int(s % 3600 // 60):02d}m"
