@@ -14,6 +14,7 @@ from chaos.timeline import (
     NodeAvailabilityChange,
     NodePowerChange,
     NodeRoleChange,
+    NodeStatusChange,
     TasksChange,
     UpdateStateChange,
 )
@@ -295,7 +296,7 @@ def test_lossy_managers_keep_their_leader(lab: Lab, tmp_path: Path) -> None:
     assert sorted(ran.step_nodes(0)) == ["node-001", "node-002", "node-003"]
     # expect: raft's TCP retransmits ride out 30% loss: no election, no node Down
     assert r.leader_after == r.leader_before and r.recovery.leader_elected_s is None
-    assert not [e for e in ran.events("node_status") if e.data["new"] == "down"]
+    assert not [e for e in ran.events(NodeStatusChange) if e.new == "down"]
     _pass_unless_limited(ran)
     assert r.restored
 
