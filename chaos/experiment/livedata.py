@@ -17,33 +17,10 @@ from urllib.parse import urlsplit
 from chaos.experiment.schedule import Left, Schedule
 from chaos.load import TimelineEntry
 from chaos.load.config import WINDOW_S
-from chaos.timeline import (
-    ApiError,
-    ApiOk,
-    Event,
-    LeaderChange,
-    NodeAvailabilityChange,
-    NodePowerChange,
-    NodeReachabilityChange,
-    NodeRoleChange,
-    NodeStatusChange,
-    RestoreStep,
-    StepEnd,
-    StepStart,
-    TaskChange,
-    TasksChange,
-    UpdateStateChange,
-)
+from chaos.timeline import CONTROL_PLANE, Event, StepEnd, StepStart
 
 LAST_S = 1.0  # "the last second": the newest windows of a target covering this long
 EVENTS_SHOWN = 6
-# the control plane as it changes: what the observer, the power reader and the restore emit
-# (phases and steps have lines of their own)
-CONTROL_PLANE = (
-    LeaderChange, NodeStatusChange, NodeAvailabilityChange, NodeReachabilityChange,
-    NodeRoleChange, NodePowerChange, TasksChange, TaskChange, UpdateStateChange, ApiError,
-    ApiOk, RestoreStep,
-)  # fmt: skip
 
 
 def ip_of(url: str) -> str:

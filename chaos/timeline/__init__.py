@@ -9,6 +9,7 @@ appended to ``events.jsonl`` as they happen (a crash keeps them). The kinds and 
 from __future__ import annotations
 
 from chaos.timeline.events import (
+    CONTROL_PLANE,
     AnyEvent,
     ApiError,
     ApiOk,
@@ -36,6 +37,7 @@ from chaos.timeline.events import (
 from chaos.timeline.log import Clock, EventLog, load_events
 
 __all__ = [
+    "CONTROL_PLANE",
     "AnyEvent",
     "ApiError",
     "ApiOk",

@@ -246,6 +246,13 @@ KnownEvent = Annotated[
     | RestoreStep,
     Field(discriminator="kind"),
 ]
+# the control plane as it changes: what the observer, the power reader and the restore emit
+# (a live view shows phases and steps apart)
+CONTROL_PLANE = (
+    LeaderChange, NodeStatusChange, NodeAvailabilityChange, NodeReachabilityChange,
+    NodeRoleChange, NodePowerChange, TasksChange, TaskChange, UpdateStateChange, ApiError,
+    ApiOk, RestoreStep,
+)  # fmt: skip
 # the typed reading first; what it refuses (another kind, data of another shape) stays unknown
 AnyEvent = Annotated[KnownEvent | UnknownEvent, Field(union_mode="left_to_right")]
 _ANY: TypeAdapter[KnownEvent | UnknownEvent] = TypeAdapter(AnyEvent)
