@@ -311,10 +311,6 @@ def kind(name: str) -> FaultKind:
     return FAULTS[name]
 
 
-def heal_of(fault: str) -> Heal:
-    return HEALS[FAULTS[fault].heal]
-
-
 def healed_by(action: str) -> frozenset[str]:
     """The fault kinds a heal action undoes (``start`` undoes ``halt`` and ``stop_engine``)."""
     return frozenset(k.name for k in FAULTS.values() if k.heal == action)

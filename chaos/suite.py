@@ -22,7 +22,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -33,8 +33,9 @@ from chaos.experiment import catalogue
 from chaos.experiment.runner import REPORTS, RunOptions, run_experiment
 from chaos.experiment.schedule import Schedule
 from chaos.experiment.spec import Experiment
+from chaos.repeats import repeat_seed, run_repeat, stopped_after
 from chaos.ui.progress import Series
-from chaos.verdict import STOPS_A_SERIES, worst
+from chaos.verdict import worst
 from chaos.yamlfile import read_yaml
 
 SUMMARY_FILE = "suite.json"
@@ -144,11 +145,9 @@ def run_suite(
     for p in planned:
         for n in range(1, p.entry.repeat + 1):
             rel = p.dir_name if p.entry.repeat == 1 else f"{p.dir_name}/rep-{n}"
-            seed = p.entry.seed if p.entry.seed is None else p.entry.seed + n - 1
+            seed = repeat_seed(p.entry.seed, n)
             series.start(f"{p.experiment.name} -> {suite_dir / rel}")
-            outcome = run_experiment(
-                p.experiment, replace(opts, seed=seed, out_dir=suite_dir / rel, keep=False)
-            )
+            outcome = run_repeat(run_experiment, p.experiment, opts, seed, suite_dir / rel)
             series.done(f"verdict: {outcome.verdict} (exit {outcome.exit_code})")
             runs.append(
                 SuiteRun(
@@ -160,8 +159,8 @@ def run_suite(
                     exit_code=outcome.exit_code,
                 )
             )
-            if outcome.exit_code in STOPS_A_SERIES:
-                stopped = f"stopped after {rel}: exit {outcome.exit_code}"
+            stopped = stopped_after(rel, outcome)
+            if stopped:
                 break
         if stopped:
             break

@@ -112,13 +112,3 @@ def parse_fraction(text: str | float | int, *, what: str = "ratio") -> float:
     if not 0.0 <= value <= 1.0:
         raise UsageError(f"invalid {what} {text!r}: must lie between 0% and 100%")
     return value
-
-
-def format_duration(seconds: float) -> str:
-    """Human form used in messages: ``850ms``, ``12.3s``, ``2m05s``."""
-    if seconds < 1:
-        return f"{seconds * 1000:.0f}ms"
-    if seconds < 60:
-        return f"{seconds:.1f}s"
-    minutes, rest = divmod(round(seconds), 60)
-    return f"{minutes}m{rest:02d}s"

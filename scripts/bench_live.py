@@ -29,7 +29,7 @@ from chaos.experiment.schedule import Schedule
 from chaos.experiment.spec import Experiment
 from chaos.load import TimelineEntry
 from chaos.swarm.model import NodeView
-from chaos.timeline import Clock, EventLog
+from chaos.timeline import Clock, EventLog, StepEnd, StepStart, TaskChange
 
 ROUNDS = 5
 
@@ -38,10 +38,14 @@ class Observed:
     def __init__(self, nodes: list[str], events: int) -> None:
         self.log = EventLog(None, Clock())
         for i in range(events):  # a long run's worth of control-plane chatter
-            self.log.emit("task", f"web.{i % 9} on {nodes[i % len(nodes)]}: running -> shutdown")
-        self.log.emit("step_start", "halt leader", index=0, action="halt")
-        self.log.emit("step_end", "halted", index=0, action="halt", nodes=[nodes[0]], ok=True)
-        self.log.emit("step_start", "wait for leader elected", index=1, action="wait_for")
+            node = nodes[i % len(nodes)]
+            self.log.emit(TaskChange(detail=f"web.{i % 9} on {node}: running -> shutdown",
+                                     service="web", slot=i % 9, task=f"t{i}", node=node,
+                                     old="running", new="shutdown", error=""))  # fmt: skip
+        self.log.emit(StepStart(detail="halt leader", index=0, action="halt"))
+        self.log.emit(StepEnd(detail="halted", index=0, action="halt", nodes=(nodes[0],),
+                              ok=True))  # fmt: skip
+        self.log.emit(StepStart(detail="wait for leader elected", index=1, action="wait_for"))
         views = {
             n: NodeView(id=n, hostname=n, addr="", role="manager", state="down" if i == 0 else
                         "ready", availability="active", leader=i == 1, reachability="reachable",

@@ -24,6 +24,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+from chaos import fmt
 from chaos.analysis.loaddir import Frozen, Requests
 from chaos.analysis.recovery import Recovery
 from chaos.experiment.spec import Slo
@@ -72,24 +73,16 @@ def _unknown(name: str, threshold: float | None, why: str) -> Check:
     return Check(name=name, threshold=threshold, value=None, status="unknown", message=why)
 
 
-def _pct(x: float) -> str:
-    return f"{x * 100:.3g}%"
-
-
-def _secs(x: float) -> str:
-    return f"{x * 1000:.1f}ms" if x < 1 else f"{x:.2f}s"
-
-
 def check_error_rate(limit: float, inp: CheckInputs) -> Check:
     if inp.judged is None or inp.judged.error_rate is None:
         return _unknown("error_rate", limit, "no request was sent to a live IP in fault/observe")
-    return _cmp("error_rate", limit, inp.judged.error_rate, _pct)
+    return _cmp("error_rate", limit, inp.judged.error_rate, fmt.text_pct)
 
 
 def check_p99(limit: float, inp: CheckInputs) -> Check:
     if inp.judged_p99_s is None:
         return _unknown("p99", limit, "no success on a live IP in fault/observe")
-    return _cmp("p99", limit, inp.judged_p99_s, _secs)
+    return _cmp("p99", limit, inp.judged_p99_s, fmt.text_duration)
 
 
 def check_recovery(limit: float, inp: CheckInputs) -> Check:
@@ -104,13 +97,13 @@ def check_recovery(limit: float, inp: CheckInputs) -> Check:
             status="fail",
             message="the live IPs did not recover before the run ended",
         )
-    return _cmp("recovery", limit, rec.client_recovered_s, _secs)
+    return _cmp("recovery", limit, rec.client_recovered_s, fmt.text_duration)
 
 
 def check_leader_election(limit: float, inp: CheckInputs) -> Check:
     value = inp.recovery.leader_elected_s
     if value is not None:
-        return _cmp("leader_election", limit, value, _secs)
+        return _cmp("leader_election", limit, value, fmt.text_duration)
     if inp.leader_faulted:
         return Check(
             name="leader_election",

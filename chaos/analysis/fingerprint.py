@@ -60,7 +60,6 @@ class Fingerprinted(Protocol):
 
 
 UNREACHABLE = "unreachable"
-ENVIRONMENT_FIELDS = ("platform", "mesh", "nodes", "engine_versions")
 EXPERIMENT_FIELDS = ("service", "load")
 
 

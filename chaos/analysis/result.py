@@ -19,42 +19,20 @@ from pydantic import ValidationError
 from chaos.analysis.checks import Check, CheckInputs, run_checks
 from chaos.analysis.events import GuardReport, guard_report
 from chaos.analysis.fingerprint import Fingerprint
-from chaos.analysis.loaddir import Frozen, Requests, count, read_load_dir
+from chaos.analysis.loaddir import Frozen, Requests, count, read_load_dir, read_summary
 from chaos.analysis.phases import PhaseSpan, PhaseStats, node_name, phase_stats
 from chaos.analysis.recovery import Recovery, compute_recovery, failed_by_node
 from chaos.analysis.steadiness import unsteady_start
 from chaos.errors import UsageError
 from chaos.experiment.spec import Slo
-from chaos.load.summary import (
-    LoadSummary,
-    Percentiles,
-    RequestCounts,
-    RunInfo,
-    SendLag,
-    TargetSummary,
-    percentiles,
-)
-from chaos.timeline import Event
+from chaos.load.summary import LoadTotals, Percentiles, percentiles
+from chaos.timeline import AnyEvent, Event, KnownEvent, UnknownEvent
 from chaos.verdict import Validity, Verdict, judge
 
 SCHEMA_VERSION = 1
 # the phases error_rate and p99 are judged over: after the fault began; every phase of a run
 # without fault steps (nothing to tell apart, so nothing is exempt)
 JUDGED_PHASES = ("fault", "observe")
-
-
-class LoadResult(Frozen):
-    """The load summary (``summary.json``) without its timeline, which stays in the load dir."""
-
-    run: RunInfo
-    duration_s: float
-    requests: RequestCounts
-    latency_ms: Percentiles
-    latency_all_ms: Percentiles
-    achieved_rate: float
-    send_lag_ms: SendLag
-    generator_limited: bool
-    targets: dict[str, TargetSummary]
 
 
 class Analysis(Frozen):
@@ -71,7 +49,7 @@ class Analysis(Frozen):
     verdict: Verdict
     verdict_reasons: list[str]
     failed_by_node: dict[str, int]
-    load: LoadResult | None = None
+    load: LoadTotals | None = None
 
 
 def analyze(
@@ -98,6 +76,7 @@ def analyze(
     about itself (see :class:`chaos.verdict.Validity`). Raises :class:`UsageError` for an
     unreadable load dir."""
     data = read_load_dir(load_dir)
+    summary = read_summary(load_dir)
     stats = phase_stats(data, phases, targets)
     recovery = compute_recovery(
         data,
@@ -118,7 +97,6 @@ def analyze(
         judged = count(data.entries(spans, live))
         latency = percentiles(data.histogram(spans, live))
         p99_s = None if latency.p99 is None else latency.p99 / 1000.0
-    summary = data.summary
     inputs = CheckInputs(
         judged=judged,
         judged_p99_s=p99_s,
@@ -145,7 +123,7 @@ def analyze(
         verdict=outcome,
         verdict_reasons=reasons,
         failed_by_node=failed_by_node(data, targets, fault_start),
-        load=None if summary is None else _brief(summary),
+        load=None if summary is None else summary.totals(),
     )
 
 
@@ -188,13 +166,13 @@ class RunResult(Frozen):
     phases: list[PhaseStats]
     judged: Requests | None
     judged_latency_ms: Percentiles | None
-    events: list[Event]
+    events: list[AnyEvent]
     leader_before: str | None
     leader_after: str | None
     recovery: Recovery
     checks: list[Check]
     failed_by_node: dict[str, int]
-    load: LoadResult | None
+    load: LoadTotals | None
     environment: Environment
     started_at: str
     duration_s: float
@@ -205,22 +183,18 @@ class RunResult(Frozen):
     guard: GuardReport | None = None  # the live guard's trip and its latencies
 
 
-def _brief(summary: LoadSummary) -> LoadResult:
-    return LoadResult.model_validate(summary.model_dump(exclude={"timeline"}))
-
-
-def load_result_of(load_dir: Path) -> LoadResult | None:
+def load_result_of(load_dir: Path) -> LoadTotals | None:
     """The ``load`` field from a load dir (``None`` when its run did not finish); the same
     as ``analyze(...).load``."""
-    summary = read_load_dir(load_dir).summary
-    return None if summary is None else _brief(summary)
+    summary = read_summary(load_dir)
+    return None if summary is None else summary.totals()
 
 
 def make_result(
     analysis: Analysis,
     *,
     experiment: ExperimentInfo,
-    events: Sequence[Event],
+    events: Sequence[KnownEvent | UnknownEvent],
     leader_before: str | None,
     leader_after: str | None,
     environment: Environment,

@@ -86,6 +86,6 @@ def gate(
         markdown.parent.mkdir(parents=True, exist_ok=True)
         with markdown.open("a", encoding="utf-8") as f:
             f.write(gate_lib.markdown(report))
-    for line in report.lines():
+    for line in gate_lib.lines(report):
         click.echo(line)
     sys.exit(report.exit_code)

@@ -11,6 +11,7 @@ from chaos import netns as ns
 from chaos.cli.types import Duration, Rate
 from chaos.errors import UsageError
 from chaos.experiment.loadproc import ERROR_FILE
+from chaos.fmt import text_ms
 from chaos.lab import state as lab_state
 from chaos.lab.config import CLIENT_NETNS
 from chaos.load.config import DEFAULT_TIMEOUT_S, Connection, LoadConfig, target_ip
@@ -144,11 +145,12 @@ def _print_human(s: LoadSummary, out_dir: Path | None) -> None:
     r, lat, lag = s.requests, s.latency_ms, s.send_lag_ms
     errors = ", ".join(f"{k}={n}" for k, n in r.errors.items()) or "none"
 
-    def ms(v: float | None) -> str:
-        return "-" if v is None else f"{v:.2f}ms"
-
     click.echo(f"requests {r.total}  ok {r.ok}  dropped {r.dropped}  errors: {errors}")
     click.echo(f"achieved {s.achieved_rate:.1f}/s of {s.run.rate:g}/s over {s.duration_s:.1f}s")
+
+    def ms(v: float | None) -> str:
+        return text_ms(v, 2)
+
     click.echo(
         f"latency (ok) p50 {ms(lat.p50)}  p90 {ms(lat.p90)}  p99 {ms(lat.p99)}  "
         f"p99.9 {ms(lat.p999)}  max {ms(lat.max)}"

@@ -17,18 +17,10 @@ from urllib.parse import urlsplit
 from chaos.experiment.schedule import Left, Schedule
 from chaos.load import TimelineEntry
 from chaos.load.config import WINDOW_S
-from chaos.timeline import Event
+from chaos.timeline import CONTROL_PLANE, Event, StepEnd, StepStart
 
 LAST_S = 1.0  # "the last second": the newest windows of a target covering this long
 EVENTS_SHOWN = 6
-# the control plane as it changes: what the observer, the power reader and the restore emit
-# (phases and steps have lines of their own)
-EVENT_KINDS = frozenset(
-    {
-        "leader", "node_status", "node_availability", "node_reachability", "node_role",
-        "node_power", "tasks", "task", "update_state", "api_error", "api_ok", "restore_step",
-    }
-)  # fmt: skip
 
 
 def ip_of(url: str) -> str:
@@ -134,20 +126,17 @@ class Steps:
         self._steps = [_Step(p.text, p.bound_s) for p in plans]
 
     def add(self, event: Event) -> None:
-        if event.kind not in ("step_start", "step_end"):
+        if not isinstance(event, StepStart | StepEnd) or event.index < 0:
             return
-        index = event.data.get("index")
-        if not isinstance(index, int) or index < 0:
-            return
-        while len(self._steps) <= index:  # a run without a schedule learns its steps here
+        while len(self._steps) <= event.index:  # a run without a schedule learns its steps
             self._steps.append(_Step("", None))
-        step = self._steps[index]
-        if event.kind == "step_start":
+        step = self._steps[event.index]
+        if isinstance(event, StepStart):
             step.started, step.state = event.t, "running"
             step.text = step.text or event.detail
             return
         step.ended, step.detail = event.t, event.detail
-        if event.data.get("ok", False):
+        if event.ok:
             step.state = "done"
         elif "timed out" in event.detail:
             # a wait_for timeout (StepTimeout's words): swarm did not do what the experiment
@@ -201,7 +190,7 @@ class EventTail:
         end = len(events)  # appended to by other threads: read up to what is there now
         for e in events[self._seen : end]:
             self.steps.add(e)
-            if e.kind in EVENT_KINDS:
+            if isinstance(e, CONTROL_PLANE):
                 self.tail.append(EventLine(e.t, e.kind, e.detail))
         self._seen = end
 

@@ -8,9 +8,9 @@ from __future__ import annotations
 from rich.console import Group, RenderableType
 from rich.text import Text
 
+from chaos import fmt
 from chaos.experiment.livedata import LiveFrame, NodeLine, StepLine
 from chaos.experiment.schedule import Left
-from chaos.report import fmt
 
 MARK = {"pending": "·", "running": "▶", "done": "✓", "deviated": "!", "failed": "✗"}
 STEP_STYLE = {
@@ -23,12 +23,8 @@ ERROR_KINDS_SHOWN = 2
 
 
 def clock(s: float | None) -> str:
-    """``7.4s``, ``1m05s``: short, fixed-ish width for a line that is redrawn."""
-    if s is None:
-        return fmt.NA
-    if s < 60:
-        return f"{s:.1f}s"
-    return f"{int(s // 60)}m{int(s % 60):02d}s"
+    """``7.4s``, ``1m05s`` (:func:`chaos.fmt.text_clock`); an en dash before it is known."""
+    return fmt.NA if s is None else fmt.text_clock(s)
 
 
 def left_text(left: Left | None) -> str:

@@ -26,8 +26,8 @@ from chaos.faults import Stage
 from chaos.journal import Fault, Journal
 from chaos.platform import Platform
 from chaos.platform.view import Managers, cluster_view
-from chaos.swarm.steady import SteadyLeader
-from chaos.timeline import EventLog
+from chaos.swarm.steady import Readiness, SteadyLeader
+from chaos.timeline import EventLog, RestoreDone
 
 RESTORE_TIMEOUT = 180.0
 STUCK_DOWN_S = 45.0  # Down this long with its engine answering: restart the engine once
@@ -69,7 +69,7 @@ def restore(
     else:
         errors += actions.undo_all(ctx, service, say)
     if log is not None:
-        log.emit("restore", "; ".join(errors) or "all faults undone", errors=errors)
+        log.emit(RestoreDone(detail="; ".join(errors) or "all faults undone", errors=tuple(errors)))
     if errors:
         raise NotRestoredError("; ".join(errors) + "; run `chaos recover`")
 
@@ -113,15 +113,10 @@ def wait_ready(ctx: Context, timeout: float = RESTORE_TIMEOUT, say: Say = print)
     while time.monotonic() < deadline:
         view = cluster_view(ctx.platform, ctx.managers)
         off = [n.name for n in view if n.power != "running" or not n.engine_up]
-        # a manager the leader does not hear yet may depose it once heard (a raised raft term)
-        not_ready = [
-            n.name
-            for n in view
-            if n.status != "ready" or (n.role == "manager" and n.reachability != "reachable")
-        ]
-        leaders = [n.name for n in view if n.leader]
+        swarm = Readiness.of(n.member() for n in view)
+        not_ready, leaders = list(swarm.waiting), list(swarm.leaders)
         now = time.monotonic()
-        if not off and not not_ready and len(leaders) == 1:
+        if not off and swarm.settled(len(view)):
             if steady.healthy(leaders[0]):
                 return
             time.sleep(0.5)

@@ -49,11 +49,20 @@ from chaos.experiment.state import RunState
 from chaos.experiment.steps import Aborted, StepRunner, StepTimeout
 from chaos.experiment.stopping import Interrupted, RestoreAbandoned, Stopper
 from chaos.journal import Journal
-from chaos.load import Connection, LoadConfig, LoadSummary, TimelineEntry, load_summary
+from chaos.load import Connection, LoadConfig, TimelineEntry
 from chaos.platform import Platform, cluster_id, get_platform
 from chaos.platform.probe import wait_http
 from chaos.platform.view import Managers
-from chaos.timeline import Clock, EventLog
+from chaos.timeline import (
+    Clock,
+    EventLog,
+    GuardTripped,
+    PhaseStart,
+    RestoreStart,
+    RestoreStep,
+    StepEnd,
+    StepStart,
+)
 from chaos.verdict import ExitCode, Verdict, exit_code
 
 REPORTS = Path("reports")
@@ -181,7 +190,7 @@ def _restore(
         )
         return
     live.say("restoring the cluster")
-    log.emit("restore_start", "restoring the cluster")
+    log.emit(RestoreStart(detail="restoring the cluster"))
     try:
         restore(ctx, exp, opts.keep, _noted(live.say, log), log)
         st.restored = True
@@ -197,7 +206,7 @@ def _noted(say: Callable[[str], None], log: EventLog) -> Callable[[str], None]:
 
     def both(message: str) -> None:
         say(message)
-        log.emit("restore_step", message)
+        log.emit(RestoreStep(detail=message))
 
     return both
 
@@ -213,13 +222,6 @@ def _render_pages(out_dir: Path) -> list[str]:
     except Exception as exc:  # never costs the run its result or its exit code
         return [f"report: not written ({exc!r}); retry with `chaos report {out_dir}`"]
     return [f"report: {page}", f"index: {index}"]
-
-
-def _summary_or_none(load_dir: Path) -> LoadSummary | None:
-    try:
-        return load_summary(load_dir)
-    except (OSError, ValueError, ChaosError):
-        return None
 
 
 def _backend_options() -> dict[str, bool]:
@@ -341,7 +343,6 @@ class Execution:
                 await anyio.to_thread.run_sync(loader.stop)
                 if st.phases and st.phases[-1][0] != "end":
                     await self.phase("end", snap=False)
-            st.load_summary = _summary_or_none(load_dir)
 
     def _guard(self) -> Guard | None:
         spec = self.exp.guard
@@ -350,10 +351,10 @@ class Execution:
 
         def tripped(trip: Trip) -> None:
             self.st.guard_tripped = trip.reason
-            self.log.emit(
-                "guard_tripped", trip.reason, data_end=round(trip.data_end, 4),
+            self.log.emit(GuardTripped(
+                detail=trip.reason, data_end=round(trip.data_end, 4),
                 error_rate=trip.error_rate, p99_ms=trip.p99_ms, span_s=round(trip.span_s, 3),
-            )  # fmt: skip
+            ))  # fmt: skip
             self.stopper.request(f"guard tripped: {trip.reason}")
             self.live.say(f"guard tripped: {trip.reason}: stopping the fault, restoring now")
 
@@ -410,7 +411,7 @@ class Execution:
             await anyio.sleep(at - now)
         at = round(at, 6)
         self.st.phases.append((name, at))
-        self.log.emit("phase", name, name=name, at=at)
+        self.log.emit(PhaseStart(detail=name, name=name, at=at))
         self.live.phase = name
         if name != "end":
             self.live.say(f"-- {name}")
@@ -418,7 +419,7 @@ class Execution:
     async def step(self, i: int, step: Step, runner: StepRunner) -> None:
         st, log, say = self.st, self.log, self.live.say
         text = describe_step(step)
-        log.emit("step_start", text, index=i, action=step.action)
+        log.emit(StepStart(detail=text, index=i, action=step.action))
         if isinstance(step, ServiceUpdateStep) and st.update_start is None:
             st.update_start = log.clock.now()
         try:
@@ -433,20 +434,24 @@ class Execution:
             if step.action in faults.FAULTS and faults.kind(step.action).on_node:
                 st.faulted_nodes.update(nodes)
             healed = getattr(step, "duration", None) is not None and step.action in faults.FAULTS
-            log.emit("step_end", what, index=i, action=step.action, nodes=list(nodes), ok=True,
-                     healed=healed)  # fmt: skip
+            log.emit(StepEnd(detail=what, index=i, action=step.action, nodes=nodes, ok=True,
+                             healed=healed))  # fmt: skip
             say(f"   {i + 1}. {text}: {what}")
         except StepTimeout as exc:
             st.deviations.append(f"step {i + 1} ({text}): {exc}")
-            log.emit("step_end", str(exc), index=i, action=step.action, ok=False, error=str(exc))
+            log.emit(_failed(i, step, exc))
             say(f"   {i + 1}. {text}: {exc}")
         except Aborted as exc:
-            log.emit("step_end", str(exc), index=i, action=step.action, ok=False, error=str(exc))
+            log.emit(_failed(i, step, exc))
             say(f"   {i + 1}. {text}: stopped ({self.stopper.reason})")
         except ChaosError as exc:
-            log.emit("step_end", str(exc), index=i, action=step.action, ok=False, error=str(exc))
+            log.emit(_failed(i, step, exc))
             say(f"   {i + 1}. {text}: FAILED: {exc}")
             raise PlatformError(f"step {i + 1} ({text}) failed: {exc}") from exc
+
+
+def _failed(i: int, step: Step, exc: Exception) -> StepEnd:
+    return StepEnd(detail=str(exc), index=i, action=step.action, ok=False, error=str(exc))
 
 
 def finish(

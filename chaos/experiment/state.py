@@ -6,8 +6,6 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from chaos.load import LoadSummary
-
 
 @dataclass
 class RunState:
@@ -29,5 +27,4 @@ class RunState:
     guard_tripped: str = ""  # why its guard stopped it ('')
     vanished: bool = False  # the cluster's network disappeared under the run
     restored: bool = False
-    load_summary: LoadSummary | None = None
     t_end: float = 0.0

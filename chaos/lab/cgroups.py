@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 from chaos.errors import PlatformError
-from chaos.lab.config import CGROUP, CGROUP_ROOT
+from chaos.lab.config import CGROUP_ROOT
 
 FREEZER = CGROUP_ROOT / "freezer"
 
@@ -168,7 +168,3 @@ def remove_children(rel: str) -> None:
                     os.rmdir(dirpath)
                 except OSError:
                     continue
-
-
-def lab_root() -> str:
-    return CGROUP

@@ -45,7 +45,7 @@ from chaos.platform import isolation
 from chaos.platform.probe import wait_http
 from chaos.swarm.engine import DockerEngine
 from chaos.swarm.model import NodeView, PortRequest, ServiceRequest
-from chaos.swarm.steady import SteadyLeader
+from chaos.swarm.steady import Readiness, SteadyLeader
 
 Power = Literal["running", "halted", "suspended"]
 Log = Callable[[str], None]
@@ -304,20 +304,17 @@ class Lab:
         while time.monotonic() < deadline:
             try:
                 views = self.swarm_nodes()
-                # a manager the leader does not hear yet may depose it once heard
-                ready = [
-                    v
-                    for v in views
-                    if v.state == "ready" and (v.role != "manager" or v.reachability == "reachable")
-                ]
-                leaders = [v.hostname for v in views if v.leader]
-                if len(ready) == len(self.nodes) and len(leaders) == 1:
-                    if settled.healthy(leaders[0]):
+                swarm = Readiness.of(v.member() for v in views)
+                if swarm.settled(len(self.nodes)):
+                    if settled.healthy(swarm.leaders[0]):
                         return
                     time.sleep(0.3)
                     continue
                 settled.unhealthy()
-                last = f"{len(ready)}/{len(self.nodes)} nodes ready, {len(leaders)} leader(s)"
+                last = (
+                    f"{len(swarm.ready)}/{len(self.nodes)} nodes ready, "
+                    f"{len(swarm.leaders)} leader(s)"
+                )
             except ChaosError as exc:
                 settled.unhealthy()
                 last = str(exc)

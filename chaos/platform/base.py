@@ -14,6 +14,7 @@ from typing import Literal, Protocol
 from chaos.platform.degrade import Degradation
 from chaos.swarm.client import EngineClient
 from chaos.swarm.model import PortRequest
+from chaos.swarm.steady import Member
 
 Power = Literal["running", "halted", "suspended"]
 
@@ -32,6 +33,10 @@ class NodeInfo:
     status: str = ""  # ready | down | unknown
     availability: str = ""
     labels: Mapping[str, str] = field(default_factory=dict)
+
+    def member(self) -> Member:
+        """What readiness asks of it (:mod:`chaos.swarm.steady`)."""
+        return Member(self.name, self.status, self.role, self.reachability, self.leader)
 
 
 class Platform(Protocol):

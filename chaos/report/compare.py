@@ -12,10 +12,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from chaos import fmt
 from chaos.analysis import RunResult, check_comparable, fingerprint_of
 from chaos.analysis.fingerprint import EXPERIMENT_FIELDS
 from chaos.errors import UsageError
-from chaos.report import fmt, metrics, tables
+from chaos.report import metrics, tables
 from chaos.report.faults import fault_phase, first_fault
 from chaos.report.model import Band, Chart, Series
 from chaos.report.page import color, render, write_page

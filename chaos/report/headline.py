@@ -32,7 +32,7 @@ from urllib.parse import urlsplit
 
 from chaos import faults
 from chaos.analysis.result import RunResult
-from chaos.timeline import Event
+from chaos.timeline import Event, StepEnd
 
 HEADLINE_VERSION = 1
 RESULT_FILE = "result.json"
@@ -107,8 +107,8 @@ def faulted_nodes(events: Iterable[Event]) -> list[str]:
     on_node = faults.on_node()
     out: set[str] = set()
     for e in events:
-        if e.kind == "step_end" and e.data.get("ok") and e.data.get("action") in on_node:
-            out.update(str(n) for n in e.data.get("nodes") or [])
+        if isinstance(e, StepEnd) and e.ok and e.action in on_node:
+            out.update(e.nodes)
     return sorted(out)
 
 

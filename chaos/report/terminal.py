@@ -15,7 +15,7 @@ from rich.console import Console, Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from chaos.report import fmt
+from chaos import fmt
 from chaos.report.headline import CheckHead, Headline
 from chaos.verdict import ExitCode
 
@@ -41,7 +41,7 @@ def _value(name: str, v: float | None) -> str:
     if unit == "fraction":
         return fmt.pct(v)
     if unit == "seconds":
-        return fmt.ms(v * 1000) if v < 1 else fmt.seconds(v)
+        return fmt.duration(v)
     if unit == "count":
         return fmt.count(int(v))
     return f"{v:g}"

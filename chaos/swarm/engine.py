@@ -162,11 +162,6 @@ class DockerEngine:
         # docker-py's low-level client; its stubs are partial, so it is Any in this one module.
         return self._docker.api
 
-    @property
-    def sdk(self) -> docker.DockerClient:
-        """The raw docker SDK client, for tests and ad-hoc use; prefer the typed methods."""
-        return self._docker
-
     def close(self) -> None:
         if self._client is not None:
             self._client.close()

@@ -10,6 +10,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from chaos.swarm.steady import Member
+
 
 def _get(doc: Mapping[str, Any], *path: str, default: Any = None) -> Any:
     cur: Any = doc
@@ -45,6 +47,10 @@ class NodeView:
         if self.leader:
             return "Leader"
         return self.reachability.capitalize() if self.reachability else "Unknown"
+
+    def member(self) -> Member:
+        """What readiness asks of it (:mod:`chaos.swarm.steady`)."""
+        return Member(self.hostname, self.state, self.role, self.reachability, self.leader)
 
     @classmethod
     def parse(cls, doc: Mapping[str, Any]) -> NodeView:

@@ -12,6 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from chaos.fmt import TEXT_NA, text_ms, text_pct, text_s
+
 MetricKey = Literal["failed", "error_rate", "p99_ms", "update_s"]
 
 
@@ -50,16 +52,17 @@ BY_KEY = {m.key: m for m in METRICS}
 
 
 def fmt(key: MetricKey, x: float | None) -> str:
-    """``23``, ``0.539%``, ``18.7ms``, ``17.3s``; ``-`` for no value."""
+    """``23``, ``0.539%``, ``18.7ms``, ``17.3s``; ``-`` for no value (the text forms of
+    :mod:`chaos.fmt`)."""
     if x is None:
-        return "-"
+        return TEXT_NA
     if key == "failed":
         return f"{x:g}"
     if key == "error_rate":
-        return f"{x * 100:.3g}%"
+        return text_pct(x)
     if key == "p99_ms":
-        return f"{x:.1f}ms"
-    return f"{x:.1f}s"
+        return text_ms(x)
+    return text_s(x, 1)
 
 
 def plot_value(key: MetricKey, x: float | None) -> float | None:

@@ -25,7 +25,7 @@ from __future__ import annotations
 import datetime as dt
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -33,9 +33,10 @@ from chaos.analysis import fingerprint_of, load_result
 from chaos.analysis.fingerprint import Fingerprint
 from chaos.errors import ChaosError, UsageError
 from chaos.experiment import catalogue
-from chaos.experiment.runner import REPORTS, RunOptions, RunOutcome, run_experiment
+from chaos.experiment.runner import REPORTS, RunOptions, run_experiment
 from chaos.experiment.spec import Experiment, canonical_key
-from chaos.report.fmt import seconds
+from chaos.fmt import seconds
+from chaos.repeats import RunOne, repeat_seed, run_repeat, stopped_after
 from chaos.sweep.files import (
     LOG_FILE,
     MARKDOWN_FILE,
@@ -54,9 +55,8 @@ from chaos.sweep.model import SweepSummary
 from chaos.sweep.page import write_sweep_page
 from chaos.sweep.recommend import fewest_to_be_sure
 from chaos.sweep.summary import check_sweep_runs, summarise
-from chaos.verdict import STOPS_A_SERIES, ExitCode
+from chaos.verdict import ExitCode
 
-RunOne = Callable[[Experiment, RunOptions], RunOutcome]
 Clock = Callable[[], float]
 
 AUTO_MAX_REPEAT = 10  # runs per setting: past 10 against 10, more runs rarely change a verdict
@@ -135,12 +135,10 @@ class _Session:
         """Repeat ``n`` of ``cell``; :class:`_Stop` when it ends the sweep."""
         rel = f"{cell.slug}/rep-{n}"
         rep_dir = self.sweep_dir / rel
-        seed = None if self.opts.seed is None else self.opts.seed + n - 1
+        seed = repeat_seed(self.opts.seed, n)
         self.log(f"{progress} {cell.label}, repeat {n}")
         t0 = self.clock()
-        outcome = self.run_one(
-            self.exps[cell.slug], replace(self.opts, seed=seed, out_dir=rep_dir, keep=False)
-        )
+        outcome = run_repeat(self.run_one, self.exps[cell.slug], self.opts, seed, rep_dir)
         took = self.clock() - t0
         self.log(
             f"  verdict: {outcome.verdict} (exit {outcome.exit_code}, {seconds(took)}) -> {rep_dir}"
@@ -151,10 +149,11 @@ class _Session:
         )  # fmt: skip
         self.record = self.record.model_copy(update={"runs": [*self.record.runs, done]})
         self.save()
-        if outcome.exit_code in STOPS_A_SERIES:
+        stopped = stopped_after(rel, outcome)
+        if stopped:
             why = "; ".join(outcome.lines[2:]) or "see the run above"
             self.log(f"sweep stopped: {why}")
-            self.save(f"stopped after {rel}: exit {outcome.exit_code}")
+            self.save(stopped)
             raise _Stop(outcome.exit_code)
         if outcome.exit_code == ExitCode.PLATFORM:
             self.code = ExitCode.PLATFORM

@@ -33,6 +33,7 @@ from rich.errors import LiveError
 from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
 from rich.text import Text
 
+from chaos.fmt import text_estimate
 from chaos.ui.console import interactive, stderr_console
 
 Out = Callable[[str], None]
@@ -40,16 +41,6 @@ Out = Callable[[str], None]
 
 def _print(message: str) -> None:
     print(message, flush=True)
-
-
-def duration(s: float) -> str:
-    """``42s``, ``3m12s``, ``1h05m``: whole seconds, for estimates that are no finer."""
-    s = max(0.0, s)
-    if s < 60:
-        return f"{s:.0f}s"
-    if s < 3600:
-        return f"{int(s // 60)}m{int(s % 60):02d}s"
-    return f"{int(s // 3600)}h{int(s % 3600 // 60):02d}m"
 
 
 class Stages:
@@ -218,8 +209,8 @@ class Series:
 
     def _progress(self) -> str:
         left = self.left()
-        elapsed = f"{duration(self.clock() - self.started)} elapsed"
-        return elapsed if left is None else f"{elapsed}, ~{duration(left)} left"
+        elapsed = f"{text_estimate(self.clock() - self.started)} elapsed"
+        return elapsed if left is None else f"{elapsed}, ~{text_estimate(left)} left"
 
     def start(self, label: str) -> None:
         """Run ``label`` starts; from now until :meth:`close` this is the current series."""
@@ -234,7 +225,7 @@ class Series:
         if self._run_started is not None:
             self.took.append(self.clock() - self._run_started)
             self._run_started = None
-        took = duration(self.took[-1]) if self.took else "?"
+        took = text_estimate(self.took[-1]) if self.took else "?"
         self.out(f"  {message}  (took {took})")
 
     def line(self) -> str:

@@ -17,7 +17,7 @@ from chaos.analysis.result import Environment, ExperimentInfo, load_result_of, m
 from chaos.errors import UsageError
 from chaos.experiment.spec import Slo
 from chaos.load.summary import HLOG_FILE
-from chaos.timeline import Event
+from chaos.timeline import StepStart
 
 from .conftest import OUTAGE, Run, require_clean
 
@@ -161,7 +161,7 @@ def test_recovery_when_the_failing_node_is_faulted(outage_run: Run) -> None:
 
 
 def test_result_round_trip(outage_run: Run, tmp_path: Path) -> None:
-    events = [Event(t=outage_run.fault_start, kind="step_start", data={"index": 0})]
+    events = [StepStart(t=outage_run.fault_start, index=0, action="halt")]
     got = analyze(
         outage_run.load_dir,
         events=events,

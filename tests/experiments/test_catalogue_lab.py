@@ -8,6 +8,16 @@ from pathlib import Path
 import pytest
 
 from chaos.lab import Lab
+from chaos.timeline import (
+    ApiError,
+    LeaderChange,
+    NodeAvailabilityChange,
+    NodePowerChange,
+    NodeRoleChange,
+    NodeStatusChange,
+    TasksChange,
+    UpdateStateChange,
+)
 from tests.experiments.helpers import Ran, ok_on, run
 from tests.lab.helpers import swarm_snapshot
 
@@ -87,7 +97,7 @@ def test_leader_freeze_elects_a_new_leader(lab: Lab, tmp_path: Path) -> None:
     (victim,) = ran.step_nodes(0)
     assert victim == r.leader_before
     assert r.leader_after != victim
-    assert any(e.data.get("new") == "suspended" for e in ran.events("node_power"))
+    assert any(e.new == "suspended" for e in ran.events(NodePowerChange))
     # a frozen node answers nothing: its IP's failures are timeouts, not refusals
     fault = next(p for p in r.phases if p.name == "fault")
     stats = next(n for n in fault.nodes if n.node == victim)
@@ -109,7 +119,7 @@ def test_quorum_loss_fails_the_api_while_the_live_ip_keeps_serving(
     (live,) = {"node-001", "node-002", "node-003"} - set(lost)
     assert r.recovery.api_unavailable_s is not None and r.recovery.api_unavailable_s > 5.0
     assert r.recovery.api_first_error
-    assert any(e.kind == "api_error" for e in r.events)
+    assert any(isinstance(e, ApiError) for e in r.events)
     # running tasks keep serving on the live node's IP during the outage
     assert ok_on(ran, live, ("fault",)) > 0
     assert r.restored
@@ -129,8 +139,8 @@ def test_rolling_update_ends_with_every_task_on_web_2(lab: Lab, tmp_path: Path) 
     ran = run("rolling-update", tmp_path, "service.update.delay=1s")
     r = ran.result
     final = ran.last_tasks()
-    assert final.data["images"] == {"chaoslab/web:2": 3}
-    states = [e.data.get("new") for e in ran.events("update_state")]
+    assert final.images == {"chaoslab/web:2": 3}
+    states = [e.new for e in ran.events(UpdateStateChange)]
     assert "updating" in states and states[-1] == "completed"
     assert r.recovery.service_converged_s is not None and r.recovery.service_converged_s > 0
     assert r.restored
@@ -139,9 +149,9 @@ def test_rolling_update_ends_with_every_task_on_web_2(lab: Lab, tmp_path: Path) 
 
 def test_bad_update_pauses_and_keeps_web_1_serving(lab: Lab, tmp_path: Path) -> None:
     ran = run("bad-update", tmp_path)
-    states = [e.data.get("new") for e in ran.events("update_state")]
+    states = [e.new for e in ran.events(UpdateStateChange)]
     assert "paused" in states
-    images = ran.last_tasks().data["images"]
+    images = ran.last_tasks().images
     assert images.get("chaoslab/web:1", 0) >= 2 and "chaoslab/web:2" not in images
     assert ran.result.restored
     _pass_unless_limited(ran)  # VERDICT-TBD
@@ -149,7 +159,7 @@ def test_bad_update_pauses_and_keeps_web_1_serving(lab: Lab, tmp_path: Path) -> 
 
 def test_bad_update_with_rollback_action_rolls_back(lab: Lab, tmp_path: Path) -> None:
     ran = run("bad-update", tmp_path, "service.update.failure_action=rollback")
-    states = [e.data.get("new") for e in ran.events("update_state")]
+    states = [e.new for e in ran.events(UpdateStateChange)]
     assert "rollback_completed" in states or "rollback_started" in states
     assert ran.result.restored
     _pass_unless_limited(ran)  # VERDICT-TBD
@@ -158,8 +168,8 @@ def test_bad_update_with_rollback_action_rolls_back(lab: Lab, tmp_path: Path) ->
 def test_scale_out_spreads_six_tasks(lab: Lab, tmp_path: Path) -> None:
     ran = run("scale-out", tmp_path)
     final = ran.last_tasks()
-    assert final.data["running"] == 6
-    assert sorted(final.data["by_node"].values()) == [2, 2, 2]
+    assert final.running == 6
+    assert sorted(final.by_node.values()) == [2, 2, 2]
     assert ran.result.restored
     _pass_unless_limited(ran)  # VERDICT-TBD
 
@@ -169,9 +179,9 @@ def test_drain_leader_moves_its_tasks_and_keeps_leadership(lab: Lab, tmp_path: P
     r = ran.result
     (drained,) = ran.step_nodes(0)
     assert drained == r.leader_before == r.leader_after
-    after_drain = [e for e in ran.events("tasks") if e.data["running"] == 3]
-    assert any(drained not in e.data["by_node"] for e in after_drain)
-    avail = [(e.data["node"], e.data["new"]) for e in ran.events("node_availability")]
+    after_drain = [e for e in ran.events(TasksChange) if e.running == 3]
+    assert any(drained not in e.by_node for e in after_drain)
+    avail = [(e.node, e.new) for e in ran.events(NodeAvailabilityChange)]
     assert (drained, "drain") in avail and (drained, "active") in avail
     assert r.restored
     _pass_unless_limited(ran)  # VERDICT-TBD
@@ -183,13 +193,13 @@ def test_label_placement_has_no_node_to_move_to(lab: Lab, tmp_path: Path) -> Non
     ran = run("label-placement", tmp_path)
     r = ran.result
     assert ran.step_nodes(0) == ["node-003"]
-    first = ran.events("tasks")[0]
-    assert first.data["by_node"] == {"node-003": 2}
+    first = ran.events(TasksChange)[0]
+    assert first.by_node == {"node-003": 2}
     # while node-003 is down no other node may run the tasks
-    assert all(set(e.data["by_node"]) <= {"node-003"} for e in ran.events("tasks"))
+    assert all(set(e.by_node) <= {"node-003"} for e in ran.events(TasksChange))
     fault = next(p for p in r.phases if p.name == "fault")
     assert fault.requests.error_count > 0  # every IP fails: no backend anywhere
-    assert ran.last_tasks().data["running"] == 2
+    assert ran.last_tasks().running == 2
     assert r.restored
     _pass_unless_limited(ran)  # VERDICT-TBD
 
@@ -198,9 +208,9 @@ def test_global_service_task_is_not_replaced_elsewhere(lab: Lab, tmp_path: Path)
     ran = run("global-service", tmp_path)
     r = ran.result
     (victim,) = ran.step_nodes(0)
-    assert all(max(e.data["by_node"].values(), default=0) <= 1 for e in ran.events("tasks"))
-    assert any(victim not in e.data["by_node"] for e in ran.events("tasks"))
-    assert ran.last_tasks().data["running"] == 3
+    assert all(max(e.by_node.values(), default=0) <= 1 for e in ran.events(TasksChange))
+    assert any(victim not in e.by_node for e in ran.events(TasksChange))
+    assert ran.last_tasks().running == 3
     assert r.restored
     _pass_unless_limited(ran)  # VERDICT-TBD
 
@@ -212,7 +222,7 @@ def test_demote_promote_hands_leadership_over_fast(lab: Lab, tmp_path: Path) -> 
     assert demoted == r.leader_before and r.leader_after != demoted
     elected = r.recovery.leader_elected_s
     assert elected is not None and elected < 10.0  # a transfer, not an election timeout
-    roles = [(e.data["node"], e.data["new"]) for e in ran.events("node_role")]
+    roles = [(e.node, e.new) for e in ran.events(NodeRoleChange)]
     assert (demoted, "worker") in roles and (demoted, "manager") in roles
     assert r.restored
     _pass_unless_limited(ran)  # VERDICT-TBD
@@ -236,7 +246,7 @@ def test_leader_isolate_elects_a_new_leader_while_the_victim_serves_its_own_task
     assert victim == r.leader_before
     # the majority's new leader; after the reconnect the victim may win again (its term)
     fault = next(p for p in r.phases if p.name == "fault")
-    new = [e.data["new"] for e in ran.events("leader") if e.t >= fault.start and e.data["new"]]
+    new = [e.new for e in ran.events(LeaderChange) if e.t >= fault.start and e.new]
     assert new and new[0] != victim, new
     elected = r.recovery.leader_elected_s
     assert elected is not None and 5.0 < elected < 60.0  # an election timeout, as for a halt
@@ -286,7 +296,7 @@ def test_lossy_managers_keep_their_leader(lab: Lab, tmp_path: Path) -> None:
     assert sorted(ran.step_nodes(0)) == ["node-001", "node-002", "node-003"]
     # expect: raft's TCP retransmits ride out 30% loss: no election, no node Down
     assert r.leader_after == r.leader_before and r.recovery.leader_elected_s is None
-    assert not [e for e in ran.events("node_status") if e.data["new"] == "down"]
+    assert not [e for e in ran.events(NodeStatusChange) if e.new == "down"]
     _pass_unless_limited(ran)
     assert r.restored
 

@@ -19,6 +19,7 @@ from chaos.lab import Lab, cgroups
 from chaos.lab.pressure import degraded, stressed
 from chaos.platform.degrade import Degradation
 from chaos.platform.lab import LabPlatform
+from chaos.timeline import StepEnd, TasksChange
 from tests.experiments.helpers import CHAOS, run
 from tests.experiments.test_recover_lab import start_run
 from tests.lab.helpers import poll
@@ -47,8 +48,8 @@ def connect_times(lab: Lab, src: str, dst: str, port: int, n: int, timeout: floa
 def test_kill_task_is_replaced_and_counted(lab: Lab, tmp_path: Path) -> None:
     ran = run("task-kill", tmp_path)
     r = ran.result
-    assert "SIGKILLed" in ran.events("step_end")[0].detail
-    running = [e.data["running"] for e in ran.events("tasks")]
+    assert "SIGKILLed" in ran.events(StepEnd)[0].detail
+    running = [e.running for e in ran.events(TasksChange)]
     assert 2 in running and running[-1] == 3, running  # one short, then replaced
     assert r.recovery.service_converged_s is not None and r.recovery.service_converged_s > 1
     assert r.leader_after == r.leader_before

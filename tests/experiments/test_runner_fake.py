@@ -22,6 +22,7 @@ from chaos.experiment.runner import RunOptions, RunOutcome, run_experiment
 from chaos.experiment.spec import Experiment, parse_experiment
 from chaos.journal import Journal
 from chaos.platform.fake import FakePlatform
+from chaos.timeline import StepEnd
 
 PORT = 18080
 
@@ -268,8 +269,8 @@ def test_stress_and_degrade_for_a_duration_heal_themselves(
     assert fake.swarm.calls == ["stress node-001", "unstress node-001", "degrade node-002",
                                 "undegrade node-002"]  # fmt: skip
     assert fake.swarm.stressed == {} and fake.swarm.degraded == {}
-    ends = [e for e in r.events if e.kind == "step_end"]
-    assert all(e.data.get("healed") for e in ends)
+    ends = [e for e in r.events if isinstance(e, StepEnd)]
+    assert ends and all(e.healed for e in ends)
     assert r.restored and Journal().pending() == []
 
 

@@ -13,7 +13,8 @@ from rich.live import Live
 from chaos.experiment.live import LiveView
 from chaos.experiment.livepanel import status_line
 from chaos.experiment.schedule import Schedule
-from chaos.report.fmt import NA
+from chaos.fmt import NA
+from chaos.timeline import ApiError, LeaderChange, NodePowerChange, StepEnd, StepStart
 from tests.ui.fakes import (
     TARGETS,
     FakeObserver,
@@ -42,14 +43,26 @@ def fault_under_way(view: LiveView, tick: Ticker) -> FakeObserver:
     view.observer = obs
     obs.clock.t = 14.0
     view.phase = "fault"
-    obs.log.emit("step_start", "halt leader", index=0, action="halt")
+    obs.log.emit(StepStart(detail="halt leader", index=0, action="halt"))
     obs.clock.t = 14.2
-    obs.log.emit("node_power", "node-001 running -> halted", node="node-001")
-    obs.log.emit("step_end", "node-001 halted: cable pulled", index=0, action="halt",
-                 nodes=["node-001"], ok=True)  # fmt: skip
-    obs.log.emit("step_start", "wait for leader elected", index=1, action="wait_for")
-    obs.log.emit("api_error", "node ls failed: The swarm does not have a leader")
-    obs.log.emit("leader", "leader node-001 -> None")
+    obs.log.emit(
+        NodePowerChange(
+            detail="node-001 running -> halted", node="node-001", old="running", new="halted"
+        )
+    )
+    obs.log.emit(
+        StepEnd(
+            detail="node-001 halted: cable pulled",
+            index=0,
+            action="halt",
+            nodes=("node-001",),
+            ok=True,
+        )
+    )
+    obs.log.emit(StepStart(detail="wait for leader elected", index=1, action="wait_for"))
+    no_leader = "node ls failed: The swarm does not have a leader"
+    obs.log.emit(ApiError(detail=no_leader, node="node-002", message=no_leader))
+    obs.log.emit(LeaderChange(detail="leader node-001 -> None", old="node-001", new=None))
     view.on_window(second_of_windows(12.0, errors={"node-001": {"connect_timeout": 6}}))
     obs.clock.t = 16.7
     tick.t += 2.5

@@ -6,7 +6,14 @@ import pytest
 
 from chaos.experiment.livedata import EventTail, Rolling, Steps
 from chaos.experiment.schedule import Schedule
-from chaos.timeline import EventLog
+from chaos.timeline import (
+    EventLog,
+    LeaderChange,
+    NodeStatusChange,
+    PhaseStart,
+    StepEnd,
+    StepStart,
+)
 from tests.ui.fakes import TARGETS, ManualClock, experiment, second_of_windows, window
 
 URL1, URL2, _ = TARGETS
@@ -53,10 +60,11 @@ def test_steps_follow_the_run_events() -> None:
     assert isinstance(clock, ManualClock)
     tail = EventTail(steps)
     clock.t = 14.0
-    log.emit("step_start", "halt leader", index=0, action="halt")
+    log.emit(StepStart(detail="halt leader", index=0, action="halt"))
     clock.t = 14.3
-    log.emit("step_end", "node-001 halted", index=0, action="halt", nodes=["node-001"], ok=True)
-    log.emit("step_start", "wait for leader elected", index=1, action="wait_for")
+    log.emit(StepEnd(detail="node-001 halted", index=0, action="halt", nodes=("node-001",),
+                     ok=True))  # fmt: skip
+    log.emit(StepStart(detail="wait for leader elected", index=1, action="wait_for"))
     tail.read(log.events)
     clock.t = 20.3
     lines = steps.lines(clock.now())
@@ -66,10 +74,10 @@ def test_steps_follow_the_run_events() -> None:
     assert lines[0].elapsed_s == pytest.approx(0.3) and lines[0].detail == "node-001 halted"
     assert lines[1].elapsed_s == pytest.approx(6.0) and lines[1].bound_s == 60.0
     assert steps.current() == 1 and steps.elapsed_of_current(clock.now()) == pytest.approx(6.0)
-    log.emit("step_end", "wait for leader_elected timed out after 60s: no leader",
-             index=1, action="wait_for", ok=False, error="...")  # fmt: skip
-    log.emit("step_start", "sleep 5s", index=2, action="sleep")
-    log.emit("step_end", "could not start", index=2, action="sleep", ok=False, error="x")
+    log.emit(StepEnd(detail="wait for leader_elected timed out after 60s: no leader",
+                     index=1, action="wait_for", ok=False, error="..."))  # fmt: skip
+    log.emit(StepStart(detail="sleep 5s", index=2, action="sleep"))
+    log.emit(StepEnd(detail="could not start", index=2, action="sleep", ok=False, error="x"))
     tail.read(log.events)
     states = [s.state for s in steps.lines(clock.now())]
     assert states == ["done", "deviated", "failed", "pending"]
@@ -79,7 +87,7 @@ def test_steps_follow_the_run_events() -> None:
 def test_steps_without_a_schedule_are_learnt_from_their_events() -> None:
     steps = Steps(None)
     log = _log()
-    log.emit("step_start", "drain leader", index=0, action="drain")
+    log.emit(StepStart(detail="drain leader", index=0, action="drain"))
     EventTail(steps).read(log.events)
     (line,) = steps.lines(0.0)
     assert (line.text, line.state, line.bound_s) == ("drain leader", "running", None)
@@ -88,12 +96,15 @@ def test_steps_without_a_schedule_are_learnt_from_their_events() -> None:
 def test_event_tail_keeps_the_last_control_plane_events_once_each() -> None:
     log = _log()
     tail = EventTail(Steps(None), keep=3)
-    log.emit("phase", "fault", name="fault")  # phases and steps have lines of their own
+    # phases and steps have lines of their own
+    log.emit(PhaseStart(detail="fault", name="fault", at=0.0))
     for i in range(4):
-        log.emit("node_status", f"node-00{i} ready -> down")
+        node = f"node-00{i}"
+        log.emit(NodeStatusChange(detail=f"{node} ready -> down", node=node, old="ready",
+                                  new="down"))  # fmt: skip
     tail.read(log.events)
     tail.read(log.events)  # nothing new: nothing repeated
     assert [e.detail for e in tail.tail] == [f"node-00{i} ready -> down" for i in (1, 2, 3)]
-    log.emit("leader", "leader node-001 -> None")
+    log.emit(LeaderChange(detail="leader node-001 -> None", old="node-001", new=None))
     tail.read(log.events)
     assert [e.kind for e in tail.tail] == ["node_status", "node_status", "leader"]

@@ -8,7 +8,8 @@ import re
 import pytest
 from rich.console import Console
 
-from chaos.ui.progress import Series, Stages, current_series, duration, estimate_left
+from chaos.fmt import text_estimate
+from chaos.ui.progress import Series, Stages, current_series, estimate_left
 from tests.ui.fakes import Ticker
 
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
@@ -17,8 +18,8 @@ ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 @pytest.mark.parametrize(
     ("s", "text"), [(0.4, "0s"), (42.2, "42s"), (192, "3m12s"), (3900, "1h05m"), (-3, "0s")]
 )
-def test_duration(s: float, text: str) -> None:
-    assert duration(s) == text
+def test_text_estimate(s: float, text: str) -> None:
+    assert text_estimate(s) == text
 
 
 def test_estimate_before_any_run_is_the_schedules() -> None:

@@ -10,7 +10,7 @@ import pytest
 
 from chaos.analysis.result import load_result
 from chaos.cli.runend import print_run_end
-from chaos.report.fmt import NA
+from chaos.fmt import NA
 from chaos.report.headline import headline
 from chaos.report.terminal import summary_lines
 
