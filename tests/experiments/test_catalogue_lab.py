@@ -73,7 +73,7 @@ def test_leader_kill_elects_a_new_leader_and_errors_hit_the_dead_ip(
     assert rec.client_recovered_s < 15.0, rec
     # expect: a new leader in 10-20 s (< the SLO's 30 s), live-IP errors for a few seconds
     # only (< 10 %), recovered well inside 60 s: the SLO holds
-    assert r.verdict == "pass" and ran.code == 0, r.verdict_reasons
+    assert_slo_holds(ran)
 
 
 def test_follower_kill_keeps_the_leader_and_reschedules(lab: Lab, tmp_path: Path) -> None:
@@ -88,7 +88,7 @@ def test_follower_kill_keeps_the_leader_and_reschedules(lab: Lab, tmp_path: Path
     assert r.recovery.tasks_rescheduled_s >= down
     assert ran.step_nodes(2) == []  # service_converged was reached
     assert r.restored
-    _pass_unless_limited(ran)  # VERDICT-TBD
+    assert_slo_holds(ran)
 
 
 def test_leader_freeze_elects_a_new_leader(lab: Lab, tmp_path: Path) -> None:
@@ -106,7 +106,7 @@ def test_leader_freeze_elects_a_new_leader(lab: Lab, tmp_path: Path) -> None:
     )
     assert timeouts > stats.requests.errors.get("refused", 0)
     assert r.restored
-    _pass_unless_limited(ran)  # VERDICT-TBD
+    assert_slo_holds(ran)
 
 
 def test_quorum_loss_fails_the_api_while_the_live_ip_keeps_serving(
@@ -123,7 +123,7 @@ def test_quorum_loss_fails_the_api_while_the_live_ip_keeps_serving(
     # running tasks keep serving on the live node's IP during the outage
     assert ok_on(ran, live, ("fault",)) > 0
     assert r.restored
-    _pass_unless_limited(ran)  # VERDICT-TBD
+    assert_slo_holds(ran)
 
 
 def test_baseline_after_the_faults_has_not_one_error(lab: Lab, tmp_path: Path) -> None:
@@ -144,7 +144,7 @@ def test_rolling_update_ends_with_every_task_on_web_2(lab: Lab, tmp_path: Path) 
     assert "updating" in states and states[-1] == "completed"
     assert r.recovery.service_converged_s is not None and r.recovery.service_converged_s > 0
     assert r.restored
-    _pass_unless_limited(ran)  # VERDICT-TBD
+    assert_slo_holds(ran)
 
 
 def test_bad_update_pauses_and_keeps_web_1_serving(lab: Lab, tmp_path: Path) -> None:
@@ -154,7 +154,7 @@ def test_bad_update_pauses_and_keeps_web_1_serving(lab: Lab, tmp_path: Path) -> 
     images = ran.last_tasks().images
     assert images.get("chaoslab/web:1", 0) >= 2 and "chaoslab/web:2" not in images
     assert ran.result.restored
-    _pass_unless_limited(ran)  # VERDICT-TBD
+    assert_slo_holds(ran)
 
 
 def test_bad_update_with_rollback_action_rolls_back(lab: Lab, tmp_path: Path) -> None:
@@ -162,7 +162,7 @@ def test_bad_update_with_rollback_action_rolls_back(lab: Lab, tmp_path: Path) ->
     states = [e.new for e in ran.events(UpdateStateChange)]
     assert "rollback_completed" in states or "rollback_started" in states
     assert ran.result.restored
-    _pass_unless_limited(ran)  # VERDICT-TBD
+    assert_slo_holds(ran)
 
 
 def test_scale_out_spreads_six_tasks(lab: Lab, tmp_path: Path) -> None:
@@ -171,7 +171,7 @@ def test_scale_out_spreads_six_tasks(lab: Lab, tmp_path: Path) -> None:
     assert final.running == 6
     assert sorted(final.by_node.values()) == [2, 2, 2]
     assert ran.result.restored
-    _pass_unless_limited(ran)  # VERDICT-TBD
+    assert_slo_holds(ran)
 
 
 def test_drain_leader_moves_its_tasks_and_keeps_leadership(lab: Lab, tmp_path: Path) -> None:
@@ -184,7 +184,7 @@ def test_drain_leader_moves_its_tasks_and_keeps_leadership(lab: Lab, tmp_path: P
     avail = [(e.node, e.new) for e in ran.events(NodeAvailabilityChange)]
     assert (drained, "drain") in avail and (drained, "active") in avail
     assert r.restored
-    _pass_unless_limited(ran)  # VERDICT-TBD
+    assert_slo_holds(ran)
 
 
 def test_label_placement_has_no_node_to_move_to(lab: Lab, tmp_path: Path) -> None:
@@ -201,7 +201,7 @@ def test_label_placement_has_no_node_to_move_to(lab: Lab, tmp_path: Path) -> Non
     assert fault.requests.error_count > 0  # every IP fails: no backend anywhere
     assert ran.last_tasks().running == 2
     assert r.restored
-    _pass_unless_limited(ran)  # VERDICT-TBD
+    assert_slo_holds(ran)
 
 
 def test_global_service_task_is_not_replaced_elsewhere(lab: Lab, tmp_path: Path) -> None:
@@ -212,7 +212,7 @@ def test_global_service_task_is_not_replaced_elsewhere(lab: Lab, tmp_path: Path)
     assert any(victim not in e.by_node for e in ran.events(TasksChange))
     assert ran.last_tasks().running == 3
     assert r.restored
-    _pass_unless_limited(ran)  # VERDICT-TBD
+    assert_slo_holds(ran)
 
 
 def test_demote_promote_hands_leadership_over_fast(lab: Lab, tmp_path: Path) -> None:
@@ -225,7 +225,7 @@ def test_demote_promote_hands_leadership_over_fast(lab: Lab, tmp_path: Path) -> 
     roles = [(e.node, e.new) for e in ran.events(NodeRoleChange)]
     assert (demoted, "worker") in roles and (demoted, "manager") in roles
     assert r.restored
-    _pass_unless_limited(ran)  # VERDICT-TBD
+    assert_slo_holds(ran)
 
 
 def test_stack_deploy_and_remove(lab: Lab, tmp_path: Path) -> None:
@@ -234,7 +234,7 @@ def test_stack_deploy_and_remove(lab: Lab, tmp_path: Path) -> None:
     assert ran.result.restored
     engine = lab.manager_engines()[0]
     assert not [s for s in engine.services() if s.name.startswith("shop_")]
-    _pass_unless_limited(ran)  # VERDICT-TBD
+    assert_slo_holds(ran)
 
 
 def test_leader_isolate_elects_a_new_leader_while_the_victim_serves_its_own_task(
@@ -254,7 +254,7 @@ def test_leader_isolate_elects_a_new_leader_while_the_victim_serves_its_own_task
     # a partition is not a crash: the victim's own IP kept answering from its own task
     assert ok_on(ran, victim, ("fault",)) > 0
     assert r.restored and not lab.isolated(victim)
-    _pass_unless_limited(ran)  # VERDICT-TBD
+    assert_slo_holds(ran)
 
 
 LEAVE = """\
@@ -284,7 +284,10 @@ def test_a_leave_is_undone_by_rejoining_the_node(lab: Lab, tmp_path: Path) -> No
     assert any(v.hostname == victim and v.manager_status == "Reachable" for v in views)
 
 
-def _pass_unless_limited(ran: Ran) -> None:
+def assert_slo_holds(ran: Ran) -> None:
+    """Every catalogue experiment's SLO is written from its ``expect`` text for a healthy
+    swarm, so the verdict is pass; or unknown when the generator measured itself (send lag
+    p99 > 10 ms: this host's two cores are shared with the three engines), never fail."""
     r = ran.result
     limited = r.load is not None and r.load.generator_limited
     assert r.verdict == ("unknown" if limited else "pass"), r.verdict_reasons
@@ -297,7 +300,7 @@ def test_lossy_managers_keep_their_leader(lab: Lab, tmp_path: Path) -> None:
     # expect: raft's TCP retransmits ride out 30% loss: no election, no node Down
     assert r.leader_after == r.leader_before and r.recovery.leader_elected_s is None
     assert not [e for e in ran.events(NodeStatusChange) if e.new == "down"]
-    _pass_unless_limited(ran)
+    assert_slo_holds(ran)
     assert r.restored
 
 
@@ -308,7 +311,7 @@ def test_slow_leader_keeps_leading_and_its_api_slows(lab: Lab, tmp_path: Path) -
     assert victim == r.leader_before
     # expect: heartbeats still arrive well inside the election timeout
     assert r.leader_after == victim and r.recovery.leader_elected_s is None
-    _pass_unless_limited(ran)  # the data plane is not delayed
+    assert_slo_holds(ran)  # the data plane is not delayed
     assert r.restored
 
 
@@ -317,5 +320,5 @@ def test_starved_leader_keeps_leading(lab: Lab, tmp_path: Path) -> None:
     r = ran.result
     assert ran.step_nodes(0) == [r.leader_before]
     assert r.leader_after == r.leader_before
-    _pass_unless_limited(ran)
+    assert_slo_holds(ran)
     assert r.restored
