@@ -70,7 +70,8 @@ def test_leader_kill_elects_a_new_leader_and_errors_hit_the_dead_ip(
     # suspicion), then serve like the baseline: client recovery is measured, within seconds
     rec = r.recovery
     assert rec.client_status == "recovered" and rec.client_recovered_s is not None, rec.notes
-    assert rec.client_recovered_s < 15.0, rec
+    if not (r.load is not None and r.load.generator_limited):  # else its times are its own
+        assert rec.client_recovered_s < 15.0, rec
     # expect: a new leader in 10-20 s (< the SLO's 30 s), live-IP errors for a few seconds
     # only (< 10 %), recovered well inside 60 s: the SLO holds
     assert_slo_holds(ran)
