@@ -393,8 +393,9 @@ class Lab:
             raise UsageError(f"{name} is suspended: resume it with `chaos lab resume {name}`")
         if power == "running" and engines.alive(node):
             return f"{name} is already running; nothing done"
-        if power == "halted":
-            network.flush_conntrack(node.netns)  # a machine boots with an empty table
+        if power == "halted":  # a machine boots with an empty table and no engine links
+            network.flush_conntrack(node.netns)
+            network.remove_engine_links(node.netns)
         network.set_cable(node, plugged=True)
         engines.start(node)
         engines.wait_ready(node)

@@ -17,8 +17,8 @@ from chaos.platform import isolation
 NETNS_DIR = Path("/run/netns")
 
 
-def _links() -> list[dict[str, object]]:
-    out = run(["ip", "-j", "link", "show"]).stdout
+def _links(netns: str | None = None) -> list[dict[str, object]]:
+    out = run(["ip", "-j", "link", "show"], netns=netns).stdout
     return list(json.loads(out or "[]"))
 
 
@@ -101,6 +101,29 @@ def flush_conntrack(netns: str) -> None:
     """Forget every tracked connection of a namespace: what a reboot does to a machine's
     connection table (a halted node's table would otherwise outlive its power cut)."""
     run(["conntrack", "-F"], netns=netns, check=False)
+
+
+# what a node's own configuration gives it (the lab's cable and loopback): a boot keeps these
+NODE_LINKS = frozenset({"lo", "eth0"})
+
+
+def remove_engine_links(netns: str) -> list[str]:
+    """Delete every link of a halted node's namespace but its loopback and its cable: what
+    a reboot does to the bridges and veths the engine made. A killed container's network
+    namespace is freed by the kernel in its own time (tens of seconds on a busy host), and
+    until then its veth stays on ``docker0`` with the container's old address and MAC; the
+    engine, booting with an empty address pool, gives a new task that same address, and the
+    bridge sends part of its traffic to the dead one (refused connections, no swarm event).
+    Returns the names deleted."""
+    gone = []
+    for link in _links(netns):
+        name = str(link.get("ifname", ""))
+        if name in NODE_LINKS or not name:
+            continue
+        # a veth's peer goes with it; a link already gone with its peer is not an error
+        if run(["ip", "link", "delete", name], netns=netns, check=False).returncode == 0:
+            gone.append(name)
+    return gone
 
 
 def forget_connections(netns: str, ip: str, port: int) -> int:
