@@ -27,7 +27,7 @@ import anyio
 import yaml
 
 from chaos.errors import ChaosError, PlatformError, UsageError
-from chaos.experiment import actions
+from chaos.experiment import actions, rate
 from chaos.experiment.actions import FAULTS, Context
 from chaos.experiment.live import LiveView
 from chaos.experiment.loadproc import LoadProcess
@@ -102,6 +102,7 @@ def preflight(exp: Experiment, platform: Platform, seed: int) -> Plan:
 def run_experiment(exp: Experiment, opts: RunOptions) -> RunOutcome:
     seed = opts.seed if opts.seed is not None else random.SystemRandom().randrange(1, 2**31)
     platform = get_platform(opts.platform, inventory=opts.inventory)
+    exp, capped = rate.for_platform(exp, platform)  # the guests under TCG hold tens per second
     journal = Journal()
     stale = journal.pending()
     if stale:
@@ -124,6 +125,8 @@ def run_experiment(exp: Experiment, opts: RunOptions) -> RunOutcome:
     }
     live = LiveView(targets, enabled=opts.live)
     live.say(f"run {run_id}: {exp.description} (seed {seed}, {platform.mesh} mesh)")
+    if capped:
+        live.say(capped)
     for line in the_plan.lines()[1:]:
         live.say(line)
     clock = Clock()
