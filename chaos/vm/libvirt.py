@@ -39,6 +39,8 @@ DEFAULT_NETNS = "chaosvm"
 POOL = "default"  # vagrant-libvirt's storage pool; it defines it when missing
 BOX_VOLUME = "swarm-chaos-VAGRANTSLASH-bookworm_vagrant_box_image_"
 LOG_DIR = Path("/var/log/libvirt/qemu")
+RUN_DIR = Path("/run/libvirt")  # libvirtd's runtime state; made anew by each start
+DNSMASQ_DIR = Path("/var/lib/libvirt/dnsmasq")
 # binary -> Debian package (scripts/setup.sh --vm installs them)
 BINARIES = {
     "virsh": "libvirt-clients",
@@ -101,7 +103,7 @@ def _pids(name: str) -> list[int]:
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             with contextlib.suppress(OSError):
-                if (entry / "comm").read_text().strip() == name:
+                if (entry / "comm").read_text().strip() == name and _alive(int(entry.name)):
                     pids.append(int(entry.name))
     return pids
 
@@ -115,11 +117,12 @@ def _in_netns(pid: int, name: str) -> bool:
 
 
 def _alive(pid: int) -> bool:
+    """Running, not a zombie: a daemon's parent here may be a PID 1 that never reaps."""
     try:
-        os.kill(pid, 0)
+        stat = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
         return False
-    return True
+    return stat.rsplit(")", 1)[1].split()[0] not in ("Z", "X")
 
 
 class Daemons:
@@ -215,6 +218,9 @@ class Daemons:
                         os.kill(pid, signal.SIGKILL)
                 stopped.append(f"{daemon} (pid {pid})")
             self._pidfile(daemon).unlink(missing_ok=True)
+        if stopped and not _pids("libvirtd") and not _pids("virtlogd"):
+            # the runtime directory the tool's daemons made; no daemon is left to use it
+            shutil.rmtree(RUN_DIR, ignore_errors=True)
         return stopped
 
 
@@ -259,8 +265,10 @@ def remove_objects(say: Say, *, pool_made: bool) -> list[str]:
             virsh("pool-destroy", POOL, check=False)
             virsh("pool-undefine", POOL, check=False)
             removed.append(f"pool {POOL}")
-    for log in LOG_DIR.glob(f"{PREFIX}*.log"):
-        log.unlink(missing_ok=True)
+    # the guests' QEMU logs, the dnsmasq pid files and logs of their networks
+    for leftover in (*LOG_DIR.glob(f"{PREFIX}*"), *RUN_DIR.glob(f"network/{PREFIX}*"),
+                     *DNSMASQ_DIR.glob(f"{PREFIX}*")):  # fmt: skip
+        leftover.unlink(missing_ok=True)
     for line in removed:
         say(f"removed {line}")
     return removed
