@@ -38,6 +38,7 @@ from pathlib import Path
 
 from chaos import netns as ns
 from chaos.errors import NodeHaltedError, PlatformError
+from chaos.platform.sshlink import SshTarget
 from chaos.platform.vagrant import VagrantPlatform, settings
 from chaos.vm import box
 from chaos.vm import libvirt as lv
@@ -115,9 +116,8 @@ class LibvirtVagrantPlatform(VagrantPlatform):
 
     def _statuses(self, fresh: bool = False) -> dict[str, str]:
         if fresh or time.monotonic() - self._status_at > _STATE_TTL:
-            states = lv.domain_states() if lv.answering() else {}
             self._status = {
-                n: _VAGRANT_STATE.get(states.get(self.domain(n), ""), "poweroff")
+                n: _VAGRANT_STATE.get(lv.domain_state(self.domain(n)), "poweroff")
                 for n in self._names
             }
             self._status_at = time.monotonic()
@@ -163,6 +163,20 @@ class LibvirtVagrantPlatform(VagrantPlatform):
         return env
 
     # -- commands on a guest ------------------------------------------------------------
+    def _target(self, node: str) -> SshTarget:
+        """ssh to the guest's swarm address with the box's key, as Vagrant would log in; no
+        ``vagrant ssh-config`` (seconds of Ruby per call, and it needs the guest up)."""
+        cfg = self.state_dir / "ssh" / f"{node}.config"
+        if not cfg.is_file():
+            cfg.parent.mkdir(parents=True, exist_ok=True)
+            cfg.write_text(
+                f"Host {node}\n  HostName {self.node_ip(node)}\n  User vagrant\n"
+                f"  IdentityFile {box.vagrant_home() / 'insecure_private_key'}\n"
+                "  IdentitiesOnly yes\n  StrictHostKeyChecking no\n"
+                "  UserKnownHostsFile /dev/null\n  PasswordAuthentication no\n  LogLevel ERROR\n"
+            )
+        return SshTarget(host=node, config=cfg, netns=self.netns)
+
     def ssh(self, node: str, command: str) -> str:
         """A command on the guest over ssh with its ``vagrant ssh-config``; its stdout."""
         if self.power(node) != "running":
@@ -175,6 +189,17 @@ class LibvirtVagrantPlatform(VagrantPlatform):
         lv.virsh("destroy", self.domain(node))
         self._forget(node)
         return f"{node} halted: power cut (virsh destroy, as vagrant halt --force; no goodbye)"
+
+    def start(self, node: str) -> str:
+        """Power on a halted guest (``virsh start``, as ``vagrant up`` does on this provider,
+        without vagrant's minutes of ssh polling: swarm's own view says when it is back), or
+        the engine of a running one."""
+        self._known(node)
+        if self.power(node) != "halted":
+            return super().start(node)
+        lv.virsh("start", self.domain(node))
+        self._forget(node)
+        return f"{node} powered on: virsh start (the guest boots; swarm sees it when it joins)"
 
     def suspend(self, node: str) -> str:
         self._known(node)
