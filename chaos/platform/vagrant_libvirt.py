@@ -235,7 +235,6 @@ class LibvirtVagrantPlatform(VagrantPlatform):
         (self.state_dir / "domain-type").write_text(kind)
         os.environ["CHAOS_VAGRANT_DOMAIN_TYPE"] = kind
         self._v.env = {**(self._v.env or os.environ), "CHAOS_VAGRANT_DOMAIN_TYPE": kind}
-        made_vagrant_dir = not (self.root / ".vagrant").exists()
         made_netns = False
         if self.netns is not None and self.owns_netns:
             made_netns = lv.make_netns(self.netns)
@@ -245,7 +244,6 @@ class LibvirtVagrantPlatform(VagrantPlatform):
             raise PlatformError(f"network namespace {self.netns} (CHAOS_VAGRANT_NETNS) is gone")
         self.daemons.ensure(say)
         self._mark(
-            vagrant_dir=made_vagrant_dir,
             netns=made_netns,
             pool=not lv.pool_defined(),
             daemons=self.daemons.ours(),
@@ -283,13 +281,7 @@ class LibvirtVagrantPlatform(VagrantPlatform):
         stopped = self.daemons.stop()
         if self.netns is not None and self.owns_netns:
             lv.delete_netns(self.netns)
-        vagrant_dir = self.root / ".vagrant"
-        if marks.get("vagrant_dir") or not marks:
-            machines = vagrant_dir / "machines"
-            for n in self._names:
-                shutil.rmtree(machines / n, ignore_errors=True)
-            if marks.get("vagrant_dir") or (machines.is_dir() and not any(machines.iterdir())):
-                shutil.rmtree(vagrant_dir, ignore_errors=True)
+        _remove_vagrant_dir(self.root / ".vagrant", self._names)
         shutil.rmtree(self.state_dir, ignore_errors=True)
         self._mesh = None
         what = [f"{len(removed)} libvirt objects", f"{len(closed)} ssh forwards closed"]
@@ -297,3 +289,16 @@ class LibvirtVagrantPlatform(VagrantPlatform):
             what.append(f"stopped {', '.join(stopped)}")
         took = time.monotonic() - started
         return f"vagrant down in {took:.0f}s: guests destroyed, " + ", ".join(what)
+
+
+def _remove_vagrant_dir(folder: Path, names: list[str]) -> None:
+    """The machines' folders, then ``.vagrant`` itself when nothing of anyone else is left
+    in it (vagrant makes ``rgloader/`` on every run)."""
+    machines = folder / "machines"
+    for n in names:
+        shutil.rmtree(machines / n, ignore_errors=True)
+    with contextlib.suppress(OSError):
+        machines.rmdir()
+    left = {p.name for p in folder.iterdir()} if folder.is_dir() else set()
+    if left <= {"rgloader"}:
+        shutil.rmtree(folder, ignore_errors=True)

@@ -180,6 +180,7 @@ def _add(box: Box, vagrant: str, say: Say) -> float:
         done = subprocess.run(
             [vagrant, "box", "add", "--force", "--name", NAME, str(tar_path)],
             capture_output=True, text=True, timeout=600, check=False,
+            cwd=CACHE,  # vagrant makes .vagrant/ wherever it runs: not in the user's folder
         )  # fmt: skip
     finally:
         tar_path.unlink(missing_ok=True)

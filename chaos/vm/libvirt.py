@@ -286,7 +286,10 @@ def remove_objects(say: Say, *, pool_made: bool) -> list[str]:
     # the guests' QEMU logs, the dnsmasq pid files and logs of their networks
     for leftover in (*LOG_DIR.glob(f"{PREFIX}*"), *RUN_DIR.glob(f"network/{PREFIX}*"),
                      *DNSMASQ_DIR.glob(f"{PREFIX}*")):  # fmt: skip
-        leftover.unlink(missing_ok=True)
+        if leftover.is_dir():
+            shutil.rmtree(leftover, ignore_errors=True)
+        else:
+            leftover.unlink(missing_ok=True)
     for line in removed:
         say(f"removed {line}")
     return removed
