@@ -19,10 +19,15 @@ from chaos.timeline import Clock, EventLog
 pytestmark = [pytest.mark.lab, pytest.mark.timeout(120)]
 
 NODES = ["node-001", "node-002", "node-003"]
+# What the nodes under test are: the lab's here; tests/vm sets the guests' while its tests run
+# (their addresses, swarm's own mesh, and minutes where the lab takes seconds).
+IPS = ["10.213.77.11", "10.213.77.12", "10.213.77.13"]
+MESH = "emulated"  # this kernel has no IPVS, whatever the driver
+TIME_SCALE = 1.0
 
 
 def until(what: str, ok: Callable[[], bool], timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
+    deadline = time.monotonic() + timeout * TIME_SCALE
     while time.monotonic() < deadline:
         try:
             if ok():
@@ -39,9 +44,9 @@ def follower(platform: Platform) -> NodeInfo:
 
 def test_nodes_and_addresses(platform: Platform) -> None:
     assert platform.node_names() == NODES
-    assert [platform.node_ip(n) for n in NODES] == ["10.213.77.11", "10.213.77.12", "10.213.77.13"]
+    assert [platform.node_ip(n) for n in NODES] == IPS
     assert all(platform.power(n) == "running" and platform.engine_up(n) for n in NODES)
-    assert platform.mesh == "emulated"  # this kernel has no IPVS, whatever the driver
+    assert platform.mesh == MESH
     assert platform.environment()["platform"] == platform.name
     assert all(platform.supports(a) for a in ("halt", "start", "stop_engine"))
 
@@ -86,7 +91,9 @@ def test_deploy_answers_on_every_node_ip(platform: Platform) -> None:
     )
     Managers(platform).call(lambda e: e.create_service(req))
     urls = [f"http://{platform.node_ip(n)}/" for n in NODES]
-    bodies = wait_http(urls, timeout=60, expect="version=1", netns=platform.client_netns)
+    bodies = wait_http(
+        urls, timeout=60 * TIME_SCALE, expect="version=1", netns=platform.client_netns
+    )
     assert len(bodies) == 3
 
 
