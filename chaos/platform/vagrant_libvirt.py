@@ -37,7 +37,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from chaos import netns as ns
-from chaos.errors import NodeHaltedError, PlatformError
+from chaos.errors import MissingBinaryError, NodeHaltedError, PlatformError
 from chaos.platform.sshlink import SshTarget
 from chaos.platform.vagrant import VagrantPlatform, settings
 from chaos.vm import box
@@ -228,6 +228,11 @@ class LibvirtVagrantPlatform(VagrantPlatform):
 
     def _boot(self, say: Say) -> None:
         lv.require()
+        if shutil.which("vagrant") is None:
+            raise MissingBinaryError(
+                "vagrant not found: run `bash scripts/setup.sh --vm` (Debian's vagrant and "
+                "vagrant-libvirt), or use --platform lab"
+            )
         if not box.present():
             say(box.ensure(say))
         self.state_dir.mkdir(parents=True, exist_ok=True)
