@@ -255,7 +255,8 @@ class LibvirtVagrantPlatform(VagrantPlatform):
         )
         started = time.monotonic()
         say(f"vagrant up: {len(self._names)} guests ({kind}); a TCG guest boots in minutes")
-        self._vagrant("up", self._v.up)
+        # the box has everything the Vagrantfile's provisioning would install
+        self._vagrant("up --no-provision", self._v.up, no_provision=True)
         self._status_at = 0.0
         for n in self._names:
             self._forget(n)
