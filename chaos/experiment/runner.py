@@ -214,7 +214,8 @@ def setup(ctx: Context, exp: Experiment, targets: dict[str, str], live: LiveView
             ctx.record("label_add", node, {"key": key, "old": before.labels.get(key)})
             actions.set_label(ctx, node, key, value)
     req = actions.service_request(exp.service, ctx.platform)
-    deadline = time.monotonic() + SETUP_TIMEOUT
+    patience = rate.scaled(SETUP_TIMEOUT, ctx.platform)
+    deadline = time.monotonic() + patience
     ctx.managers.call(lambda e: e.remove_service(req.name))  # a leftover of a crashed run
     ctx.record("create_service", req.name)
 
@@ -242,7 +243,7 @@ def setup(ctx: Context, exp: Experiment, targets: dict[str, str], live: LiveView
         return f"{len(running)}/{desired} running{': ' + errors[0] if errors else ''}"
 
     _until(deadline, f"service {req.name} to converge", converged)
-    wait_http(list(targets), timeout=SETUP_TIMEOUT, netns=ctx.platform.client_netns)
+    wait_http(list(targets), timeout=patience, netns=ctx.platform.client_netns)
 
 
 def _until(deadline: float, what: str, attempt: Callable[[], str | None]) -> None:
@@ -256,7 +257,7 @@ def _until(deadline: float, what: str, attempt: Callable[[], str | None]) -> Non
         except ChaosError as exc:
             reason = str(exc)
         if time.monotonic() > deadline:
-            raise PlatformError(f"could not {what} in {SETUP_TIMEOUT:.0f}s ({reason})")
+            raise PlatformError(f"could not {what} by the set-up deadline ({reason})")
         time.sleep(0.3)
 
 

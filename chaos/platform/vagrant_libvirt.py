@@ -52,6 +52,7 @@ _IPVS_PROBE = (
 )
 # the guests under TCG serve tens of requests a second per service (../notes on this host)
 MAX_RATE_TCG = 30.0
+TIME_SCALE_TCG = 4.0
 
 
 def node_count() -> int:
@@ -130,6 +131,12 @@ class LibvirtVagrantPlatform(VagrantPlatform):
     def max_rate(self) -> float | None:
         """The load the guests hold: emulated CPUs serve tens of requests a second."""
         return None if self._domain_type() == "kvm" else MAX_RATE_TCG
+
+    @property
+    def time_scale(self) -> float:
+        """Set-up and restore wait this much longer than on the lab: under TCG a task starts
+        in tens of seconds and a guest boots in minutes."""
+        return 1.0 if self._domain_type() == "kvm" else TIME_SCALE_TCG
 
     def _domain_type(self) -> str:
         cached = self.state_dir / "domain-type"
