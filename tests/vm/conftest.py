@@ -25,10 +25,12 @@ from chaos.errors import ChaosError
 from chaos.platform.vagrant_libvirt import LibvirtVagrantPlatform
 from chaos.platform.view import Managers, cluster_view
 from chaos.swarm.engine import Engine
+from chaos.swarm.steady import SteadyLeader
 
 REPO = Path(__file__).resolve().parents[2]
 CHAOS = Path(sys.executable).parent / "chaos"
-UP_TIMEOUT = 40 * 60.0  # a fresh machine builds the box (minutes) and boots TCG guests
+UP_TIMEOUT = 40 * 60.0
+STEADY_S = 10.0  # a fresh machine builds the box (minutes) and boots TCG guests
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -90,19 +92,27 @@ def restore(vp: LibvirtVagrantPlatform, timeout: float = 600.0) -> None:
         elif power == "halted" or not vp.engine_up(node):
             vp.start(node)
     deadline = time.monotonic() + timeout
+    # the same leader for a while: a node reconnected from a partition can depose the leader
+    # some seconds later (its raised raft term), slower on emulated guests than on the lab
+    steady = SteadyLeader(STEADY_S)
     while True:
         try:
             for node in vp.node_names():
                 if vp.isolated(node):
                     vp.reconnect(node)
             view = cluster_view(vp)
-            if sum(n.leader for n in view) == 1 and all(n.status == "ready" for n in view):
-                break
+            leaders = [n.name for n in view if n.leader]
+            if len(leaders) == 1 and all(n.status == "ready" for n in view):
+                if steady.healthy(leaders[0]):
+                    break
+            else:
+                steady.unhealthy()
         except ChaosError:
-            pass
+            steady.unhealthy()
         if time.monotonic() > deadline:
             raise AssertionError(f"guests not Ready after {timeout:g}s: {cluster_view(vp)}")
         time.sleep(2)
+
     def remove_all(engine: Engine) -> None:
         for svc in engine.services():
             engine.remove_service(svc.name)
