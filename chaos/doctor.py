@@ -150,8 +150,7 @@ def _swarm(platform: Platform) -> list[Check]:
               "" if leaders else "restore quorum: start the halted managers"),
     ]  # fmt: skip
     for n in view:
-        if n.status != "ready" or (n.role == "manager" and not n.leader and
-                                   n.reachability != "reachable"):  # fmt: skip
+        if not n.member().ready:
             checks.append(
                 Check("swarm", "fail", f"{n.name}: {n.status or 'unknown'}"
                       f"{'/' + n.reachability if n.reachability else ''}",

@@ -9,6 +9,7 @@
     │   ├── NodeHaltedError
     │   ├── ClusterBusyError   another chaos command holds the cluster's lock
     │   └── EngineError        a docker engine call failed (cause kept)
+    │       └── NotFoundError  what the call named does not exist (a service, node, image)
     └── NotRestoredError       a fault could not be undone (exit 4)
 
 Request failures of the load generator are *data* (outcome records), never exceptions.
@@ -56,6 +57,10 @@ class ClusterBusyError(PlatformError):
 
 class EngineError(PlatformError):
     """A docker engine API call failed; ``__cause__`` holds the SDK error."""
+
+
+class NotFoundError(EngineError):
+    """The engine answered that the service, node or image named does not exist."""
 
 
 class NotRestoredError(ChaosError):

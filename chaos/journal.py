@@ -3,14 +3,9 @@ and after a SIGKILL through ``chaos recover``.
 
 An append-only JSONL file, flushed and fsynced per line (a crash keeps what was applied):
 ``{"op": "apply", "id": …, "run": …, "platform": …, "action": "halt", "node": "node-001",
-"undo": "start", "arg": …}`` and ``{"op": "undo", "id": …}``. Undo actions (jepsen's
-faults heal in teardown; healing twice is harmless):
-
-    halt/stop_engine -> start      suspend -> resume      drain -> activate
-    isolate -> reconnect
-    demote -> promote              promote -> demote      label_add -> label_restore
-    label_rm -> label_restore      create_service -> remove_service
-    stack_deploy -> stack_rm       leave -> rejoin (stale entry removed, joined again)
+"undo": "start", "arg": …}`` and ``{"op": "undo", "id": …}``. Each fault's undo action is
+its kind's heal in the fault registry (:mod:`chaos.faults`; jepsen's faults heal in teardown,
+healing twice is harmless).
 """
 
 from __future__ import annotations
@@ -22,22 +17,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-JOURNAL = Path(os.environ.get("CHAOS_JOURNAL", "/var/lib/swarm-chaos/journal.jsonl"))
+DEFAULT_JOURNAL = "/var/lib/swarm-chaos/journal.jsonl"
 
-UNDO = {
-    "halt": "start",
-    "stop_engine": "start",
-    "suspend": "resume",
-    "isolate": "reconnect",
-    "drain": "activate",
-    "demote": "promote",
-    "promote": "demote",
-    "label_add": "label_restore",
-    "label_rm": "label_restore",
-    "create_service": "remove_service",
-    "stack_deploy": "stack_rm",
-    "leave": "rejoin",
-}
+
+def journal_path() -> Path:
+    """``$CHAOS_JOURNAL``, else the host's one journal (read at each use, so a test or a
+    second tool can keep its own)."""
+    return Path(os.environ.get("CHAOS_JOURNAL", DEFAULT_JOURNAL))
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,8 +41,8 @@ class Fault:
 
 
 class Journal:
-    def __init__(self, path: Path = JOURNAL) -> None:
-        self.path = path
+    def __init__(self, path: Path | None = None) -> None:
+        self.path = path if path is not None else journal_path()
 
     def _append(self, record: dict[str, Any]) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -65,9 +51,12 @@ class Journal:
             fh.flush()
             os.fsync(fh.fileno())
 
-    def applied(self, run: str, platform: str, action: str, node: str, arg: Any = None) -> Fault:
-        """Record a fault *before* acting, so a crash mid-action is still undone."""
-        fault = Fault(uuid.uuid4().hex[:12], run, platform, action, node, UNDO[action], arg)
+    def applied(
+        self, run: str, platform: str, action: str, node: str, undo: str, arg: Any = None
+    ) -> Fault:
+        """Record a fault *before* acting, so a crash mid-action is still undone; ``undo`` is
+        the action that heals it (its kind's heal in :mod:`chaos.faults`)."""
+        fault = Fault(uuid.uuid4().hex[:12], run, platform, action, node, undo, arg)
         self._append({"op": "apply", **_fields(fault)})
         return fault
 
@@ -82,8 +71,9 @@ class Journal:
             self.undone(fault)
         return len(stale)
 
-    def pending(self, run: str | None = None) -> list[Fault]:
-        """Faults applied and not yet undone (of one run, or all), oldest first."""
+    def pending(self, run: str | None = None, platform: str | None = None) -> list[Fault]:
+        """Faults applied and not yet undone (of one run, or of one platform's runs, or all),
+        oldest first."""
         faults: dict[str, Fault] = {}
         try:
             lines = self.path.read_text(encoding="utf-8").splitlines()
@@ -101,7 +91,11 @@ class Journal:
                 faults[rec["id"]] = Fault(**fields, arg=rec.get("arg"))
             elif rec.get("op") == "undo":
                 faults.pop(rec.get("id", ""), None)
-        return [f for f in faults.values() if run is None or f.run == run]
+        return [
+            f
+            for f in faults.values()
+            if (run is None or f.run == run) and (platform is None or f.platform == platform)
+        ]
 
 
 def _fields(fault: Fault) -> dict[str, Any]:

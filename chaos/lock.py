@@ -5,7 +5,7 @@ first run's service, a ``lab down`` pulls the network from under a run's load. S
 command that changes a cluster holds its lock for as long as it acts; a second one is
 refused with one line naming the holder (its run, pid and command).
 
-The lock is ``flock(2)`` on ``LOCK_DIR/<cluster>.lock``: the kernel drops it when its
+The lock is ``flock(2)`` on ``/run/swarm-chaos/locks/<cluster>.lock``: the kernel drops it when its
 holder dies, however it dies (SIGKILL included), so a dead holder never blocks anyone. The
 file also records who holds it; a command that finds a record but gets the lock knows its
 previous holder died without releasing it, and says so (its faults are then recovered from
@@ -27,7 +27,7 @@ from pathlib import Path
 
 from chaos.errors import ClusterBusyError
 
-LOCK_DIR = Path(os.environ.get("CHAOS_LOCK_DIR", "/run/swarm-chaos/locks"))
+DEFAULT_LOCK_DIR = "/run/swarm-chaos/locks"
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,7 +56,8 @@ _HELD: dict[str, _Held] = {}
 
 
 def lock_path(cluster: str) -> Path:
-    return LOCK_DIR / f"{cluster}.lock"
+    """``$CHAOS_LOCK_DIR/<cluster>.lock`` (read at each use: tests keep their own)."""
+    return Path(os.environ.get("CHAOS_LOCK_DIR", DEFAULT_LOCK_DIR)) / f"{cluster}.lock"
 
 
 def _command() -> str:
@@ -114,6 +115,8 @@ def acquire(cluster: str, run: str = "") -> Holder | None:
     held = _HELD.get(cluster)
     if held is not None:
         held.count += 1
+        if run:  # a sweep's or suite's next run: `chaos stop` names it
+            name_run(cluster, run)
         return None
     fd, previous = _open_locked(cluster)
     holder = Holder(os.getpid(), _command(), run, time.time())

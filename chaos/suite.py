@@ -22,22 +22,23 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from chaos.errors import UsageError
 from chaos.experiment import catalogue
 from chaos.experiment.runner import REPORTS, RunOptions, run_experiment
+from chaos.experiment.schedule import Schedule
 from chaos.experiment.spec import Experiment
-from chaos.sweep import canonical_overrides
+from chaos.repeats import repeat_seed, run_repeat, stopped_after
+from chaos.ui.progress import Series
+from chaos.verdict import worst
+from chaos.yamlfile import read_yaml
 
 SUMMARY_FILE = "suite.json"
-SEVERITY = (4, 130, 3, 1, 5)  # worst first; anything else counts as 0
-STOP_CODES = (4, 130)
 
 
 class SuiteEntry(BaseModel):
@@ -64,12 +65,7 @@ class Planned:
 def load_suite(path: Path) -> list[Planned]:
     """Read and validate the suite file and every experiment it names (UsageError naming the
     file, the 1-based entry and the field)."""
-    try:
-        data = yaml.safe_load(path.read_text())
-    except OSError as exc:
-        raise UsageError(f"cannot read suite file {path}: {exc.strerror}") from None
-    except yaml.YAMLError as exc:
-        raise UsageError(f"{path}: not valid YAML: {str(exc).splitlines()[0]}") from None
+    data = read_yaml(path)
     if not isinstance(data, list) or not data:
         raise UsageError(
             f"{path}: a suite file is a non-empty YAML list of "
@@ -86,7 +82,7 @@ def load_suite(path: Path) -> list[Planned]:
             field = ".".join(str(p) for p in err["loc"])
             raise UsageError(f"{path}: entry {i}: {field}: {err['msg']}") from None
         try:
-            exp = catalogue.load(entry.experiment, canonical_overrides(entry.set_))
+            exp = catalogue.load(entry.experiment, entry.set_)
         except UsageError as exc:
             raise UsageError(f"{path}: entry {i} ({entry.experiment}): {exc}") from None
         planned.append(Planned(i, entry, exp))
@@ -123,13 +119,6 @@ class SuiteOutcome:
     lines: list[str]
 
 
-def worst(codes: list[int]) -> int:
-    for code in SEVERITY:
-        if code in codes:
-            return code
-    return 0
-
-
 def run_suite(
     path: Path,
     opts: RunOptions,
@@ -147,17 +136,19 @@ def run_suite(
     suite_dir.mkdir(parents=True, exist_ok=True)
     total = sum(p.entry.repeat for p in planned)
     log(f"suite {path}: {len(planned)} entries, {total} runs -> {suite_dir}")
+    expected = [
+        Schedule.of(p.experiment).expected_s() for p in planned for _ in range(p.entry.repeat)
+    ]
+    series = Series(f"suite {path.name}", expected, out=log)
     runs: list[SuiteRun] = []
     stopped = None
     for p in planned:
         for n in range(1, p.entry.repeat + 1):
             rel = p.dir_name if p.entry.repeat == 1 else f"{p.dir_name}/rep-{n}"
-            seed = p.entry.seed if p.entry.seed is None else p.entry.seed + n - 1
-            log(f"[{len(runs) + 1}/{total}] {p.experiment.name} -> {suite_dir / rel}")
-            outcome = run_experiment(
-                p.experiment, replace(opts, seed=seed, out_dir=suite_dir / rel, keep=False)
-            )
-            log(f"  verdict: {outcome.verdict} (exit {outcome.exit_code})")
+            seed = repeat_seed(p.entry.seed, n)
+            series.start(f"{p.experiment.name} -> {suite_dir / rel}")
+            outcome = run_repeat(run_experiment, p.experiment, opts, seed, suite_dir / rel)
+            series.done(f"verdict: {outcome.verdict} (exit {outcome.exit_code})")
             runs.append(
                 SuiteRun(
                     entry=p.index,
@@ -168,11 +159,12 @@ def run_suite(
                     exit_code=outcome.exit_code,
                 )
             )
-            if outcome.exit_code in STOP_CODES:
-                stopped = f"stopped after {rel}: exit {outcome.exit_code}"
+            stopped = stopped_after(rel, outcome)
+            if stopped:
                 break
         if stopped:
             break
+    series.close()
     code = worst([r.exit_code for r in runs])
     summary = SuiteSummary(
         suite=str(path), started_at=started, runs=runs, exit_code=code, stopped=stopped

@@ -6,9 +6,24 @@ fractions); strings with units never travel past these functions.
 
 from __future__ import annotations
 
+import math
 import re
 
 from chaos.errors import UsageError
+
+
+def _number(value: object, what: str, example: str) -> float | None:
+    """A plain number as a float; ``None`` for a string (parsed by the caller); UsageError for
+    anything else. YAML gives booleans (``yes``), lists and mappings too: none is a quantity."""
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise UsageError(f"invalid {what} {value!r}: use e.g. {example}")
+    if isinstance(value, str):
+        return None
+    number = float(value)
+    if not math.isfinite(number):
+        raise UsageError(f"invalid {what} {value!r}: must be a finite number, e.g. {example}")
+    return number
+
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ns|us|µs|ms|s|m|h)?\s*$")
 _DURATION_SCALE = {
@@ -25,9 +40,11 @@ _RATE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(?:/\s*(s|sec|second|m|min|minute))?\
 
 def parse_duration(text: str | float | int, *, what: str = "duration") -> float:
     """Return seconds for ``30s``, ``250ms``, ``1.5m``, ``2h``; a bare number means seconds."""
-    if isinstance(text, int | float):
-        value = float(text)
+    number = _number(text, what, "30s, 250ms, 2m")
+    if number is not None:
+        value = number
     else:
+        assert isinstance(text, str)
         match = _DURATION.match(text)
         if match is None:
             raise UsageError(
@@ -41,9 +58,11 @@ def parse_duration(text: str | float | int, *, what: str = "duration") -> float:
 
 def parse_rate(text: str | float | int) -> float:
     """Return requests per second for ``300/s``, ``300``, ``6000/m``; must be positive."""
-    if isinstance(text, int | float):
-        value = float(text)
+    number = _number(text, "rate", "300/s")
+    if number is not None:
+        value = number
     else:
+        assert isinstance(text, str)
         match = _RATE.match(text)
         if match is None:
             raise UsageError(f"invalid rate {text!r}: use requests per second, e.g. 300/s")
@@ -55,11 +74,34 @@ def parse_rate(text: str | float | int) -> float:
     return value
 
 
+_BYTES = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kKmMgG]i?[bB]?|[bB])?\s*$")
+_BYTE_SCALE = {"": 1, "b": 1, "k": 2**10, "m": 2**20, "g": 2**30}
+
+
+def parse_bytes(text: str | float | int) -> int:
+    """Return bytes for ``256M``, ``1.5G``, ``512Mi``, ``64k``; a bare number means bytes."""
+    number = _number(text, "size", "256M")
+    if number is not None:
+        value = number
+    else:
+        assert isinstance(text, str)
+        match = _BYTES.match(text)
+        if match is None:
+            raise UsageError(f"invalid size {text!r}: use e.g. 256M, 1G, 64k")
+        unit = (match.group(2) or "").lower()[:1]
+        value = float(match.group(1)) * _BYTE_SCALE[unit]
+    if value < 0:
+        raise UsageError(f"invalid size {text!r}: must not be negative")
+    return int(value)
+
+
 def parse_fraction(text: str | float | int, *, what: str = "ratio") -> float:
     """Return a fraction for ``0.1%`` (0.001) or ``0.001``; must lie in [0, 1]."""
-    if isinstance(text, int | float):
-        value = float(text)
+    number = _number(text, what, "0.1% or 0.001")
+    if number is not None:
+        value = number
     else:
+        assert isinstance(text, str)
         raw = text.strip()
         try:
             value = float(raw[:-1]) / 100.0 if raw.endswith("%") else float(raw)
@@ -70,13 +112,3 @@ def parse_fraction(text: str | float | int, *, what: str = "ratio") -> float:
     if not 0.0 <= value <= 1.0:
         raise UsageError(f"invalid {what} {text!r}: must lie between 0% and 100%")
     return value
-
-
-def format_duration(seconds: float) -> str:
-    """Human form used in messages: ``850ms``, ``12.3s``, ``2m05s``."""
-    if seconds < 1:
-        return f"{seconds * 1000:.0f}ms"
-    if seconds < 60:
-        return f"{seconds:.1f}s"
-    minutes, rest = divmod(round(seconds), 60)
-    return f"{minutes}m{rest:02d}s"

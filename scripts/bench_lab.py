@@ -14,7 +14,7 @@ import statistics
 import time
 
 from chaos.lab import Lab, down
-from chaos.swarm.engine import Engine
+from chaos.swarm.engine import DockerEngine
 
 
 def one_run() -> tuple[float, float, float]:
@@ -34,7 +34,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5)
     args = parser.parse_args()
     lab = Lab.up()
-    version = Engine(lab.nodes[0].docker_host).server_version()
+    version = DockerEngine(lab.nodes[0].docker_host).server_version()
     mesh = lab.state.mesh
     rows = [one_run() for _ in range(args.runs)]
     print(f"kernel {platform.release()}, dockerd {version}, {mesh} mesh, {args.runs} runs\n")

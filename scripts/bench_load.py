@@ -322,6 +322,11 @@ def main() -> None:
                     break
     finally:
         nginx.stop()
+    report(cells, args, rps8, p50_1)
+
+
+def report(cells: list[Cell], args: argparse.Namespace, rps8: float, p50_1: float) -> None:
+    """The table of every cell, then the highest clean rate per engine, loop and mode."""
     print()
     print(table(cells))
     print()

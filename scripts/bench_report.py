@@ -35,7 +35,18 @@ from chaos.load.sink import OutDirSink  # noqa: E402
 from chaos.load.summary import RunInfo, SummaryBuilder  # noqa: E402
 from chaos.load.windows import WindowAccumulator  # noqa: E402
 from chaos.report import render_run  # noqa: E402
-from chaos.timeline import Event  # noqa: E402
+from chaos.timeline import (  # noqa: E402
+    ApiError,
+    ApiOk,
+    KnownEvent,
+    LeaderChange,
+    NodePowerChange,
+    NodeStatusChange,
+    PhaseStart,
+    StepEnd,
+    StepStart,
+    TasksChange,
+)
 
 FIXTURE = ROOT / "tests" / "fixtures" / "runs" / "leader-kill"
 TARGETS = ["http://10.213.77.11:80/", "http://10.213.77.12:80/", "http://10.213.77.13:80/"]
@@ -80,36 +91,57 @@ def synth_load(out: Path, seconds: float, rate: float, halt: float, start: float
     sink.close()
 
 
-def synth_events(halt: float, start: float, observe: float, end: float) -> list[Event]:
-    def e(t: float, kind: str, detail: str = "", **data: object) -> Event:
-        return Event(t=round(t, 4), kind=kind, detail=detail, data=dict(data))
-
+def synth_events(halt: float, start: float, observe: float, end: float) -> list[KnownEvent]:
     spread = {"node-001": 1, "node-002": 1, "node-003": 1}
     moved = {"node-002": 2, "node-003": 1}
+
+    def phase(t: float, name: str) -> PhaseStart:
+        return PhaseStart(t=t, detail=name, name=name)
+
+    def placed(t: float, by_node: dict[str, int]) -> TasksChange:
+        return TasksChange(
+            t=t,
+            detail="web: 3/3",
+            service="web",
+            running=3,
+            desired=3,
+            by_node=by_node,
+            images={"chaoslab/web:1": 3},
+        )
+
+    def started(t: float, detail: str, index: int, action: str) -> StepStart:
+        return StepStart(t=t, detail=detail, index=index, action=action)
+
+    def ended(t: float, detail: str, index: int, action: str) -> StepEnd:
+        return StepEnd(t=t, detail=detail, index=index, action=action, nodes=("node-001",), ok=True)
+
+    def status(t: float, old: str, new: str) -> NodeStatusChange:
+        return NodeStatusChange(
+            t=t, detail=f"node-001 {old} -> {new}", node="node-001", old=old, new=new
+        )
+
     return [
-        e(0.05, "leader", "leader None -> node-001", old=None, new="node-001"),
-        e(0.05, "tasks", "web: 3/3", service="web", running=3, desired=3, by_node=spread),
-        e(0.06, "phase", "warmup", name="warmup"),
-        e(10.0, "phase", "baseline", name="baseline"),
-        e(halt, "phase", "fault", name="fault"),
-        e(halt, "step_start", "halt leader", index=0, action="halt"),
-        e(halt + 0.06, "node_power", "node-001 running -> halted", node="node-001",
-          old="running", new="halted"),
-        e(halt + 0.08, "step_end", "node-001 halted", index=0, action="halt",
-          nodes=["node-001"], ok=True),
-        e(halt + 2.0, "api_error", "node ls failed", node="node-003", message="node ls failed"),
-        e(halt + 9.3, "api_ok", "manager API answers again", node="node-003"),
-        e(halt + 9.3, "leader", "leader node-001 -> node-003", old="node-001", new="node-003"),
-        e(halt + 45.0, "node_status", "node-001 unknown -> down", node="node-001",
-          old="unknown", new="down"),
-        e(halt + 50.0, "tasks", "web: 3/3", service="web", running=3, desired=3, by_node=moved),
-        e(start - 0.1, "step_start", "start @victim", index=1, action="start"),
-        e(start, "step_end", "node-001 started", index=1, action="start", nodes=["node-001"],
-          ok=True),
-        e(start + 3.0, "node_status", "node-001 down -> ready", node="node-001", old="down",
-          new="ready"),
-        e(observe, "phase", "observe", name="observe"),
-        e(end, "phase", "end", name="end"),
+        LeaderChange(t=0.05, detail="leader None -> node-001", old=None, new="node-001"),
+        placed(0.05, spread),
+        phase(0.06, "warmup"),
+        phase(10.0, "baseline"),
+        phase(halt, "fault"),
+        started(halt, "halt leader", 0, "halt"),
+        NodePowerChange(t=halt + 0.06, detail="node-001 running -> halted", node="node-001",
+                        old="running", new="halted"),
+        ended(halt + 0.08, "node-001 halted", 0, "halt"),
+        ApiError(t=halt + 2.0, detail="node ls failed", node="node-003",
+                 message="node ls failed"),
+        ApiOk(t=halt + 9.3, detail="manager API answers again", node="node-003"),
+        LeaderChange(t=halt + 9.3, detail="leader node-001 -> node-003", old="node-001",
+                     new="node-003"),
+        status(halt + 45.0, "unknown", "down"),
+        placed(halt + 50.0, moved),
+        started(start - 0.1, "start @victim", 1, "start"),
+        ended(start, "node-001 started", 1, "start"),
+        status(start + 3.0, "down", "ready"),
+        phase(observe, "observe"),
+        phase(end, "end"),
     ]  # fmt: skip
 
 

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Idempotent set-up for a fresh Debian 12 machine, run as root:
 #   - the Debian packages the lab and the tests need (only those missing are installed),
-#   - the project's Python environment in .venv (re-synced only when pyproject.toml changed).
+#   - the project's Python environment in .venv (re-synced only when pyproject.toml changed),
+#   - `chaos` on PATH (/usr/local/bin/chaos -> .venv/bin/chaos) and its bash completion
+#     (scripts/install-cli.sh).
 # Never starts the host's own Docker engine: the lab runs engines of its own.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -53,8 +55,12 @@ declare -A probe=(
   [libvirt-clients]=/usr/bin/virsh
   [dnsmasq-base]=/usr/sbin/dnsmasq
   [ebtables]=/usr/sbin/ebtables
+  [gcc]=/usr/bin/gcc
+  [python3-dev]=/usr/include/python3.11/Python.h
+  [libnetfilter-queue-dev]=/usr/include/libnetfilter_queue/libnetfilter_queue.h
+  [bash-completion]=/usr/share/bash-completion/bash_completion
 )
-want=(docker.io containerd runc busybox-static iptables iproute2 util-linux procps conntrack python3 python3-venv chromium openssh-server openssh-client "${extra[@]}")
+want=(docker.io containerd runc busybox-static iptables iproute2 util-linux procps conntrack gcc python3-dev libnetfilter-queue-dev python3 python3-venv chromium openssh-server openssh-client bash-completion "${extra[@]}")
 missing=()
 for pkg in "${want[@]}"; do
   f="${probe[$pkg]:-}"
@@ -94,4 +100,5 @@ if [ ! -x .venv/bin/python ] || [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stam
   .venv/bin/python -m pip install -q -e '.[dev]'
   touch "$stamp"
 fi
+bash scripts/install-cli.sh
 echo "setup.sh: ready (Python $(.venv/bin/python -c 'import platform; print(platform.python_version())'), $(/usr/sbin/dockerd --version 2>/dev/null | cut -d, -f1))"

@@ -2,15 +2,16 @@
 
     load dir + events + phase spans  ->  phases (per-phase, per-node stats)
     ->  recovery (control-plane metrics from events, client recovery from 1 s buckets)
-    ->  checks (SLO -> pass/fail/unknown)  ->  verdict  ->  result.json
+    ->  checks (SLO -> pass/fail/unknown)  ->  verdict (chaos.verdict)  ->  result.json
 
 Metric definitions: ``docs/metrics.md``.
 """
 
 from __future__ import annotations
 
-from chaos.analysis.checks import Check, CheckInputs, run_checks, verdict
+from chaos.analysis.checks import Check, CheckInputs, run_checks
 from chaos.analysis.events import leader_after
+from chaos.analysis.fingerprint import Fingerprint, check_comparable, fingerprint_of
 from chaos.analysis.phases import NodeStats, PhaseSpan, PhaseStats
 from chaos.analysis.recovery import Recovery
 from chaos.analysis.result import (
@@ -18,7 +19,6 @@ from chaos.analysis.result import (
     Analysis,
     Environment,
     ExperimentInfo,
-    LoadResult,
     RunResult,
     analyze,
     load_result,
@@ -34,18 +34,19 @@ __all__ = [
     "CheckInputs",
     "Environment",
     "ExperimentInfo",
-    "LoadResult",
+    "Fingerprint",
     "NodeStats",
     "PhaseSpan",
     "PhaseStats",
     "Recovery",
     "RunResult",
     "analyze",
+    "check_comparable",
+    "fingerprint_of",
     "leader_after",
     "load_result",
     "load_result_of",
     "make_result",
     "run_checks",
-    "verdict",
     "write_result",
 ]

@@ -1,4 +1,4 @@
-"""SLO checks and the run's three-valued verdict (jepsen style).
+"""SLO checks (jepsen style); the verdict they feed is :func:`chaos.verdict.judge`.
 
 Each check compares one value with one threshold of the experiment's ``slo`` (an unset
 threshold is not checked) and says ``pass``, ``fail`` or ``unknown``. A value that cannot be
@@ -6,18 +6,16 @@ computed is ``unknown`` with the reason, and a check that crashes is ``unknown``
 ``pass``. Units: ``error_rate`` a fraction; ``p99``, ``recovery`` and ``leader_election``
 seconds; ``dropped`` a count.
 
-- ``error_rate``: server errors / sent on the live node IPs during the fault and observe phases.
-- ``p99``: success p99 on the live node IPs during the fault and observe phases.
+- ``error_rate``: server errors / sent on the live node IPs during the fault and observe
+  phases (every phase of a run without fault steps).
+- ``p99``: success p99 on the same requests.
 - ``recovery``: ``client_recovered_s``; not recovered by the end of the run fails.
 - ``leader_election``: ``leader_elected_s``; no new leader after the leader was faulted fails,
   no change while the leader was not faulted is unknown (not applicable).
 - ``dropped``: generator-side outcomes (``dropped`` + ``pool``). Exceeding it means the run is
   not a valid measurement, not that the system deviated: ``unknown``, never ``fail``.
 
-Verdict: ``fail`` if any check fails; else ``unknown`` if any is unknown; else ``pass``. A run
-the generator could not keep up with (too many drops, or the load summary's
-``generator_limited``), a run without ``summary.json`` and a run with run errors (a failed
-step...) are at best ``unknown``.
+How the checks and the run's own validity become one verdict: :mod:`chaos.verdict`.
 """
 
 from __future__ import annotations
@@ -26,13 +24,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+from chaos import fmt
 from chaos.analysis.loaddir import Frozen, Requests
 from chaos.analysis.recovery import Recovery
 from chaos.experiment.spec import Slo
+from chaos.verdict import GENERATOR_LIMITED
 
 Status = Literal["pass", "fail", "unknown"]
-Verdict = Status
-GENERATOR_LIMITED = "the generator could not keep up: the run measured itself"
 
 
 class Check(Frozen):
@@ -47,18 +45,16 @@ class Check(Frozen):
 
 @dataclass(frozen=True, slots=True)
 class CheckInputs:
-    """What the checks judge. ``judged``: live IPs during fault + observe (``None`` when the
-    run has neither phase); ``judged_p99_s``: their success p99 in seconds;
-    ``generator_errors`` / ``generator_limited``: from the load summary (``None`` without
-    one); ``leader_faulted``: the leader before the fault was a faulted node."""
+    """What the checks judge. ``judged``: live IPs during the judged phases (``None`` when
+    the run has none); ``judged_p99_s``: their success p99 in seconds; ``generator_errors``:
+    from the load summary (``None`` without one); ``leader_faulted``: the leader before the
+    fault was a faulted node."""
 
     judged: Requests | None
     judged_p99_s: float | None
     recovery: Recovery
     leader_faulted: bool
     generator_errors: int | None
-    generator_limited: bool | None
-    run_errors: tuple[str, ...] = ()
 
 
 def _cmp(name: str, threshold: float, value: float, unit: Callable[[float], str]) -> Check:
@@ -77,24 +73,16 @@ def _unknown(name: str, threshold: float | None, why: str) -> Check:
     return Check(name=name, threshold=threshold, value=None, status="unknown", message=why)
 
 
-def _pct(x: float) -> str:
-    return f"{x * 100:.3g}%"
-
-
-def _secs(x: float) -> str:
-    return f"{x * 1000:.1f}ms" if x < 1 else f"{x:.2f}s"
-
-
 def check_error_rate(limit: float, inp: CheckInputs) -> Check:
     if inp.judged is None or inp.judged.error_rate is None:
         return _unknown("error_rate", limit, "no request was sent to a live IP in fault/observe")
-    return _cmp("error_rate", limit, inp.judged.error_rate, _pct)
+    return _cmp("error_rate", limit, inp.judged.error_rate, fmt.text_pct)
 
 
 def check_p99(limit: float, inp: CheckInputs) -> Check:
     if inp.judged_p99_s is None:
         return _unknown("p99", limit, "no success on a live IP in fault/observe")
-    return _cmp("p99", limit, inp.judged_p99_s, _secs)
+    return _cmp("p99", limit, inp.judged_p99_s, fmt.text_duration)
 
 
 def check_recovery(limit: float, inp: CheckInputs) -> Check:
@@ -109,13 +97,13 @@ def check_recovery(limit: float, inp: CheckInputs) -> Check:
             status="fail",
             message="the live IPs did not recover before the run ended",
         )
-    return _cmp("recovery", limit, rec.client_recovered_s, _secs)
+    return _cmp("recovery", limit, rec.client_recovered_s, fmt.text_duration)
 
 
 def check_leader_election(limit: float, inp: CheckInputs) -> Check:
     value = inp.recovery.leader_elected_s
     if value is not None:
-        return _cmp("leader_election", limit, value, _secs)
+        return _cmp("leader_election", limit, value, fmt.text_duration)
     if inp.leader_faulted:
         return Check(
             name="leader_election",
@@ -169,21 +157,3 @@ def run_checks(
         except Exception as exc:  # a crashing check says unknown, never pass
             out.append(_unknown(name, limit, f"the check crashed: {exc!r}"))
     return out
-
-
-def verdict(checks: Sequence[Check], inp: CheckInputs) -> tuple[Verdict, list[str]]:
-    """The verdict and its reasons (failed and unknown checks, then run-validity reasons)."""
-    reasons = [f"{c.status}: {c.message}" for c in checks if c.status == "fail"]
-    reasons += [f"unknown: {c.message}" for c in checks if c.status == "unknown"]
-    capped = []
-    if inp.generator_limited:
-        capped.append(f"unknown: {GENERATOR_LIMITED} (send lag or generator-side errors)")
-    if inp.generator_limited is None:
-        capped.append("unknown: no load summary: the load run did not finish")
-    capped += [f"unknown: run error: {e}" for e in inp.run_errors]
-    reasons += capped
-    if any(c.status == "fail" for c in checks):
-        return "fail", reasons
-    if capped or any(c.status == "unknown" for c in checks):
-        return "unknown", reasons
-    return "pass", reasons

@@ -1,4 +1,5 @@
-"""The saved load run, read back once, and the two ways to fold it over time and targets.
+"""The saved load run, read back once (the one reader of a load out dir: the analysis and the
+pages both read through it), and the two ways to fold it over time and targets.
 
 Counts come from ``timeline.jsonl`` (one entry per 100 ms window and target); latency comes
 from ``latency.hlog`` (the per-window, per-target HdrHistograms of successes, microseconds),
@@ -13,7 +14,8 @@ from both sides of the error rate: ``error_rate = server errors / sent`` with
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,7 +23,7 @@ from hdrh.histogram import HdrHistogram
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from chaos.errors import UsageError
-from chaos.load.hlog import Interval, read_hlog
+from chaos.load.hlog import Interval, read_hlog, target_lines
 from chaos.load.outcome import Outcome
 from chaos.load.sink import hlog_tag
 from chaos.load.summary import (
@@ -98,12 +100,11 @@ def count(entries: Iterable[TimelineEntry]) -> Requests:
 
 @dataclass(frozen=True, slots=True)
 class LoadData:
-    """One load out dir in memory. ``summary`` is ``None`` when the run did not finish
-    (``summary.json`` is written last); ``intervals`` are the tagged (per-target) lines of
-    ``latency.hlog``; ``end`` is the end of the last window (seconds after t0)."""
+    """One load out dir in memory. ``intervals`` are the lines of ``latency.hlog`` that were
+    asked for (:func:`read_load_dir`); ``end`` is the end of the last window (seconds after
+    t0)."""
 
     run: RunInfo
-    summary: LoadSummary | None
     timeline: tuple[TimelineEntry, ...]
     intervals: tuple[Interval, ...]
 
@@ -136,18 +137,41 @@ class LoadData:
         return out
 
 
-def read_load_dir(load_dir: Path) -> LoadData:
-    """Read a load out dir; :class:`UsageError` says what is missing or broken."""
-    for name in (RUN_FILE, TIMELINE_FILE, HLOG_FILE):
-        if not (load_dir / name).is_file():
-            raise UsageError(f"{load_dir}: no {name}; is this a load out dir of a run?")
+@contextmanager
+def _reading(load_dir: Path) -> Iterator[None]:
+    """A file of the load dir that does not parse: one UsageError naming the dir."""
     try:
-        run = load_run_info(load_dir)
-        timeline = load_timeline(load_dir)
-        hlog = read_hlog(load_dir / HLOG_FILE)
-        summary = load_summary(load_dir) if (load_dir / SUMMARY_FILE).is_file() else None
+        yield
     except (ValidationError, ValueError, OSError) as exc:
         first = str(exc).splitlines()[0]
         raise UsageError(f"{load_dir}: cannot read the load results: {first}") from None
-    tagged = tuple(iv for iv in hlog.intervals if iv.tag is not None)
-    return LoadData(run=run, summary=summary, timeline=tuple(timeline), intervals=tagged)
+
+
+def read_load_dir(
+    load_dir: Path,
+    *,
+    keep: Callable[[str | None], bool] = target_lines,
+    complete: bool = True,
+) -> LoadData:
+    """Read a load out dir; :class:`UsageError` says what is missing or broken. ``keep``:
+    the lines of ``latency.hlog`` to decode (:mod:`chaos.load.hlog`; by default the
+    per-target ones the analysis folds). ``complete=False``: only ``run.json`` must be there,
+    a missing timeline or hlog reads as empty (a page of a run that stopped early)."""
+    needed = (RUN_FILE, TIMELINE_FILE, HLOG_FILE) if complete else (RUN_FILE,)
+    for name in needed:
+        if not (load_dir / name).is_file():
+            raise UsageError(f"{load_dir}: no {name}; is this a load out dir of a run?")
+    with _reading(load_dir):
+        run = load_run_info(load_dir)
+        timeline = load_timeline(load_dir) if (load_dir / TIMELINE_FILE).is_file() else []
+        hlog = load_dir / HLOG_FILE
+        intervals = read_hlog(hlog, keep).intervals if hlog.is_file() else ()
+    return LoadData(run=run, timeline=tuple(timeline), intervals=intervals)
+
+
+def read_summary(load_dir: Path) -> LoadSummary | None:
+    """``summary.json``; ``None`` when the run did not finish (it is written last)."""
+    if not (load_dir / SUMMARY_FILE).is_file():
+        return None
+    with _reading(load_dir):
+        return load_summary(load_dir)

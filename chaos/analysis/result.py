@@ -16,39 +16,23 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from chaos.analysis.checks import Check, CheckInputs, Verdict, run_checks, verdict
-from chaos.analysis.loaddir import Frozen, Requests, count, read_load_dir
+from chaos.analysis.checks import Check, CheckInputs, run_checks
+from chaos.analysis.events import GuardReport, guard_report
+from chaos.analysis.fingerprint import Fingerprint
+from chaos.analysis.loaddir import Frozen, Requests, count, read_load_dir, read_summary
 from chaos.analysis.phases import PhaseSpan, PhaseStats, node_name, phase_stats
 from chaos.analysis.recovery import Recovery, compute_recovery, failed_by_node
+from chaos.analysis.steadiness import unsteady_start
 from chaos.errors import UsageError
 from chaos.experiment.spec import Slo
-from chaos.load.summary import (
-    LoadSummary,
-    Percentiles,
-    RequestCounts,
-    RunInfo,
-    SendLag,
-    TargetSummary,
-    percentiles,
-)
-from chaos.timeline import Event
+from chaos.load.summary import LoadTotals, Percentiles, percentiles
+from chaos.timeline import AnyEvent, Event, KnownEvent, UnknownEvent
+from chaos.verdict import Validity, Verdict, judge
 
 SCHEMA_VERSION = 1
-JUDGED_PHASES = ("fault", "observe")  # the phases error_rate and p99 are judged over
-
-
-class LoadResult(Frozen):
-    """The load summary (``summary.json``) without its timeline, which stays in the load dir."""
-
-    run: RunInfo
-    duration_s: float
-    requests: RequestCounts
-    latency_ms: Percentiles
-    latency_all_ms: Percentiles
-    achieved_rate: float
-    send_lag_ms: SendLag
-    generator_limited: bool
-    targets: dict[str, TargetSummary]
+# the phases error_rate and p99 are judged over: after the fault began; every phase of a run
+# without fault steps (nothing to tell apart, so nothing is exempt)
+JUDGED_PHASES = ("fault", "observe")
 
 
 class Analysis(Frozen):
@@ -65,7 +49,7 @@ class Analysis(Frozen):
     verdict: Verdict
     verdict_reasons: list[str]
     failed_by_node: dict[str, int]
-    load: LoadResult | None = None
+    load: LoadTotals | None = None
 
 
 def analyze(
@@ -81,13 +65,18 @@ def analyze(
     slo: Slo,
     service: str,
     run_errors: Sequence[str] = (),
+    deviations: Sequence[str] = (),
+    interrupted: str = "",
+    guard_tripped: str = "",
 ) -> Analysis:
     """Analyse a saved run. ``targets``: URL -> node name; ``faulted_nodes``: node names the
     fault acted on (their IPs are "dead", the others "live"); ``fault_start``: the first fault
     step's start (``None`` for a run without faults); ``update_start``: the first update or
-    rollback step's start; ``run_errors``: what went wrong in the run itself (caps the
-    verdict at unknown). Raises :class:`UsageError` for an unreadable load dir."""
+    rollback step's start; ``run_errors``, ``deviations``, ``interrupted``: what the run said
+    about itself (see :class:`chaos.verdict.Validity`). Raises :class:`UsageError` for an
+    unreadable load dir."""
     data = read_load_dir(load_dir)
+    summary = read_summary(load_dir)
     stats = phase_stats(data, phases, targets)
     recovery = compute_recovery(
         data,
@@ -101,24 +90,30 @@ def analyze(
         service=service,
     )
     live = [u for u in data.run.targets if node_name(u, targets) not in faulted_nodes]
-    spans = [(p.start, p.end) for p in phases if p.name in JUDGED_PHASES]
+    has_fault = fault_start is not None
+    spans = [(p.start, p.end) for p in phases if p.name in JUDGED_PHASES or not has_fault]
     judged, latency, p99_s = None, None, None
     if spans:
         judged = count(data.entries(spans, live))
         latency = percentiles(data.histogram(spans, live))
         p99_s = None if latency.p99 is None else latency.p99 / 1000.0
-    summary = data.summary
     inputs = CheckInputs(
         judged=judged,
         judged_p99_s=p99_s,
         recovery=recovery,
         leader_faulted=leader_before is not None and leader_before in faulted_nodes,
         generator_errors=None if summary is None else summary.requests.generator_errors,
-        generator_limited=None if summary is None else summary.generator_limited,
-        run_errors=tuple(run_errors),
     )
     checks = run_checks(slo, inputs)
-    outcome, reasons = verdict(checks, inputs)
+    validity = Validity(
+        interrupted=interrupted,
+        guard_tripped=guard_tripped,
+        deviations=tuple(deviations),
+        run_errors=tuple(run_errors),
+        generator_limited=None if summary is None else summary.generator_limited,
+        unsteady=unsteady_start(stats, has_fault=has_fault),
+    )
+    outcome, reasons = judge(checks, validity)
     return Analysis(
         phases=stats,
         judged=judged,
@@ -128,7 +123,7 @@ def analyze(
         verdict=outcome,
         verdict_reasons=reasons,
         failed_by_node=failed_by_node(data, targets, fault_start),
-        load=None if summary is None else _brief(summary),
+        load=None if summary is None else summary.totals(),
     )
 
 
@@ -160,7 +155,9 @@ class Environment(Frozen):
 class RunResult(Frozen):
     """``result.json``. ``started_at``: ISO 8601 wall clock; ``duration_s``: seconds;
     ``leader_before``/``leader_after``: node names; ``restored``: the clean-up put the cluster
-    back; ``errors``: run errors (a failed step...); ``load_dir``: relative to result.json."""
+    back; ``errors``: run errors (a failed step...); ``load_dir``: relative to result.json;
+    ``fingerprint``: what a comparison needs to share with it (:mod:`chaos.analysis.
+    fingerprint`; absent in results written before it, which still load)."""
 
     schema_version: int = SCHEMA_VERSION
     experiment: ExperimentInfo
@@ -169,37 +166,35 @@ class RunResult(Frozen):
     phases: list[PhaseStats]
     judged: Requests | None
     judged_latency_ms: Percentiles | None
-    events: list[Event]
+    events: list[AnyEvent]
     leader_before: str | None
     leader_after: str | None
     recovery: Recovery
     checks: list[Check]
     failed_by_node: dict[str, int]
-    load: LoadResult | None
+    load: LoadTotals | None
     environment: Environment
     started_at: str
     duration_s: float
     restored: bool
     errors: list[str]
     load_dir: str
+    fingerprint: Fingerprint | None = None
+    guard: GuardReport | None = None  # the live guard's trip and its latencies
 
 
-def _brief(summary: LoadSummary) -> LoadResult:
-    return LoadResult.model_validate(summary.model_dump(exclude={"timeline"}))
-
-
-def load_result_of(load_dir: Path) -> LoadResult | None:
+def load_result_of(load_dir: Path) -> LoadTotals | None:
     """The ``load`` field from a load dir (``None`` when its run did not finish); the same
     as ``analyze(...).load``."""
-    summary = read_load_dir(load_dir).summary
-    return None if summary is None else _brief(summary)
+    summary = read_summary(load_dir)
+    return None if summary is None else summary.totals()
 
 
 def make_result(
     analysis: Analysis,
     *,
     experiment: ExperimentInfo,
-    events: Sequence[Event],
+    events: Sequence[KnownEvent | UnknownEvent],
     leader_before: str | None,
     leader_after: str | None,
     environment: Environment,
@@ -208,6 +203,7 @@ def make_result(
     restored: bool,
     errors: Sequence[str],
     load_dir: str,
+    fingerprint: Fingerprint | None = None,
 ) -> RunResult:
     """The :class:`RunResult` of an analysed run plus what only the runner knows."""
     return RunResult(
@@ -230,6 +226,8 @@ def make_result(
         restored=restored,
         errors=list(errors),
         load_dir=load_dir,
+        fingerprint=fingerprint,
+        guard=guard_report(events),
     )
 
 

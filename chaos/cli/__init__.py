@@ -7,13 +7,16 @@ and its ``exit_code``. Ctrl-C exits 130 after the library's own clean-up ran.
 from __future__ import annotations
 
 import os
+import signal
 import sys
+from types import FrameType
 from typing import Any
 
 import click
 
 from chaos import __version__
 from chaos.errors import ChaosError
+from chaos.experiment.stopping import Interrupted
 
 
 class _Group(click.Group):
@@ -49,15 +52,15 @@ def cli() -> None:
 
 def _register() -> None:
     from chaos.cli.doctor import doctor
-    from chaos.cli.experiments import list_cmd, plan, recover_cmd, run, validate
+    from chaos.cli.experiments import list_cmd, plan, recover_cmd, run, stop_cmd, validate
     from chaos.cli.gate import gate, suite
     from chaos.cli.lab import lab
     from chaos.cli.load import load
     from chaos.cli.report import compare, report
 
     for command in (
-        lab, load, list_cmd, validate, plan, run, recover_cmd, suite, gate, report, compare,
-        doctor,
+        lab, load, list_cmd, validate, plan, run, stop_cmd, recover_cmd, suite, gate, report,
+        compare, doctor,
     ):  # fmt: skip
         cli.add_command(command)
 
@@ -65,5 +68,11 @@ def _register() -> None:
 _register()
 
 
+def _stopped(_signum: int, _frame: FrameType | None) -> None:
+    # `chaos stop` between two runs of a sweep or suite (a run installs its own handler)
+    raise Interrupted("stopped by `chaos stop`")
+
+
 def main() -> None:
+    signal.signal(signal.SIGUSR1, _stopped)
     cli(prog_name="chaos")

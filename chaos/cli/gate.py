@@ -8,10 +8,12 @@ from pathlib import Path
 import click
 
 from chaos import gate as gate_lib
+from chaos import lock
 from chaos import suite as suite_lib
 from chaos.cli.options import platform_option
 from chaos.cli.types import Duration, Ratio
 from chaos.experiment.runner import RunOptions
+from chaos.platform import cluster_id
 
 
 @click.command()
@@ -26,9 +28,12 @@ from chaos.experiment.runner import RunOptions
 @click.option("--quiet", is_flag=True, help="No live view.")
 def suite(file: Path, platform: str, inventory: Path | None, out: Path | None, quiet: bool) -> None:
     """Run the experiments of a suite FILE in sequence (one result dir each, one suite.json);
-    exit with the worst run's code (4, 130, 3, 1, 5, 0 in that order)."""
+    exit with the worst run's code (4, 130, 3, 1, 5, 0 in that order). Holds the cluster
+    for the whole suite: no other command acts on it between two runs."""
     opts = RunOptions(platform, None, out, False, not quiet, inventory)
-    outcome = suite_lib.run_suite(file, opts)
+    suite_lib.load_suite(file)  # bad input is refused before the cluster is taken
+    with lock.holding(cluster_id(platform, inventory)):
+        outcome = suite_lib.run_suite(file, opts)
     for line in outcome.lines:
         click.echo(line)
     sys.exit(outcome.exit_code)
@@ -81,6 +86,6 @@ def gate(
         markdown.parent.mkdir(parents=True, exist_ok=True)
         with markdown.open("a", encoding="utf-8") as f:
             f.write(gate_lib.markdown(report))
-    for line in report.lines():
+    for line in gate_lib.lines(report):
         click.echo(line)
     sys.exit(report.exit_code)

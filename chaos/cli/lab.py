@@ -8,8 +8,11 @@ from typing import TYPE_CHECKING, Literal, cast
 
 import click
 
+from chaos import lock
 from chaos.lab import Lab, LabConfig, down
 from chaos.lab.config import DEFAULT_SUBNET
+from chaos.platform import cluster_id
+from chaos.ui.progress import Stages
 
 if TYPE_CHECKING:
     from chaos.platform.vagrant import VagrantPlatform
@@ -52,22 +55,25 @@ def lab() -> None:
 )
 @_platform
 def up(nodes: int, managers: int, subnet: str, mesh: str, platform: str) -> None:
-    """Start the lab (idempotent; cleans a stale lab first)."""
-    if platform == "vagrant":
-        _say(_vagrant().up(log=_say))
-        return
-    mode = cast(Literal["auto", "ingress", "emulated"], mesh)
-    Lab.up(LabConfig(nodes=nodes, managers=managers, subnet=subnet), mesh=mode, log=_say)
+    """Start the lab (idempotent; cleans a stale lab first). Refused while a run holds it."""
+    # engines, images, swarm: each stage's line as it ends, a spinner with the time meanwhile
+    with lock.holding(cluster_id(platform)), Stages(f"{platform} up", out=_say) as stages:
+        if platform == "vagrant":
+            stages(_vagrant().up(log=stages))
+            return
+        mode = cast(Literal["auto", "ingress", "emulated"], mesh)
+        Lab.up(LabConfig(nodes=nodes, managers=managers, subnet=subnet), mesh=mode, log=stages)
 
 
 @lab.command(name="down")
 @_platform
 def down_cmd(platform: str) -> None:
-    """Remove everything the lab made (also after a crash)."""
-    if platform == "vagrant":
-        _say(_vagrant().down())
-        return
-    removed = down(log=_say)
+    """Remove everything the lab made (also after a crash). Refused while a run holds it."""
+    with lock.holding(cluster_id(platform), remove=True):
+        if platform == "vagrant":
+            _say(_vagrant().down())
+            return
+        removed = down(log=_say)
     _say("lab down: nothing was up" if not removed else "lab down: everything removed")
 
 
@@ -110,9 +116,10 @@ def _power_command(name: str, doc: str) -> None:
     @lab.command(name=name, help=doc)
     @click.argument("node")
     def command(node: str) -> None:
-        target = Lab.attach()
-        action = getattr(target, name.replace("-", "_"))
-        _say(action(node))
+        with lock.holding(cluster_id("lab")):  # a manual fault under a run would be its SLO's
+            target = Lab.attach()
+            action = getattr(target, name.replace("-", "_"))
+            _say(action(node))
 
 
 _power_command("halt", "Power a node off as a cut cable and power would: no goodbye.")
@@ -142,6 +149,8 @@ def docker_cmd(node: str, args: tuple[str, ...]) -> None:
 @click.option("--name", default="web", show_default=True, help="Service name.")
 def web(replicas: int, image: str, port: int, name: str) -> None:
     """Deploy (or redeploy) the demo web service and wait until every node IP answers."""
-    target = Lab.attach()
-    for line in target.deploy_web(name=name, image=image, replicas=replicas, published=port):
+    with lock.holding(cluster_id("lab")):
+        target = Lab.attach()
+        lines = target.deploy_web(name=name, image=image, replicas=replicas, published=port)
+    for line in lines:
         _say(line)

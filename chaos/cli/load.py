@@ -7,9 +7,14 @@ from pathlib import Path
 import anyio
 import click
 
+from chaos import netns as ns
 from chaos.cli.types import Duration, Rate
 from chaos.errors import UsageError
-from chaos.load.config import DEFAULT_TIMEOUT_S, Connection, LoadConfig
+from chaos.experiment.loadproc import ERROR_FILE
+from chaos.fmt import text_ms
+from chaos.lab import state as lab_state
+from chaos.lab.config import CLIENT_NETNS
+from chaos.load.config import DEFAULT_TIMEOUT_S, Connection, LoadConfig, target_ip
 from chaos.load.engines import DEFAULT_ENGINE, ENGINE_NAMES, held_rate
 from chaos.load.generator import run_load
 from chaos.load.live import LiveLine
@@ -73,6 +78,7 @@ def load(
     Latency counts from each request's scheduled time; requests that the generator could
     not send are counted as dropped, not as server errors.
     """
+    cluster, netns = _cluster_of(urls)
     config = LoadConfig(
         targets=urls,
         rate=rate,
@@ -80,6 +86,7 @@ def load(
         timeout=timeout,
         connection=Connection(connection),
         engine=engine,
+        cluster=cluster,
     )
     held = held_rate(engine, config.connection)
     if held is not None and rate > held:
@@ -96,7 +103,14 @@ def load(
     loop = loop_name or default_loop()
     if loop == UVLOOP and not uvloop_available():
         raise UsageError("--loop uvloop: uvloop is not installed; use --loop asyncio")
-    summary = anyio.run(main, backend_options={"use_uvloop": loop == UVLOOP})
+    if netns is not None:
+        ns.enter(netns)  # this command's only job: its sockets start where the lab is
+    try:
+        summary = anyio.run(main, backend_options={"use_uvloop": loop == UVLOOP})
+    except Exception as exc:  # the cause stays with the results, not only on a terminal
+        if out_dir is not None and out_dir.is_dir():
+            (out_dir / ERROR_FILE).write_text(f"the load generator failed: {exc!r}\n")
+        raise
     if live is not None:
         live.close()
     if as_json:
@@ -105,15 +119,38 @@ def load(
     _print_human(summary, out_dir)
 
 
+def _cluster_of(urls: tuple[str, ...]) -> tuple[tuple[str, ...], str | None]:
+    """The cluster under test that ``urls`` may name (the local lab's nodes, when a lab is
+    up) and the namespace to send from: the lab's client namespace for its nodes, this one
+    for loopback. Both at once is refused: they are reached from different namespaces."""
+    st = lab_state.load()
+    cluster = tuple(n.ip for n in st.config.lab_nodes()) if st is not None else ()
+    lab = [u for u in urls if not _loopback(u)]
+    if lab and len(lab) < len(urls):
+        raise UsageError(
+            "loopback targets and the lab's nodes are reached from different network "
+            "namespaces: load one or the other"
+        )
+    return cluster, (CLIENT_NETNS if lab and cluster else None)
+
+
+def _loopback(url: str) -> bool:
+    try:
+        return target_ip(url).is_loopback
+    except UsageError:
+        return True  # LoadConfig says what is wrong with it
+
+
 def _print_human(s: LoadSummary, out_dir: Path | None) -> None:
     r, lat, lag = s.requests, s.latency_ms, s.send_lag_ms
     errors = ", ".join(f"{k}={n}" for k, n in r.errors.items()) or "none"
 
-    def ms(v: float | None) -> str:
-        return "-" if v is None else f"{v:.2f}ms"
-
     click.echo(f"requests {r.total}  ok {r.ok}  dropped {r.dropped}  errors: {errors}")
     click.echo(f"achieved {s.achieved_rate:.1f}/s of {s.run.rate:g}/s over {s.duration_s:.1f}s")
+
+    def ms(v: float | None) -> str:
+        return text_ms(v, 2)
+
     click.echo(
         f"latency (ok) p50 {ms(lat.p50)}  p90 {ms(lat.p90)}  p99 {ms(lat.p99)}  "
         f"p99.9 {ms(lat.p999)}  max {ms(lat.max)}"

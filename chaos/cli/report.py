@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from chaos import sweep
 from chaos.errors import UsageError
 from chaos.report import refresh_index, render_compare, render_run
 
@@ -17,7 +18,9 @@ def _done(what: str, path: Path) -> None:
 
 
 @click.command()
-@click.argument("run_dirs", nargs=-1, type=click.Path(path_type=Path), metavar="[RUN_DIR]...")
+@click.argument(
+    "run_dirs", nargs=-1, type=click.Path(path_type=Path), metavar="[RUN_DIR|SWEEP_DIR]..."
+)
 @click.option(
     "--index",
     "index_dir",
@@ -29,10 +32,15 @@ def _done(what: str, path: Path) -> None:
     help=f"Also (re)write DIR/index.html listing every run under DIR (default {REPORTS_DIR}/).",
 )
 def report(run_dirs: tuple[Path, ...], index_dir: Path | None) -> None:
-    """Write RUN_DIR/report.html from a saved run; --index refreshes the list of runs."""
+    """Write RUN_DIR/report.html from a saved run (for a sweep dir: sweep.json, sweep.md and
+    sweep.html from its saved runs); --index refreshes the list of runs."""
     if not run_dirs and index_dir is None:
         raise UsageError("give a run directory (chaos report RUN_DIR) or --index [DIR]")
     for run_dir in run_dirs:
+        if (run_dir / sweep.PLAN_FILE).is_file():
+            for line in sweep.finish(run_dir, click.echo):
+                click.echo(line)
+            continue
         _done("report", render_run(run_dir))
     if index_dir is not None:
         _done("index", refresh_index(index_dir))

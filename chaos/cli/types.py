@@ -70,3 +70,21 @@ class SweepAxis(click.ParamType[Axis]):
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Axis:
         return value if isinstance(value, Axis) else parse_axis(str(value))
+
+
+class Repeat(click.ParamType[int | str]):
+    """``3`` (runs per setting, at least 1) or ``auto`` (until sure: ``chaos.sweep.run``)."""
+
+    name = "N|auto"
+
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> int | str:
+        if isinstance(value, int):
+            return value
+        text = str(value).strip()
+        if text == "auto":
+            return text
+        if not text.isdigit() or int(text) < 1:
+            raise UsageError(f"{_named(param)} {text!r}: a number of runs (1 or more) or auto")
+        return int(text)

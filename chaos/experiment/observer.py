@@ -2,7 +2,7 @@
 
 Every ``INTERVAL`` (250 ms) it asks one live manager (short timeouts; the last good one first)
 for nodes, the service's tasks and the service, compares with what it saw last and emits an
-event per change (:mod:`chaos.timeline` lists the kinds). A failing call is an ``api_error``
+event per change (:mod:`chaos.timeline.events` lists the kinds). A failing call is an ``api_error``
 with the engine's message (e.g. "The swarm does not have a leader…"), the next success an
 ``api_ok``. The latest picture is kept in :attr:`Observer.snapshot` for waits and the live view.
 """
@@ -14,11 +14,25 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 
-from chaos.errors import ChaosError
+from chaos.errors import ChaosError, NotFoundError
 from chaos.platform.base import Platform
-from chaos.platform.view import Managers
+from chaos.platform.view import CutOff, Managers
+from chaos.swarm.client import EngineClient
 from chaos.swarm.model import NodeView, ServiceView, TaskView
-from chaos.timeline import EventLog
+from chaos.timeline import (
+    ApiError,
+    ApiOk,
+    EventLog,
+    LeaderChange,
+    NodeAvailabilityChange,
+    NodePowerChange,
+    NodeReachabilityChange,
+    NodeRoleChange,
+    NodeStatusChange,
+    TaskChange,
+    TasksChange,
+    UpdateStateChange,
+)
 
 INTERVAL = 0.25
 API_TIMEOUT = 1.0
@@ -70,7 +84,7 @@ class Snapshot:
 
 class Observer:
     def __init__(
-        self, platform: Platform, log: EventLog, service: str, cut_off: set[str] | None = None
+        self, platform: Platform, log: EventLog, service: str, cut_off: CutOff | None = None
     ) -> None:
         self.platform = platform
         self.log = log
@@ -93,6 +107,10 @@ class Observer:
         self._thread.start()
         self._power_thread.start()
 
+    def signal_stop(self) -> None:
+        """Ask the threads to end (they finish their current call); :meth:`stop` waits."""
+        self._stop.set()
+
     def stop(self) -> None:
         self._stop.set()
         for thread in (self._thread, self._power_thread):
@@ -112,7 +130,9 @@ class Observer:
                 old = self._power.get(node)
                 if old is not None and old != state:
                     self.log.emit(
-                        "node_power", f"{node} {old} -> {state}", node=node, old=old, new=state
+                        NodePowerChange(
+                            detail=f"{node} {old} -> {state}", node=node, old=old, new=state
+                        )
                     )
             self._power = now
 
@@ -124,7 +144,7 @@ class Observer:
             except Exception as exc:  # never let the observer die silently mid-run
                 if not self._api_failing:
                     self._api_failing = True  # the next good poll emits api_ok
-                    self.log.emit("api_error", f"observer: {exc!r}", node="", message=repr(exc))
+                    self.log.emit(ApiError(detail=f"observer: {exc!r}", node="", message=repr(exc)))
             self._stop.wait(max(0.0, INTERVAL - (time.monotonic() - started)))
 
     # -- one poll -----------------------------------------------------------------------
@@ -138,7 +158,7 @@ class Observer:
             if not self._api_failing:
                 self._api_failing = True
                 self.log.emit(
-                    "api_error", message, node=self.managers.preferred or "", message=message
+                    ApiError(detail=message, node=self.managers.preferred or "", message=message)
                 )
             self.snapshot = Snapshot(
                 at=self.log.clock.now(), api_ok=False, api_error=message, leader=prev.leader,
@@ -147,13 +167,15 @@ class Observer:
             return self.snapshot
         if self._api_failing:
             self._api_failing = False
-            self.log.emit("api_ok", f"manager API answers again ({self.managers.preferred})",
-                          node=self.managers.preferred or "")  # fmt: skip
+            self.log.emit(ApiOk(detail=f"manager API answers again ({self.managers.preferred})",
+                                node=self.managers.preferred or ""))  # fmt: skip
         by_name = {v.hostname: v for v in nodes}
         leader = next((v.hostname for v in nodes if v.leader), None)
         if prev.at == 0.0 or leader != prev.leader:
             self.log.emit(
-                "leader", f"leader {prev.leader} -> {leader}", old=prev.leader, new=leader
+                LeaderChange(
+                    detail=f"leader {prev.leader} -> {leader}", old=prev.leader, new=leader
+                )
             )
         self._node_changes(prev.nodes, by_name)
         self._service_changes(prev, service, tasks, by_name)
@@ -163,32 +185,33 @@ class Observer:
         )  # fmt: skip
         return self.snapshot
 
-    def _fetch(self, engine: object) -> tuple[list[NodeView], ServiceView | None, list[TaskView]]:
-        from chaos.swarm.engine import Engine
-
-        assert isinstance(engine, Engine)
+    def _fetch(
+        self, engine: EngineClient
+    ) -> tuple[list[NodeView], ServiceView | None, list[TaskView]]:
         nodes = engine.nodes()
         try:
             service: ServiceView | None = engine.service(self.service_name)
             tasks = engine.tasks(self.service_name)
-        except ChaosError as exc:
-            if "not found" not in str(exc).lower():
-                raise
+        except NotFoundError:
             service, tasks = None, []
         return nodes, service, tasks
 
     def _node_changes(self, old: dict[str, NodeView], new: dict[str, NodeView]) -> None:
         for name, view in sorted(new.items()):
             before = old.get(name)
+            if before is None:
+                continue  # a node seen for the first time has not changed
             pairs = (
-                ("node_status", before.state if before else None, view.state),
-                ("node_availability", before.availability if before else None, view.availability),
-                ("node_reachability", before.reachability if before else None, view.reachability),
-                ("node_role", before.role if before else None, view.role),
+                (NodeStatusChange, before.state, view.state),
+                (NodeAvailabilityChange, before.availability, view.availability),
+                (NodeReachabilityChange, before.reachability, view.reachability),
+                (NodeRoleChange, before.role, view.role),
             )
             for kind, was, now in pairs:
-                if before is not None and was != now:
-                    self.log.emit(kind, f"{name} {was} -> {now}", node=name, old=was, new=now)
+                if was != now:
+                    self.log.emit(
+                        kind(detail=f"{name} {was} -> {now}", node=name, old=was, new=now)
+                    )
 
     def _service_changes(
         self,
@@ -201,25 +224,24 @@ class Observer:
         if service is not None:
             old_state = prev.service.update_state if prev.service else ""
             if service.update_state != old_state:
-                self.log.emit(
-                    "update_state",
-                    f"{service.name} update {old_state or '-'} -> {service.update_state or '-'}",
+                self.log.emit(UpdateStateChange(
+                    detail=f"{service.name} update {old_state or '-'} -> "
+                    f"{service.update_state or '-'}",
                     service=service.name, old=old_state, new=service.update_state,
                     message=service.update_message,
-                )  # fmt: skip
+                ))  # fmt: skip
         for task in tasks:
             old = self._task_states.get(task.id)
             if old != task.state:
                 self._task_states[task.id] = task.state
                 if old is not None or task.state in ("running", "failed", "rejected"):
-                    self.log.emit(
-                        "task",
-                        f"{self.service_name}.{task.slot or host.get(task.node_id, '')} "
+                    self.log.emit(TaskChange(
+                        detail=f"{self.service_name}.{task.slot or host.get(task.node_id, '')} "
                         f"on {host.get(task.node_id, '?')}: {old or 'new'} -> {task.state}",
                         service=self.service_name, slot=task.slot, task=task.id,
                         node=host.get(task.node_id, ""), old=old, new=task.state,
                         error=task.error,
-                    )  # fmt: skip
+                    ))  # fmt: skip
         running = [t for t in tasks if t.running]
         by_node = dict(sorted(Counter(host.get(t.node_id, "?") for t in running).items()))
         images = dict(sorted(Counter(t.image for t in running).items()))
@@ -227,10 +249,9 @@ class Observer:
         key = (len(running), desired, tuple(by_node.items()), tuple(images.items()))
         if key != self._tasks_key:
             self._tasks_key = key
-            self.log.emit(
-                "tasks",
-                f"{self.service_name}: {len(running)}/{desired} running "
+            self.log.emit(TasksChange(
+                detail=f"{self.service_name}: {len(running)}/{desired} running "
                 + " ".join(f"{n}={c}" for n, c in by_node.items()),
                 service=self.service_name, running=len(running), desired=desired,
                 by_node=by_node, images=images,
-            )  # fmt: skip
+            ))  # fmt: skip

@@ -10,19 +10,24 @@ import random
 from dataclasses import dataclass, replace
 from typing import cast
 
+from chaos import faults
 from chaos.errors import UsageError
 from chaos.experiment.select import SelectionError, select
 from chaos.experiment.spec import (
+    DegradeStep,
     Experiment,
     LabelStep,
     NodeStep,
     PowerStep,
     SleepStep,
     Step,
+    StressStep,
     Target,
+    TaskStep,
     WaitStep,
 )
-from chaos.platform.base import NodeInfo, Power
+from chaos.faults import Effect
+from chaos.platform.base import NodeInfo
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,9 +70,31 @@ def describe_step(step: Step) -> str:
         return f"wait for {what}"
     if isinstance(step, SleepStep):
         return f"sleep {step.duration:g}s"
+    if isinstance(step, TaskStep):
+        how_many = f"{step.share:.0%} of the" if step.share is not None else str(step.count)
+        where = f" on {step.target}" if step.target is not None else ""
+        return f"kill-task {how_many} task(s){where} ({step.signal})"
+    if isinstance(step, StressStep | DegradeStep):
+        return _held(step)
     fields = step.model_dump(exclude_none=True, exclude={"action", "as_", "timeout"})
     extra = " ".join(f"{k}={v}" for k, v in fields.items() if v not in (False, {}, ()))
     return f"{step.action.replace('_', '-')} service {extra}".strip()
+
+
+def _held(step: StressStep | DegradeStep) -> str:
+    name = step.action.replace("_", "-")
+    if step.action in ("unstress", "undegrade"):
+        return f"{name} {step.target}"
+    if isinstance(step, StressStep):
+        what = f"{step.cpu} cpu loops" + (f", {step.memory / 2**20:.0f} MiB" if step.memory else "")
+    else:
+        parts = [f"{step.loss:.0%} loss"] if step.loss else []
+        if step.delay:
+            jitter = f" ± {step.jitter * 1000:.0f}ms" if step.jitter else ""
+            parts.append(f"{step.delay * 1000:.0f}ms{jitter} delay")
+        what = f"{' and '.join(parts)}, {step.traffic} traffic"
+    held = f" for {step.duration:g}s" if step.duration is not None else ""
+    return f"{name} {step.target} ({what}){held}"
 
 
 def _quorum(nodes: list[NodeInfo]) -> tuple[bool, int, int]:
@@ -76,53 +103,45 @@ def _quorum(nodes: list[NodeInfo]) -> tuple[bool, int, int]:
     return len(up) > len(managers) / 2, len(up), len(managers)
 
 
-_POWER_AFTER: dict[str, tuple[Power, bool]] = {
-    "halt": ("halted", False),
-    "suspend": ("suspended", False),
-    "stop_engine": ("running", False),
-    "isolate": ("running", False),  # alive, but its peers cannot reach it
-    "start": ("running", True),
-    "resume": ("running", True),
-    "reconnect": ("running", True),
-}
+def _hit(n: NodeInfo, action: str, effect: Effect) -> NodeInfo:
+    """A node after ``action`` (its registry effect), leadership lost with the engine or the
+    manager role."""
+    engine_up = effect.engine_up
+    if action == "rejoin":  # back in the swarm only if the node is on
+        engine_up = n.power == "running"
+    power = effect.power or n.power
+    up = n.engine_up if engine_up is None else engine_up
+    role = effect.role or n.role
+    return replace(
+        n, power=power, engine_up=up, role=role, availability=effect.availability or n.availability,
+        leader=n.leader and up and role == "manager",
+    )  # fmt: skip
+
+
+def _relabel(n: NodeInfo, step: LabelStep) -> NodeInfo:
+    labels = dict(n.labels)
+    key, _, value = step.label.partition("=")
+    if step.action == "label_add":
+        labels[key] = value
+    else:
+        labels.pop(key, None)
+    return replace(n, labels=labels)
 
 
 def _apply(step: Step, hit: tuple[str, ...], nodes: list[NodeInfo]) -> list[NodeInfo]:
+    effect = faults.effect_of(step.action)
     out = []
-    lost_leader = False
     for n in nodes:
         if n.name not in hit:
             out.append(n)
-            continue
-        if isinstance(step, PowerStep):
-            power, up = _POWER_AFTER[step.action]
-            lost_leader |= n.leader and not up
-            out.append(replace(n, power=power, engine_up=up, leader=n.leader and up))
-        elif isinstance(step, NodeStep):
-            if step.action in ("drain", "activate"):
-                avail = "drain" if step.action == "drain" else "active"
-                out.append(replace(n, availability=avail))
-            elif step.action == "demote":
-                lost_leader |= n.leader
-                out.append(replace(n, role="worker", leader=False))
-            elif step.action == "promote":
-                out.append(replace(n, role="manager"))
-            elif step.action == "rejoin":
-                out.append(replace(n, engine_up=n.power == "running"))
-            else:  # leave: raft still counts a manager that left, as an unreachable one
-                lost_leader |= n.leader
-                out.append(replace(n, engine_up=False, leader=False))
         elif isinstance(step, LabelStep):
-            labels = dict(n.labels)
-            key, _, value = step.label.partition("=")
-            if step.action == "label_add":
-                labels[key] = value
-            else:
-                labels.pop(key, None)
-            out.append(replace(n, labels=labels))
+            out.append(_relabel(n, step))
+        elif effect is not None:
+            out.append(_hit(n, step.action, effect))
         else:
             out.append(n)
-    if lost_leader and isinstance(step, NodeStep) and step.action == "demote":
+    lost_leader = any(n.leader for n in nodes) and not any(n.leader for n in out)
+    if lost_leader and step.action == "demote":
         # demotion hands leadership over at once (raft TransferLeadership)
         quorum, _, _ = _quorum(out)
         candidates = [
@@ -156,9 +175,15 @@ def plan(exp: Experiment, nodes: list[NodeInfo], seed: int, supported: frozenset
     for i, step in enumerate(exp.steps):
         target = cast(Target | None, getattr(step, "target", None))
         hit: tuple[str, ...] = ()
-        if isinstance(step, PowerStep) and step.action not in supported:
+        capability = faults.capability_of(step.action)
+        if capability is not None and capability not in supported:
             raise UsageError(
                 f"{exp.source or exp.name}: steps.{i}: this platform cannot {step.action}"
+            )
+        if isinstance(step, DegradeStep) and step.delay and "delay" not in supported:
+            raise UsageError(
+                f"{exp.source or exp.name}: steps.{i}: this platform cannot delay packets "
+                "(no netem here): degrade with loss only, or run it on the lab"
             )
         if target is not None:
             try:

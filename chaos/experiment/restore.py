@@ -17,35 +17,41 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from chaos import faults as registry
 from chaos.errors import ChaosError, NotRestoredError
 from chaos.experiment import actions, rate
 from chaos.experiment.actions import Context
 from chaos.experiment.spec import Experiment
+from chaos.faults import Stage
 from chaos.journal import Fault, Journal
 from chaos.platform import Platform
 from chaos.platform.view import Managers, cluster_view
-from chaos.swarm.steady import SteadyLeader
-from chaos.timeline import EventLog
+from chaos.swarm.steady import Readiness, SteadyLeader
+from chaos.timeline import EventLog, RestoreDone
 
 RESTORE_TIMEOUT = 180.0
 STUCK_DOWN_S = 45.0  # Down this long with its engine answering: restart the engine once
 STEADY_S = 2.0  # all Ready under one leader this long (a rejoining node can depose a leader)
-NETWORK_BACK = ("start", "resume", "reconnect")
 
 Say = Callable[[str], None]
 
 
-def heal(ctx: Context, faults: Sequence[Fault], say: Say) -> list[str]:
-    """Undo ``faults`` (one run's) in the module's order; returns the errors."""
-    first = [f for f in faults if f.undo in NETWORK_BACK]
-    rejoins = [f for f in faults if f.undo == "rejoin"]
-    rest = [f for f in faults if f not in first and f not in rejoins]
-    errors = actions.undo_all(ctx, first, say)
-    if rejoins:
-        wait_leader(ctx)
-        errors += actions.undo_all(ctx, rejoins, say)
-    wait_ready(ctx, say=say)
-    errors += actions.undo_all(ctx, rest, say)
+def stage_of(fault: Fault) -> Stage:
+    heal = registry.HEALS.get(fault.undo)
+    return heal.stage if heal is not None else Stage.CONTROL
+
+
+def heal(ctx: Context, pending: Sequence[Fault], say: Say) -> list[str]:
+    """Undo ``pending`` (one run's faults) stage by stage (:class:`chaos.faults.Stage`);
+    returns the errors."""
+    errors: list[str] = []
+    for stage in Stage:
+        mine = [f for f in pending if stage_of(f) == stage]
+        if stage is Stage.MEMBERSHIP and mine:
+            wait_leader(ctx)  # a rejoin needs a leader to join
+        if stage is Stage.CONTROL:
+            wait_ready(ctx, say=say)  # what follows needs a working control plane
+        errors += actions.undo_all(ctx, mine, say)
     return errors
 
 
@@ -63,14 +69,15 @@ def restore(
     else:
         errors += actions.undo_all(ctx, service, say)
     if log is not None:
-        log.emit("restore", "; ".join(errors) or "all faults undone", errors=errors)
+        log.emit(RestoreDone(detail="; ".join(errors) or "all faults undone", errors=tuple(errors)))
     if errors:
         raise NotRestoredError("; ".join(errors) + "; run `chaos recover`")
 
 
 def recover(platform: Platform, journal: Journal, log: Say) -> list[str]:
-    """Undo every pending fault of every run (``chaos recover``)."""
-    faults = journal.pending()
+    """Undo every pending fault of every run on this platform (``chaos recover``); the
+    caller holds the cluster's lock, so none of them belongs to a live run."""
+    faults = journal.pending(platform=platform.name)
     done: list[str] = []
     managers = Managers(platform, timeout=3.0)
     for run in dict.fromkeys(f.run for f in faults):
@@ -108,15 +115,10 @@ def wait_ready(ctx: Context, timeout: float = RESTORE_TIMEOUT, say: Say = print)
     while time.monotonic() < deadline:
         view = cluster_view(ctx.platform, ctx.managers)
         off = [n.name for n in view if n.power != "running" or not n.engine_up]
-        # a manager the leader does not hear yet may depose it once heard (a raised raft term)
-        not_ready = [
-            n.name
-            for n in view
-            if n.status != "ready" or (n.role == "manager" and n.reachability != "reachable")
-        ]
-        leaders = [n.name for n in view if n.leader]
+        swarm = Readiness.of(n.member() for n in view)
+        not_ready, leaders = list(swarm.waiting), list(swarm.leaders)
         now = time.monotonic()
-        if not off and not not_ready and len(leaders) == 1:
+        if not off and swarm.settled(len(view)):
             if steady.healthy(leaders[0]):
                 return
             time.sleep(0.5)

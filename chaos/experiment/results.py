@@ -5,13 +5,13 @@ from __future__ import annotations
 import platform as host_platform
 import sys
 import time
-from typing import TYPE_CHECKING
 
 from chaos import __version__
 from chaos.analysis import (
     Analysis,
     Environment,
     ExperimentInfo,
+    Fingerprint,
     PhaseSpan,
     Recovery,
     RunResult,
@@ -21,11 +21,10 @@ from chaos.analysis import (
 )
 from chaos.errors import ChaosError
 from chaos.experiment.spec import Experiment
+from chaos.experiment.state import RunState
 from chaos.platform.base import Platform
 from chaos.timeline import load_events
-
-if TYPE_CHECKING:
-    from chaos.experiment.runner import RunState
+from chaos.verdict import Validity, judge
 
 
 def phase_spans(st: RunState) -> list[PhaseSpan]:
@@ -40,7 +39,7 @@ def phase_spans(st: RunState) -> list[PhaseSpan]:
     return spans
 
 
-def _no_analysis(reason: str) -> Analysis:
+def _no_analysis(reason: str, state: RunState) -> Analysis:
     recovery = Recovery(
         leader_elected_s=None, node_down_detected_s=None, tasks_rescheduled_s=None,
         service_converged_s=None, api_unavailable_s=None, api_first_error=None,
@@ -48,9 +47,16 @@ def _no_analysis(reason: str) -> Analysis:
         dead_ip_errors=0, live_ip_errors=0, baseline_error_rate=None, baseline_p99_ms=None,
         good_max_error_rate=None, good_max_p99_ms=None, notes=[reason],
     )  # fmt: skip
+    validity = Validity(
+        interrupted=state.interrupted, guard_tripped=state.guard_tripped,
+        deviations=tuple(state.deviations),
+        # a run that failed before its load ran: its own error says why, not the missing data
+        run_errors=tuple(state.errors) or (reason,), generator_limited=None,
+    )  # fmt: skip
+    outcome, reasons = judge([], validity)
     return Analysis(
         phases=[], judged=None, judged_latency_ms=None, recovery=recovery, checks=[],
-        verdict="unknown", verdict_reasons=[reason], failed_by_node={},
+        verdict=outcome, verdict_reasons=reasons, failed_by_node={},
     )  # fmt: skip
 
 
@@ -83,19 +89,20 @@ def build_result(
             leader_before=state.leader_before,
             slo=exp.slo,
             service=exp.service.name,
-            run_errors=[*errors, *state.deviations],
+            run_errors=errors,
+            deviations=state.deviations,
+            interrupted=state.interrupted,
+            guard_tripped=state.guard_tripped,
         )
     except ChaosError as exc:
-        analysis = _no_analysis(f"no analysis: {exc}")
-    if state.interrupted:
-        # the run did not finish: whatever the checks say, nothing was measured to the end
-        reasons = ["interrupted before the end: nothing is judged", *analysis.verdict_reasons]
-        analysis = analysis.model_copy(update={"verdict": "unknown", "verdict_reasons": reasons})
-    elif state.deviations and analysis.verdict != "fail":
-        # a wait_for that timed out: swarm did not do what the experiment expects
-        reasons = [*state.deviations, *analysis.verdict_reasons]
-        analysis = analysis.model_copy(update={"verdict": "fail", "verdict_reasons": reasons})
+        analysis = _no_analysis(f"no analysis: {exc}", state)
     env = platform.environment()
+    environment = Environment(
+        engine_versions=engine_versions(platform),
+        kernel=env.get("kernel", host_platform.release()),
+        mesh=platform.mesh, platform=platform.name, seed=state.seed, tool_version=__version__,
+        python=sys.version.split()[0],
+    )  # fmt: skip
     return make_result(
         analysis,
         experiment=ExperimentInfo(
@@ -105,12 +112,8 @@ def build_result(
         events=events,
         leader_before=state.leader_before,
         leader_after=leader_after(events, state.leader_before),
-        environment=Environment(
-            engine_versions=engine_versions(platform),
-            kernel=env.get("kernel", host_platform.release()),
-            mesh=platform.mesh, platform=platform.name, seed=state.seed, tool_version=__version__,
-            python=sys.version.split()[0],
-        ),
+        environment=environment,
+        fingerprint=Fingerprint.of(environment, exp.service, exp.load),
         started_at=state.started_at,
         duration_s=round(time.monotonic() - state.started, 3),
         restored=state.restored,

@@ -1,52 +1,74 @@
 """``chaos run``: one experiment from set-up to verdict, always restoring the cluster.
 
+    checks      the result directory (fresh, or --replace), the cluster's lock (one actor
+                per cluster), the plan and the images (before anything acts)
     set-up      node labels, the service under test (journaled), wait until it is converged
                 and answers on every node IP
-    load        open-loop load on every node IP, from here to the end (one t axis: its t0)
-    phases      warmup -> baseline -> fault (the steps, as long as they take) -> observe
-    restore     always (success, error, Ctrl-C): undo every journaled fault, nodes powered
-                and Ready, the service removed unless --keep
-    analysis    phases, recovery times, SLO checks -> result.json (see chaos.analysis)
+    load        open-loop load on every node IP, from here to the end (one t axis: its t0),
+                sent from the platform's client namespace
+    phases      warmup -> baseline -> fault (the steps, as long as they take) -> observe,
+                each starting on the load's window grid
+    restore     always (success, error, a signal, the cluster's own failure), shielded:
+                undo every journaled fault, nodes powered and Ready, the service removed
+                unless --keep
+    analysis    phases, recovery times, SLO checks -> one verdict (chaos.verdict) ->
+                result.json
 
-Exit codes: 0 pass, 1 SLO violated, 2 invalid input, 3 platform error, 4 cluster not
-restored, 5 verdict unknown (a check could not be computed or the run measured itself).
+How a run stops early: :mod:`chaos.experiment.stopping`. Exit codes: :mod:`chaos.verdict`.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import math
 import random
 import sys
-import threading
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import anyio
 import yaml
 
+from chaos import faults, lock
 from chaos.errors import ChaosError, PlatformError, UsageError
 from chaos.experiment import actions, rate
-from chaos.experiment.actions import FAULTS, Context
+from chaos.experiment.actions import Context
+from chaos.experiment.guard import Guard, Trip
 from chaos.experiment.live import LiveView
 from chaos.experiment.loadproc import LoadProcess
 from chaos.experiment.observer import Observer
-from chaos.experiment.plan import Plan, describe_step, plan
+from chaos.experiment.outdir import check_out_dir, claim_out_dir
+from chaos.experiment.plan import describe_step
+from chaos.experiment.preflight import preflight
 from chaos.experiment.restore import recover, restore, wait_ready
-from chaos.experiment.spec import Experiment, PowerStep, ServiceUpdateStep, SleepStep, Step
+from chaos.experiment.schedule import Schedule
+from chaos.experiment.spec import Experiment, ServiceUpdateStep, SleepStep, Step
+from chaos.experiment.state import RunState
 from chaos.experiment.steps import Aborted, StepRunner, StepTimeout
+from chaos.experiment.stopping import Interrupted, RestoreAbandoned, Stopper
 from chaos.journal import Journal
-from chaos.load import Connection, LoadConfig, LoadSummary, load_summary
-from chaos.platform import Platform, get_platform
-from chaos.platform.base import POWER_ACTIONS
+from chaos.load import Connection, LoadConfig, TimelineEntry
+from chaos.platform import Platform, cluster_id, get_platform
 from chaos.platform.probe import wait_http
-from chaos.platform.view import Managers, cluster_view
-from chaos.timeline import Clock, EventLog
+from chaos.platform.view import Managers
+from chaos.timeline import (
+    Clock,
+    EventLog,
+    GuardTripped,
+    PhaseStart,
+    RestoreStart,
+    RestoreStep,
+    StepEnd,
+    StepStart,
+)
+from chaos.verdict import ExitCode, Verdict, exit_code
 
 REPORTS = Path("reports")
 SETUP_TIMEOUT = 90.0
-EXIT = {"pass": 0, "fail": 1, "unknown": 5}
+WATCH_INTERVAL = 0.05  # how often the phases look for a stop request, seconds
+PRESENT_INTERVAL = 0.25  # how often they check that the cluster's network is still there
 
 
 @dataclass
@@ -57,34 +79,13 @@ class RunOptions:
     keep: bool = False
     live: bool = True
     inventory: Path | None = None  # the ssh platform's node list
-
-
-@dataclass
-class RunState:
-    """What the run learned as it went; the analysis reads it at the end."""
-
-    run_id: str
-    out_dir: Path
-    seed: int
-    started_at: str
-    started: float = field(default_factory=time.monotonic)
-    phases: list[tuple[str, float]] = field(default_factory=list)
-    fault_start: float | None = None
-    update_start: float | None = None
-    faulted_nodes: set[str] = field(default_factory=set)
-    leader_before: str | None = None
-    errors: list[str] = field(default_factory=list)
-    deviations: list[str] = field(default_factory=list)  # wait_for timeouts: the system deviated
-    interrupted: bool = False
-    restored: bool = False
-    load_summary: LoadSummary | None = None
-    t_end: float = 0.0
+    replace: bool = False  # --replace: an earlier run's --out directory may be replaced
 
 
 @dataclass
 class RunOutcome:
     out_dir: Path
-    verdict: str
+    verdict: Verdict
     exit_code: int
     lines: list[str]
 
@@ -93,76 +94,113 @@ def new_run_id(exp: Experiment) -> str:
     return dt.datetime.now().strftime("%Y%m%d-%H%M%S") + f"-{exp.name}"
 
 
-def preflight(exp: Experiment, platform: Platform, seed: int) -> Plan:
-    """The plan against the live cluster; refuses an unexpected quorum loss before acting."""
-    supported = frozenset(a for a in POWER_ACTIONS if platform.supports(a))
-    return plan(exp, cluster_view(platform), seed, supported)
+def _stderr(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
 
 
 def run_experiment(exp: Experiment, opts: RunOptions) -> RunOutcome:
+    """Run ``exp`` holding its cluster's lock. Bad input (the result directory, the plan, an
+    image) is refused before anything acts; from the first act on, the cluster is restored
+    and ``result.json`` written whatever happens."""
     seed = opts.seed if opts.seed is not None else random.SystemRandom().randrange(1, 2**31)
-    platform = get_platform(opts.platform, inventory=opts.inventory)
-    exp, capped = rate.for_platform(exp, platform)  # the guests under TCG hold tens per second
-    journal = Journal()
-    stale = journal.pending()
-    if stale:
-        recover(platform, journal, log=lambda m: print(f"recover: {m}", file=sys.stderr))
-    the_plan = preflight(exp, platform, seed)
     run_id = new_run_id(exp)
     out_dir = opts.out_dir or (REPORTS / run_id)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    (out_dir / "experiment.yaml").write_text(
-        yaml.safe_dump(exp.model_dump(mode="json", by_alias=True), sort_keys=False)
-    )
-    (out_dir / "plan.txt").write_text("\n".join(the_plan.lines()) + "\n")
-    st = RunState(run_id, out_dir, seed, dt.datetime.now(dt.UTC).isoformat(timespec="seconds"))
+    check_out_dir(out_dir, replace=opts.replace)
+    cluster = cluster_id(opts.platform, opts.inventory)
+    with lock.holding(cluster, run_id) as dead, Stopper() as stopper:
+        if dead is not None:
+            _stderr(f"took over the {cluster} cluster from {dead.describe()}, which died "
+                    "holding it: its faults are recovered first")  # fmt: skip
+        platform = get_platform(opts.platform, inventory=opts.inventory)
+        exp, capped = rate.for_platform(exp, platform)  # the guests under TCG hold tens per second
+        journal = Journal()
+        if journal.pending(platform=platform.name):
+            recover(platform, journal, log=lambda m: _stderr(f"recover: {m}"))
+        the_plan = preflight(exp, platform, seed)
+        claim_out_dir(out_dir, replace=opts.replace)
+        (out_dir / "experiment.yaml").write_text(
+            yaml.safe_dump(exp.model_dump(mode="json", by_alias=True), sort_keys=False)
+        )
+        (out_dir / "plan.txt").write_text("\n".join(the_plan.lines()) + "\n")
+        st = RunState(run_id, out_dir, seed, dt.datetime.now(dt.UTC).isoformat(timespec="seconds"))
+        said = ([capped] if capped else []) + the_plan.lines()[1:]
+        return _run(exp, opts, platform, journal, st, stopper, said)
+
+
+def _run(
+    exp: Experiment,
+    opts: RunOptions,
+    platform: Platform,
+    journal: Journal,
+    st: RunState,
+    stopper: Stopper,
+    plan_lines: list[str],
+) -> RunOutcome:
     managers = Managers(platform, timeout=3.0)
-    ctx = Context(platform, managers, journal, run_id, exp.service.name,
+    ctx = Context(platform, managers, journal, st.run_id, exp.service.name,
                   Path(exp.source).parent if exp.source else Path("."))  # fmt: skip
     targets = {
         f"http://{platform.node_ip(n)}:{exp.service.port}{exp.load.path}": n
         for n in platform.node_names()
     }
-    live = LiveView(targets, enabled=opts.live)
-    live.say(f"run {run_id}: {exp.description} (seed {seed}, {platform.mesh} mesh)")
-    if capped:
-        live.say(capped)
-    for line in the_plan.lines()[1:]:
+    live = LiveView(targets, enabled=opts.live, schedule=Schedule.of(exp))
+    live.say(f"run {st.run_id}: {exp.description} (seed {st.seed}, {platform.mesh} mesh)")
+    for line in plan_lines:
         live.say(line)
     clock = Clock()
-    log = EventLog(out_dir / "events.jsonl", clock)
+    log = EventLog(st.out_dir / "events.jsonl", clock)
     observer = Observer(platform, log, exp.service.name, cut_off=managers.cut_off)
-    abort = threading.Event()
     try:
         setup(ctx, exp, targets, live)
-        execution = Execution(exp, ctx, st, log, observer, live, targets, abort)
-        anyio.run(
-            execution.phases,
-            backend="asyncio",
-            backend_options=_backend_options(),
-        )
-    except KeyboardInterrupt:
-        st.interrupted = True
-        st.errors.append("interrupted (Ctrl-C): restored before exiting")
-        abort.set()
+        stopper.stage = "phases"
+        execution = Execution(exp, ctx, st, log, observer, live, targets, stopper)
+        anyio.run(execution.phases, backend="asyncio", backend_options=_backend_options())
+    except Interrupted as exc:
+        stopper.request(exc.reason)
     except ChaosError as exc:
         st.errors.append(str(exc))
-        abort.set()
     except Exception as exc:  # a bug of ours: still restore and keep the results
         st.errors.append(f"internal error: {exc!r}")
-        abort.set()
     finally:
+        stopper.stage = "restore"
         observer.stop()
         st.t_end = clock.now()
-        live.phase = "restore"
-        live.say("restoring the cluster")
-        try:
-            restore(ctx, exp, opts.keep, _noted(live.say, log), log)
-            st.restored = True
-        except (ChaosError, KeyboardInterrupt) as exc:
-            st.errors.append(f"restore: {exc}")
+        _restore(ctx, exp, opts, st, live, log, stopper)
+        live.close()  # the panel goes before the end-of-run summary is printed
         log.close()
+    stopper.stage = "finish"
     return finish(exp, platform, st, targets)
+
+
+def _restore(
+    ctx: Context,
+    exp: Experiment,
+    opts: RunOptions,
+    st: RunState,
+    live: LiveView,
+    log: EventLog,
+    stopper: Stopper,
+) -> None:
+    """The shielded restore (see :mod:`chaos.experiment.stopping`)."""
+    if stopper.requested and not st.guard_tripped:  # an operator's stop, or the cluster gone
+        st.interrupted = stopper.reason
+    live.phase = "restore"
+    if st.vanished:
+        st.errors.append(
+            "the cluster's network disappeared during the run (torn down by another process?): "
+            "the load was stopped at once; there is nothing left to restore"
+        )
+        return
+    live.say("restoring the cluster")
+    log.emit(RestoreStart(detail="restoring the cluster"))
+    try:
+        restore(ctx, exp, opts.keep, _noted(live.say, log), log)
+        st.restored = True
+    except ChaosError as exc:
+        st.errors.append(f"restore: {exc}")
+    except RestoreAbandoned as exc:
+        left = ", ".join(f.describe() for f in ctx.journal.pending(ctx.run)) or "nothing"
+        st.errors.append(f"restore given up ({exc}): left as it is: {left}; run `chaos recover`")
 
 
 def _noted(say: Callable[[str], None], log: EventLog) -> Callable[[str], None]:
@@ -170,7 +208,7 @@ def _noted(say: Callable[[str], None], log: EventLog) -> Callable[[str], None]:
 
     def both(message: str) -> None:
         say(message)
-        log.emit("restore_step", message)
+        log.emit(RestoreStep(detail=message))
 
     return both
 
@@ -188,13 +226,6 @@ def _render_pages(out_dir: Path) -> list[str]:
     return [f"report: {page}", f"index: {index}"]
 
 
-def _summary_or_none(load_dir: Path) -> LoadSummary | None:
-    try:
-        return load_summary(load_dir)
-    except (OSError, ValueError, ChaosError):
-        return None
-
-
 def _backend_options() -> dict[str, bool]:
     try:
         import uvloop  # noqa: F401
@@ -210,8 +241,6 @@ def setup(ctx: Context, exp: Experiment, targets: dict[str, str], live: LiveView
         if node not in ctx.platform.node_names():
             raise UsageError(f"node_labels: no node {node!r} on this platform")
         for key, value in labels.items():
-            before = {v.hostname: v for v in ctx.managers.call(lambda e: e.nodes())}[node]
-            ctx.record("label_add", node, {"key": key, "old": before.labels.get(key)})
             actions.set_label(ctx, node, key, value)
     req = actions.service_request(exp.service, ctx.platform)
     patience = rate.scaled(SETUP_TIMEOUT, ctx.platform)
@@ -223,7 +252,7 @@ def setup(ctx: Context, exp: Experiment, targets: dict[str, str], live: LiveView
     # the name, and a node reconnected just before can cost the swarm its leader for a while
     # (its raised raft term deposes the leader).
     def create() -> None:
-        ctx.managers.call(lambda e: e.create_service(req))
+        faults.kind("create_service").inject(ctx, req.name, req)
 
     _until(deadline, f"create service {req.name}", create)
     live.say(f"service {req.name}: {exp.service.mode} {exp.service.image}, waiting until converged")
@@ -263,7 +292,11 @@ def _until(deadline: float, what: str, attempt: Callable[[], str | None]) -> Non
 
 @dataclass
 class Execution:
-    """The load, the observer and the steps of one run, on one clock."""
+    """The load, the observer and the steps of one run, on one clock.
+
+    Phases start on the load's window grid (``LoadConfig.window``, 100 ms): a request belongs
+    to the phase its *intended* send time falls in, and since no window straddles a phase
+    boundary, the per-window counts split into phases exactly (docs/metrics.md)."""
 
     exp: Experiment
     ctx: Context
@@ -272,10 +305,11 @@ class Execution:
     observer: Observer
     live: LiveView
     targets: dict[str, str]
-    abort: threading.Event
+    stopper: Stopper
+    grid: float = 0.1  # the load's window width, seconds (set from its config)
 
     async def phases(self) -> None:
-        exp, st, log = self.exp, self.st, self.log
+        exp, st = self.exp, self.st
         load_dir = st.out_dir / "load"
         config = LoadConfig(
             targets=tuple(self.targets),
@@ -285,36 +319,102 @@ class Execution:
             connection=Connection(exp.load.connection),
             engine=exp.load.engine,
             spin=exp.load.spin,
+            cluster=tuple(self.ctx.platform.node_ip(n) for n in self.ctx.platform.node_names()),
         )
-        loader = LoadProcess(
-            config, load_dir, self.live.on_window, netns=self.ctx.platform.client_netns
-        )
+        self.grid = config.window
+        guard = self._guard()
+        feeds = [self.live.on_window] + ([guard.on_window] if guard is not None else [])
+
+        def on_window(entries: Sequence[TimelineEntry]) -> None:
+            for feed in feeds:
+                feed(entries)
+
+        loader = LoadProcess(config, load_dir, on_window, netns=self.ctx.platform.client_netns)
         info = await anyio.to_thread.run_sync(loader.start)
-        log.clock.t0 = info.t0_monotonic  # one clock for requests and events: the load's t0
+        self.log.clock.t0 = info.t0_monotonic  # one clock for requests and events: the load's t0
         try:
             await anyio.to_thread.run_sync(self.observer.start)
             self.live.observer = self.observer
             st.leader_before = self.observer.snapshot.leader
-            runner = StepRunner(self.ctx, self.observer, st.seed, self.abort)
-            self.phase("warmup")
-            await anyio.sleep(exp.phases.warmup)
-            self.phase("baseline")
-            await anyio.sleep(exp.phases.baseline)
-            self.phase("fault")
-            st.fault_start = log.clock.now()
-            for i, step in enumerate(exp.steps):
-                await self.step(i, step, runner)
-            self.phase("observe")
-            await anyio.sleep(exp.phases.observe)
-            self.phase("end")
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(self._watch, loader, tg.cancel_scope)
+                await self._schedule()
+                tg.cancel_scope.cancel()
         finally:
+            self.observer.signal_stop()  # winds down while the load does: restore sooner
             with anyio.CancelScope(shield=True):
                 await anyio.to_thread.run_sync(loader.stop)
-            st.load_summary = _summary_or_none(load_dir)
+                if st.phases and st.phases[-1][0] != "end":
+                    await self.phase("end", snap=False)
 
-    def phase(self, name: str) -> None:
-        self.st.phases.append((name, self.log.clock.now()))
-        self.log.emit("phase", name, name=name)
+    def _guard(self) -> Guard | None:
+        spec = self.exp.guard
+        if spec is None:
+            return None
+
+        def tripped(trip: Trip) -> None:
+            self.st.guard_tripped = trip.reason
+            self.log.emit(GuardTripped(
+                detail=trip.reason, data_end=round(trip.data_end, 4),
+                error_rate=trip.error_rate, p99_ms=trip.p99_ms, span_s=round(trip.span_s, 3),
+            ))  # fmt: skip
+            self.stopper.request(f"guard tripped: {trip.reason}")
+            self.live.say(f"guard tripped: {trip.reason}: stopping the fault, restoring now")
+
+        return Guard(
+            spec, self.targets, faulted=lambda: set(self.st.faulted_nodes),
+            armed_at=lambda: self.st.fault_start, on_trip=tripped,
+        )  # fmt: skip
+
+    async def _schedule(self) -> None:
+        exp, st = self.exp, self.st
+        runner = StepRunner(
+            self.ctx, self.observer, st.seed, self.stopper.event,
+            stop_grace=exp.service.stop_grace or 10.0, port=exp.service.port,
+        )  # fmt: skip
+        await self.phase("warmup")
+        await anyio.sleep(exp.phases.warmup)
+        await self.phase("baseline")
+        await anyio.sleep(exp.phases.baseline)
+        await self.phase("fault")
+        st.fault_start = st.phases[-1][1]
+        for i, step in enumerate(exp.steps):
+            await self.step(i, step, runner)
+        await self.phase("observe")
+        await anyio.sleep(exp.phases.observe)
+        await self.phase("end")
+
+    async def _watch(self, loader: LoadProcess, scope: anyio.CancelScope) -> None:
+        """Cancel the phases when a stop is requested, when the cluster's network is gone
+        (the load must not outlive it) or when the load generator died."""
+        platform = self.ctx.platform
+        checked = 0.0
+        while not self.stopper.requested:
+            now = time.monotonic()
+            if now - checked >= PRESENT_INTERVAL:
+                checked = now
+                if not platform.present():
+                    self.st.vanished = True
+                    self.stopper.request("the cluster's network disappeared")
+                    break
+                if not loader.alive():
+                    self.st.errors.append(f"the load generator stopped: {loader.failure()}")
+                    break
+            await anyio.sleep(WATCH_INTERVAL)
+        scope.cancel()
+
+    async def phase(self, name: str, *, snap: bool = True) -> None:
+        """Start phase ``name`` at the next boundary of the load's window grid (the first
+        phase at the load's t0: every request belongs to a phase)."""
+        now = self.log.clock.now()
+        at = math.ceil(now / self.grid - 1e-9) * self.grid if snap else now
+        if not self.st.phases:
+            at = 0.0
+        if at > now:
+            await anyio.sleep(at - now)
+        at = round(at, 6)
+        self.st.phases.append((name, at))
+        self.log.emit(PhaseStart(detail=name, name=name, at=at))
         self.live.phase = name
         if name != "end":
             self.live.say(f"-- {name}")
@@ -322,7 +422,7 @@ class Execution:
     async def step(self, i: int, step: Step, runner: StepRunner) -> None:
         st, log, say = self.st, self.log, self.live.say
         text = describe_step(step)
-        log.emit("step_start", text, index=i, action=step.action)
+        log.emit(StepStart(detail=text, index=i, action=step.action))
         if isinstance(step, ServiceUpdateStep) and st.update_start is None:
             st.update_start = log.clock.now()
         try:
@@ -331,23 +431,30 @@ class Execution:
                 nodes: tuple[str, ...] = ()
                 what = f"slept {step.duration:g}s"
             else:
-                nodes, what = await anyio.to_thread.run_sync(
-                    runner.run, step, abandon_on_cancel=True
-                )
-            if isinstance(step, PowerStep) and step.action in FAULTS:
+                # never abandoned: a stop waits for a step that acts on the cluster, so the
+                # restore cannot race it (waits return at once when a stop is requested)
+                nodes, what = await anyio.to_thread.run_sync(runner.run, step)
+            if step.action in faults.FAULTS and faults.kind(step.action).on_node:
                 st.faulted_nodes.update(nodes)
-            log.emit("step_end", what, index=i, action=step.action, nodes=list(nodes), ok=True)
+            healed = getattr(step, "duration", None) is not None and step.action in faults.FAULTS
+            log.emit(StepEnd(detail=what, index=i, action=step.action, nodes=nodes, ok=True,
+                             healed=healed))  # fmt: skip
             say(f"   {i + 1}. {text}: {what}")
         except StepTimeout as exc:
             st.deviations.append(f"step {i + 1} ({text}): {exc}")
-            log.emit("step_end", str(exc), index=i, action=step.action, ok=False, error=str(exc))
+            log.emit(_failed(i, step, exc))
             say(f"   {i + 1}. {text}: {exc}")
-        except Aborted:
-            raise
+        except Aborted as exc:
+            log.emit(_failed(i, step, exc))
+            say(f"   {i + 1}. {text}: stopped ({self.stopper.reason})")
         except ChaosError as exc:
-            log.emit("step_end", str(exc), index=i, action=step.action, ok=False, error=str(exc))
+            log.emit(_failed(i, step, exc))
             say(f"   {i + 1}. {text}: FAILED: {exc}")
             raise PlatformError(f"step {i + 1} ({text}) failed: {exc}") from exc
+
+
+def _failed(i: int, step: Step, exc: Exception) -> StepEnd:
+    return StepEnd(detail=str(exc), index=i, action=step.action, ok=False, error=str(exc))
 
 
 def finish(
@@ -358,18 +465,17 @@ def finish(
 
     result = build_result(exp=exp, platform=platform, state=st, targets=targets)
     write_result(st.out_dir / "result.json", result)
-    verdict = result.verdict
-    code = EXIT.get(verdict, 5)
-    if not st.restored:
-        code = 4
-    elif st.interrupted:
-        code = 130
-    elif st.errors and verdict != "fail":
-        code = 3
+    verdict = Verdict(result.verdict)
+    code = exit_code(verdict, restored=st.restored, platform_failed=bool(st.errors))
+    if st.vanished:
+        code = ExitCode.PLATFORM
     lines = [f"results: {st.out_dir}/result.json", f"verdict: {verdict}"]
     lines += [f"  {r}" for r in result.verdict_reasons]
-    if not st.restored:
+    lines += [f"  error: {e}" for e in st.errors if not any(e in r for r in result.verdict_reasons)]
+    if not st.restored and not st.vanished:
         lines.append("the cluster was NOT restored: run `chaos recover`")
+    elif st.interrupted:
+        lines.append(f"{st.interrupted}: the cluster was restored before exiting")
     lines += _render_pages(st.out_dir)
     (st.out_dir / "verdict.txt").write_text("\n".join(lines) + "\n")
-    return RunOutcome(st.out_dir, verdict, code, lines)
+    return RunOutcome(st.out_dir, verdict, int(code), lines)

@@ -20,17 +20,22 @@ from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
+    Discriminator,
     Field,
+    Tag,
     ValidationError,
     field_validator,
     model_validator,
 )
 
+from chaos import faults
 from chaos.errors import UsageError
-from chaos.units import parse_duration, parse_fraction, parse_rate
+from chaos.units import parse_bytes, parse_duration, parse_fraction, parse_rate
+from chaos.yamlfile import parse_yaml, read_yaml
 
 
 def _field(parse: Callable[[Any], float]) -> Callable[[Any], float]:
@@ -47,6 +52,7 @@ def _field(parse: Callable[[Any], float]) -> Callable[[Any], float]:
 
 
 Seconds = Annotated[float, BeforeValidator(_field(parse_duration))]
+Bytes = Annotated[int, BeforeValidator(_field(parse_bytes))]
 Rate = Annotated[float, BeforeValidator(_field(parse_rate))]
 Fraction = Annotated[float, BeforeValidator(_field(parse_fraction))]
 
@@ -129,7 +135,7 @@ class ServiceSpec(_Strict):
     name: str = Field(default="web", pattern=r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$")
     image: str = "chaoslab/web:1"
     mode: Literal["replicated", "global"] = "replicated"
-    replicas: int = Field(default=3, ge=0)
+    replicas: int = Field(default=3, ge=1)  # a service under test must answer (scale: 0 is a step)
     port: int = Field(default=80, ge=1, le=65535)
     target_port: int = Field(default=80, ge=1, le=65535)
     constraints: tuple[str, ...] = ()
@@ -181,26 +187,103 @@ class Slo(_Strict):
     max_dropped: int | None = Field(default=0, ge=0)  # generator-side drops (a run validity check)
 
 
+class GuardSpec(_Strict):
+    """A stop condition watched while the run goes (:mod:`chaos.experiment.guard`): over the
+    last ``window`` of the live IPs' requests, an error rate above ``max_error_rate`` or a
+    p99 above ``max_p99`` in every window stops the run at once."""
+
+    max_error_rate: Fraction | None = None
+    max_p99: Seconds | None = None
+    window: Seconds = 5.0
+
+    @model_validator(mode="after")
+    def _something(self) -> GuardSpec:
+        if self.max_error_rate is None and self.max_p99 is None:
+            raise ValueError("a guard needs max_error_rate or max_p99 (or both)")
+        if not 0.1 <= self.window <= 600:
+            raise ValueError("window: between 100ms and 10m")
+        return self
+
+
 # -- steps -------------------------------------------------------------------------------
 class _Step(_Strict):
     as_: str | None = Field(default=None, alias="as", pattern=r"^[a-zA-Z_][\w-]*$")
     timeout: Seconds | None = None
 
 
+def _registered(kind: faults.StepKind) -> Callable[[str], str]:
+    """A step action of ``kind`` as the fault registry names them (chaos.faults)."""
+    allowed = faults.step_actions(kind)
+
+    def check(action: str) -> str:
+        if action not in allowed:
+            raise ValueError(f"a {kind} step is one of {', '.join(allowed)}")
+        return action
+
+    return check
+
+
 class PowerStep(_Step):
-    action: Literal["halt", "start", "suspend", "resume", "stop_engine", "isolate", "reconnect"]
+    action: Annotated[str, AfterValidator(_registered("power"))]
     target: Target
 
 
 class NodeStep(_Step):
-    action: Literal["drain", "activate", "demote", "promote", "leave", "rejoin"]
+    action: Annotated[str, AfterValidator(_registered("node"))]
     target: Target
 
 
 class LabelStep(_Step):
-    action: Literal["label_add", "label_rm"]
+    action: Annotated[str, AfterValidator(_registered("label"))]
     target: Target
     label: str  # "key=value" for add, "key" for rm
+
+
+class TaskStep(_Step):
+    """``kill_task``: kill ``count`` (or a ``share`` of the) running tasks of the service on
+    the ``target`` nodes (every node when none is given; seeded choice); ``signal`` KILL
+    (SIGKILL) or TERM (a graceful stop: SIGTERM, then SIGKILL after the service's stop grace
+    period). Swarm replaces them."""
+
+    action: Annotated[str, AfterValidator(_registered("task"))]
+    target: Target | None = None
+    count: int = Field(default=1, ge=1)
+    share: Fraction | None = None
+    signal: Literal["KILL", "TERM"] = "KILL"
+
+
+class StressStep(_Step):
+    """``stress``: ``cpu`` busy loops and ``memory`` held on the target nodes, for
+    ``duration`` (then undone) or until an ``unstress`` step or the restore."""
+
+    action: Annotated[str, AfterValidator(_registered("stress"))]
+    target: Target
+    cpu: int = Field(default=1, ge=0, le=64)
+    memory: Bytes = 0
+    duration: Seconds | None = None
+
+
+class DegradeStep(_Step):
+    """``degrade``: packet ``loss`` (a fraction), ``delay`` and ``jitter`` on the target
+    nodes' ``traffic`` (``swarm``: raft 2377/tcp, gossip 7946/tcp+udp, VXLAN 4789/udp; or
+    ``service``: the published port's connections), both ways, for ``duration`` (then
+    undone) or until an ``undegrade`` step or the restore."""
+
+    action: Annotated[str, AfterValidator(_registered("degrade"))]
+    target: Target
+    loss: Fraction = 0.0
+    delay: Seconds = 0.0
+    jitter: Seconds = 0.0
+    traffic: Literal["swarm", "service"] = "swarm"
+    duration: Seconds | None = None
+
+    @model_validator(mode="after")
+    def _something(self) -> DegradeStep:
+        if self.action == "degrade" and not (self.loss or self.delay):
+            raise ValueError("degrade needs loss or delay (or both)")
+        if self.jitter > self.delay:
+            raise ValueError("jitter may not exceed delay")
+        return self
 
 
 class ServiceUpdateStep(_Step):
@@ -240,20 +323,97 @@ class SleepStep(_Step):
     duration: Seconds
 
 
+POWER_ACTIONS = faults.step_actions("power")
+NODE_ACTIONS = faults.step_actions("node")
+LABEL_ACTIONS = faults.step_actions("label")
+# the step kind of every action an experiment file may name: the registry's, then the rest
+STEP_KINDS: dict[str, str] = {
+    **dict.fromkeys(POWER_ACTIONS, "power"),
+    **dict.fromkeys(NODE_ACTIONS, "node"),
+    **dict.fromkeys(LABEL_ACTIONS, "label"),
+    **dict.fromkeys(faults.step_actions("task"), "task"),
+    **dict.fromkeys(faults.step_actions("stress"), "stress"),
+    **dict.fromkeys(faults.step_actions("degrade"), "degrade"),
+    "update": "update",
+    **dict.fromkeys(("scale", "rollback", "remove", "create"), "service"),
+    **dict.fromkeys(("stack_deploy", "stack_rm"), "stack"),
+    "wait_for": "wait",
+    "sleep": "sleep",
+}
+
+
+def _step_kind(raw: Any) -> str | None:
+    action = raw.get("action") if isinstance(raw, dict) else getattr(raw, "action", None)
+    return STEP_KINDS.get(action) if isinstance(action, str) else None
+
+
 Step = Annotated[
-    PowerStep
-    | NodeStep
-    | LabelStep
-    | ServiceUpdateStep
-    | ServiceStep
-    | StackStep
-    | WaitStep
-    | SleepStep,
-    Field(discriminator="action"),
+    Annotated[PowerStep, Tag("power")]
+    | Annotated[NodeStep, Tag("node")]
+    | Annotated[LabelStep, Tag("label")]
+    | Annotated[TaskStep, Tag("task")]
+    | Annotated[StressStep, Tag("stress")]
+    | Annotated[DegradeStep, Tag("degrade")]
+    | Annotated[ServiceUpdateStep, Tag("update")]
+    | Annotated[ServiceStep, Tag("service")]
+    | Annotated[StackStep, Tag("stack")]
+    | Annotated[WaitStep, Tag("wait")]
+    | Annotated[SleepStep, Tag("sleep")],
+    Discriminator(_step_kind),
 ]
 
-POWER_ACTIONS = ("halt", "start", "suspend", "resume", "stop_engine", "isolate", "reconnect")
-NODE_ACTIONS = ("drain", "activate", "demote", "promote", "leave", "rejoin")
+
+def _mapping(action: str, value: Any, form: str) -> dict[str, Any]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise ValueError(f"{action} takes a mapping: {form}")
+    return value
+
+
+def _label_fields(action: str, value: Any) -> dict[str, Any]:
+    fields = _mapping(action, value, "{node: TARGET, label: KEY[=VALUE]}")
+    return {"target": fields.get("node"), "label": fields.get("label")}
+
+
+def _targeted(action: str, value: Any, form: str) -> dict[str, Any]:
+    """``{kill_task: leader}`` or ``{kill_task: {node: leader, count: 2}}``: ``node`` is the
+    step's target."""
+    if isinstance(value, str):
+        return {"target": value}
+    fields = dict(_mapping(action, value, form))
+    if "node" in fields:
+        fields["target"] = fields.pop("node")
+    return fields
+
+
+def _wait_fields(action: str, value: Any) -> dict[str, Any]:
+    if isinstance(value, str):
+        return {"condition": value}
+    return _mapping(action, value, "{condition: NAME, node: TARGET, status: S} or a NAME")
+
+
+# how each kind of step's value becomes its fields (``{halt: leader}`` -> target: leader)
+_FIELDS: dict[str, Callable[[str, Any], dict[str, Any]]] = {
+    "power": lambda _a, v: {"target": v},
+    "node": lambda _a, v: {"target": v},
+    "label": _label_fields,
+    "task": lambda a, v: _targeted(a, v, "{node: TARGET, count: N, share: F, signal: KILL|TERM}"),
+    "stress": lambda a, v: _targeted(a, v, "{node: TARGET, cpu: N, memory: 256M, duration: D}"),
+    "degrade": lambda a, v: _targeted(
+        a, v, "{node: TARGET, loss: 30%, delay: 300ms, jitter: 100ms, duration: D}"
+    ),
+    "update": lambda a, v: _mapping(a, v, "{image: I, parallelism: N, delay: D, ...}"),
+    "stack": lambda a, v: _mapping(a, v, "{name: N, compose: FILE}"),
+    "wait": _wait_fields,
+    "sleep": lambda _a, v: {"duration": v},
+}
+_SERVICE_FIELDS: dict[str, Callable[[Any], dict[str, Any]]] = {
+    "scale": lambda v: {"replicas": v},
+    "create": lambda v: {"service": v},
+    "rollback": lambda _v: {},
+    "remove": lambda _v: {},
+}
 
 
 def _normalise_step(raw: Any) -> Any:
@@ -268,34 +428,12 @@ def _normalise_step(raw: Any) -> Any:
     (action,) = actions
     value = raw[action]
     rest = {k: v for k, v in raw.items() if k != action}
-    key = action.replace("-", "_")
-    if key in POWER_ACTIONS or key in NODE_ACTIONS:
-        return {"action": key, "target": value, **rest}
-    if key in ("label_add", "label_rm"):
-        if not isinstance(value, dict):
-            raise ValueError(f"{action} takes {{node: TARGET, label: KEY[=VALUE]}}")
-        return {"action": key, "target": value.get("node"), "label": value.get("label"), **rest}
-    if key == "update":
-        return {"action": "update", **(value or {}), **rest}
-    if key == "scale":
-        return {"action": "scale", "replicas": value, **rest}
-    if key in ("rollback", "remove"):
-        return {"action": key, **rest}
-    if key == "create":
-        return {"action": "create", "service": value, **rest}
-    if key in ("stack_deploy", "stack_rm"):
-        return {"action": key, **(value or {}), **rest}
-    if key == "wait_for":
-        if isinstance(value, str):
-            value = {"condition": value}
-        return {"action": "wait_for", **(value or {}), **rest}
-    if key == "sleep":
-        return {"action": "sleep", "duration": value, **rest}
-    raise ValueError(
-        f"unknown step {action!r}; steps: {', '.join(POWER_ACTIONS + NODE_ACTIONS)}, "
-        "label_add, label_rm, update, scale, rollback, remove, create, stack_deploy, "
-        "stack_rm, wait_for, sleep"
-    )
+    key = str(action).replace("-", "_")
+    kind = STEP_KINDS.get(key)
+    if kind is None:
+        raise ValueError(f"unknown step {action!r}; steps: {', '.join(STEP_KINDS)}")
+    fields = _SERVICE_FIELDS[key](value) if kind == "service" else _FIELDS[kind](key, value)
+    return {"action": key, **fields, **rest}
 
 
 class Experiment(_Strict):
@@ -309,6 +447,7 @@ class Experiment(_Strict):
     steps: tuple[Annotated[Step, BeforeValidator(_normalise_step)], ...] = ()
     expect_quorum_loss: bool = False
     slo: Slo = Slo()
+    guard: GuardSpec | None = None
     source: str = Field(default="", exclude=True)  # the file it came from
 
     @model_validator(mode="after")
@@ -348,22 +487,37 @@ def parse_experiment(data: Any, source: str = "<experiment>") -> Experiment:
 
 def load_experiment(path: Path, overrides: dict[str, Any] | None = None) -> Experiment:
     """Read, apply ``--set`` overrides (dotted keys), validate."""
-    try:
-        data = yaml.safe_load(path.read_text())
-    except OSError as exc:
-        raise UsageError(f"cannot read {path}: {exc.strerror}") from None
-    except yaml.YAMLError as exc:
-        raise UsageError(f"{path}: not valid YAML: {str(exc).splitlines()[0]}") from None
+    data = read_yaml(path)
     if isinstance(data, dict) and overrides:
         data = apply_overrides(data, overrides)
     return parse_experiment(data, str(path))
 
 
+# Short forms of ``--set`` keys (in ``chaos run``, ``chaos plan``, suites and sweeps): the
+# service's settings are the ones swept and overridden most.
+SET_ALIASES = {
+    "update": "service.update",
+    "rollback": "service.rollback",
+    "replicas": "service.replicas",
+    "image": "service.image",
+}
+
+
+def canonical_key(key: str) -> str:
+    """``update.parallelism`` -> ``service.update.parallelism``; other keys unchanged."""
+    key = key.strip()
+    head, dot, rest = key.partition(".")
+    if head in SET_ALIASES:
+        return SET_ALIASES[head] + dot + rest
+    return key
+
+
 def apply_overrides(data: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
-    """``{"phases.observe": "5s"}`` sets ``data["phases"]["observe"]``; steps by index."""
+    """``{"phases.observe": "5s"}`` sets ``data["phases"]["observe"]``; steps by index; the
+    keys of :data:`SET_ALIASES` are short for their ``service.*`` keys."""
     out: dict[str, Any] = yaml.safe_load(yaml.safe_dump(data))  # deep copy
     for dotted, value in overrides.items():
-        keys = dotted.split(".")
+        keys = canonical_key(dotted).split(".")
         cur: Any = out
         for key in keys[:-1]:
             if isinstance(cur, list):
@@ -391,5 +545,5 @@ def parse_set(items: tuple[str, ...]) -> dict[str, Any]:
         key, sep, value = item.partition("=")
         if not sep or not key:
             raise UsageError(f"--set {item!r}: use key=value, e.g. --set phases.observe=10s")
-        out[key.strip()] = yaml.safe_load(value) if value else ""
+        out[key.strip()] = parse_yaml(value, f"--set {item}") if value else ""
     return out

@@ -12,12 +12,14 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from chaos import faults
 from chaos.errors import ChaosError, UsageError
 from chaos.experiment import actions
-from chaos.experiment.actions import FAULTS, Context
+from chaos.experiment.actions import Context
 from chaos.experiment.observer import Observer, Snapshot
 from chaos.experiment.select import select
 from chaos.experiment.spec import (
+    DegradeStep,
     LabelStep,
     NodeStep,
     PowerStep,
@@ -26,7 +28,9 @@ from chaos.experiment.spec import (
     SleepStep,
     StackStep,
     Step,
+    StressStep,
     Target,
+    TaskStep,
     WaitStep,
 )
 from chaos.platform.base import NodeInfo
@@ -51,6 +55,8 @@ class StepRunner:
     seed: int
     abort: threading.Event = field(default_factory=threading.Event)
     refs: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    stop_grace: float = 10.0  # the service's stop grace period (kill_task with TERM)
+    port: int = 80  # the service's published port (degrade of service traffic)
     rng: random.Random = field(init=False)
 
     def __post_init__(self) -> None:
@@ -86,12 +92,18 @@ class StepRunner:
         if step.as_:
             self.refs[step.as_] = nodes
         ctx = self.ctx
-        if isinstance(step, PowerStep):
-            return nodes, "; ".join(actions.power(ctx, step, n) for n in nodes)
-        if isinstance(step, NodeStep):
-            return nodes, "; ".join(actions.node_change(ctx, step, n) for n in nodes)
-        if isinstance(step, LabelStep):
-            return nodes, "; ".join(actions.label_change(ctx, step, n) for n in nodes)
+        per_node = self._per_node(step)
+        if per_node is not None:
+            return nodes, "; ".join(per_node(n) for n in nodes)
+        if isinstance(step, TaskStep):
+            where = nodes if step.target is not None else tuple(ctx.platform.node_names())
+            return actions.kill_tasks(ctx, step, where, self.rng, self.stop_grace)
+        if isinstance(step, StressStep):
+            said = "; ".join(actions.stress(ctx, step, n) for n in nodes)
+            return nodes, self._for_a_while(step, nodes, said, "unstress")
+        if isinstance(step, DegradeStep):
+            said = "; ".join(actions.degrade(ctx, step, n, self.port) for n in nodes)
+            return nodes, self._for_a_while(step, nodes, said, "undegrade")
         if isinstance(step, ServiceUpdateStep):
             return nodes, actions.update_service(ctx, step)
         if isinstance(step, ServiceStep):
@@ -103,6 +115,27 @@ class StepRunner:
         if isinstance(step, SleepStep):
             raise UsageError("sleep steps run in the event loop, not here")
         raise UsageError(f"unknown step {step!r}")
+
+    def _per_node(self, step: Step) -> Callable[[str], str] | None:
+        """The action of a step that acts on each of its nodes in turn."""
+        ctx = self.ctx
+        if isinstance(step, PowerStep):
+            return lambda n: actions.power(ctx, step, n)
+        if isinstance(step, NodeStep):
+            return lambda n: actions.node_change(ctx, step, n)
+        if isinstance(step, LabelStep):
+            return lambda n: actions.label_change(ctx, step, n)
+        return None
+
+    def _for_a_while(
+        self, step: StressStep | DegradeStep, nodes: tuple[str, ...], said: str, heal: str
+    ) -> str:
+        """A fault with a ``duration`` holds that long (a stop cuts it short), then heals."""
+        if step.duration is None or heal == step.action:
+            return said
+        self.abort.wait(step.duration)
+        healed = "; ".join(actions.heal(self.ctx, heal, n) for n in nodes)
+        return f"{said}; after {step.duration:g}s: {healed}"
 
     # -- waits ------------------------------------------------------------------------------
     def wait(self, step: WaitStep) -> tuple[tuple[str, ...], str]:
@@ -135,7 +168,7 @@ class StepRunner:
         p = self.ctx.platform
         # a leader on a node this run has faulted is no answer (an isolated leader still
         # calls itself leader until it steps down)
-        out = (*FAULTS, "leave", "demote")
+        out = faults.removes_leader()
         faulted = {f.node for f in self.ctx.journal.pending(self.ctx.run) if f.action in out}
 
         def leader_elected(s: Snapshot) -> tuple[bool, str]:

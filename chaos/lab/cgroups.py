@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 from chaos.errors import PlatformError
-from chaos.lab.config import CGROUP, CGROUP_ROOT
+from chaos.lab.config import CGROUP_ROOT
 
 FREEZER = CGROUP_ROOT / "freezer"
 
@@ -35,6 +35,24 @@ def ensure(rel: str) -> Path:
     path = freezer_dir(rel)
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+CPU = CGROUP_ROOT / "cpu"
+
+
+def ensure_cpu(rel: str) -> Path | None:
+    """The node's group in the cpu controller, where it has one: the node's processes share
+    the host's cores as one group, so a stressed node starves itself, not its neighbours."""
+    if not (CPU / "cgroup.procs").exists():
+        return None
+    path = CPU / rel
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def join_script(*procs: Path | None) -> str:
+    """Shell that moves the shell itself into each cgroup (its exec'd program stays there)."""
+    return " && ".join(f'echo $$ > "{p / "cgroup.procs"}"' for p in procs if p is not None)
 
 
 def pids(rel: str) -> list[int]:
@@ -150,7 +168,3 @@ def remove_children(rel: str) -> None:
                     os.rmdir(dirpath)
                 except OSError:
                     continue
-
-
-def lab_root() -> str:
-    return CGROUP

@@ -19,7 +19,7 @@ from chaos.errors import PlatformError
 from chaos.lab import cgroups
 from chaos.lab.config import LabNode
 from chaos.lab.system import spawn_daemon, which
-from chaos.swarm.engine import Engine
+from chaos.swarm.engine import DockerEngine
 
 ENGINE_START_TIMEOUT = 30.0
 ENGINE_STOP_TIMEOUT = 40.0
@@ -47,9 +47,9 @@ def start(node: LabNode) -> None:
     shutil.rmtree(node.run_dir, ignore_errors=True)
     for path in (node.run_dir, node.data_root, node.engine_log.parent):
         path.mkdir(parents=True, exist_ok=True)
-    procs = cgroups.ensure(node.cgroup) / "cgroup.procs"
+    join = cgroups.join_script(cgroups.ensure(node.cgroup), cgroups.ensure_cpu(node.cgroup))
     inner = (
-        f"echo $$ > {shlex.quote(str(procs))} && hostname {shlex.quote(node.name)} && "
+        f"{join} && hostname {shlex.quote(node.name)} && "
         f"exec {shlex.quote(which('nsenter'))} --net=/run/netns/{shlex.quote(node.netns)} -- "
         + " ".join(shlex.quote(a) for a in dockerd_argv(node))
     )
@@ -62,7 +62,7 @@ def start(node: LabNode) -> None:
 
 
 def wait_ready(node: LabNode, timeout: float = ENGINE_START_TIMEOUT) -> None:
-    engine = Engine(node.docker_host, name=node.name)
+    engine = DockerEngine(node.docker_host, name=node.name)
     started = time.monotonic()
     while time.monotonic() - started < timeout:
         if engine.ping():

@@ -43,9 +43,9 @@ from chaos.lab.mesh import publish_ports
 from chaos.lab.state import LabState, MeshKind
 from chaos.platform import isolation
 from chaos.platform.probe import wait_http
-from chaos.swarm.engine import Engine
+from chaos.swarm.engine import DockerEngine
 from chaos.swarm.model import NodeView, PortRequest, ServiceRequest
-from chaos.swarm.steady import SteadyLeader
+from chaos.swarm.steady import Readiness, SteadyLeader
 
 Power = Literal["running", "halted", "suspended"]
 Log = Callable[[str], None]
@@ -282,7 +282,7 @@ class Lab:
             return False
         if not network.client_present():
             return False
-        if not all(Engine(n.docker_host).ping() for n in self.nodes):
+        if not all(DockerEngine(n.docker_host).ping() for n in self.nodes):
             return False
         try:
             views = self.swarm_nodes()
@@ -304,20 +304,17 @@ class Lab:
         while time.monotonic() < deadline:
             try:
                 views = self.swarm_nodes()
-                # a manager the leader does not hear yet may depose it once heard
-                ready = [
-                    v
-                    for v in views
-                    if v.state == "ready" and (v.role != "manager" or v.reachability == "reachable")
-                ]
-                leaders = [v.hostname for v in views if v.leader]
-                if len(ready) == len(self.nodes) and len(leaders) == 1:
-                    if settled.healthy(leaders[0]):
+                swarm = Readiness.of(v.member() for v in views)
+                if swarm.settled(len(self.nodes)):
+                    if settled.healthy(swarm.leaders[0]):
                         return
                     time.sleep(0.3)
                     continue
                 settled.unhealthy()
-                last = f"{len(ready)}/{len(self.nodes)} nodes ready, {len(leaders)} leader(s)"
+                last = (
+                    f"{len(swarm.ready)}/{len(self.nodes)} nodes ready, "
+                    f"{len(swarm.leaders)} leader(s)"
+                )
             except ChaosError as exc:
                 settled.unhealthy()
                 last = str(exc)
@@ -346,7 +343,7 @@ class Lab:
             return "halted"
         return "running"
 
-    def engine(self, name: str, *, timeout: float = 10.0) -> Engine:
+    def engine(self, name: str, *, timeout: float = 10.0) -> DockerEngine:
         """A docker client for the node's engine; refuses halted or suspended nodes."""
         node = self.node(name)
         power = self.power(name)
@@ -354,17 +351,17 @@ class Lab:
             raise NodeHaltedError(f"{name} is halted: start it with `chaos lab start {name}`")
         if power == "suspended":
             raise NodeHaltedError(f"{name} is suspended: resume it with `chaos lab resume {name}`")
-        return Engine(node.docker_host, name=name, timeout=timeout)
+        return DockerEngine(node.docker_host, name=name, timeout=timeout)
 
-    def engines(self) -> dict[str, Engine]:
+    def engines(self) -> dict[str, DockerEngine]:
         """Clients of every node that is powered and not frozen (for the observer)."""
         return {
-            n.name: Engine(n.docker_host, name=n.name, timeout=3.0)
+            n.name: DockerEngine(n.docker_host, name=n.name, timeout=3.0)
             for n in self.nodes
             if self.power(n.name) == "running"
         }
 
-    def manager_engines(self) -> list[Engine]:
+    def manager_engines(self) -> list[DockerEngine]:
         """Clients of the powered managers, the last known leader first."""
         return [e for name, e in self.engines().items() if self.node(name).manager]
 

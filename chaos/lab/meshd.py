@@ -6,6 +6,10 @@ the node's gossip would advertise), learns from a manager which services asked f
 node's DNAT rules (:mod:`chaos.lab.mesh`) and applies the ones that changed with one atomic
 ``iptables-restore --noflush`` per node. Its status is written to ``mesh.json``.
 
+A task the managers are stopping (its desired state no longer ``running``: an update, a
+scale-down, a drain, a rescheduled task) leaves the rules before its container stops, as
+swarm's agent takes its endpoint out of the load balancer and waits 2 s before stopping it.
+
 As gossip does, a node whose engine stops answering keeps its backends for ``SUSPICION``
 seconds and is then dropped. A node whose swarm ports are blocked
 (:mod:`chaos.platform.isolation`) is silent to gossip though its engine answers: the others
@@ -36,7 +40,7 @@ from chaos.lab.mesh import (
     node_rules,
 )
 from chaos.lab.system import run
-from chaos.swarm.engine import Engine
+from chaos.swarm.engine import DockerEngine
 from chaos.swarm.model import ContainerView
 
 INTERVAL = 0.5
@@ -48,12 +52,13 @@ class Supervisor:
     def __init__(self, nodes: list[LabNode]) -> None:
         self.nodes = nodes
         self.engines = {
-            n.name: Engine(n.docker_host, name=n.name, timeout=API_TIMEOUT) for n in nodes
+            n.name: DockerEngine(n.docker_host, name=n.name, timeout=API_TIMEOUT) for n in nodes
         }
         self.addrs = {n.name: n.ip for n in nodes}
         self.failing_since: dict[str, float] = {}
         self.seen: dict[str, list[ContainerView]] = {}  # the last listing of each node
         self.services: list[MeshService] = []  # from the last manager that answered
+        self.retiring: set[str] = set()  # tasks the managers are stopping (the last answer)
         self.source = ""
         self.applied: dict[str, str] = {}
         self.routed: dict[str, set[Backend]] = {}  # per node: the backends its rules name
@@ -101,10 +106,14 @@ class Supervisor:
         for node in managers:
             try:
                 services = self.engines[node.name].services()
+                tasks = self.engines[node.name].tasks()
             except ChaosError as exc:
                 error = str(exc)
                 continue
             self.services = meshed_services(services)
+            # tasks being stopped: swarm's agent disables their endpoint in gossip and waits
+            # 2 s before it stops the container, so new connections stop reaching them first
+            self.retiring = {t.id for t in tasks if t.desired_state != "running"}
             self.preferred = self.source = node.name
             return ""
         return error
@@ -113,8 +122,12 @@ class Supervisor:
         """The containers ``node`` can route to: its own only when it is cut off; else those
         of every node not dead to gossip (a silent one's last listing, while suspected)."""
         if node in self.isolated and node in dead:
-            return {node: self.seen.get(node, [])}
-        return {n: listed for n, listed in self.seen.items() if n not in dead}
+            return {node: self.seen.get(node, [])}  # cut off: it hears no stop of its own
+        return {
+            n: [c for c in listed if c.task_id not in self.retiring]
+            for n, listed in self.seen.items()
+            if n not in dead
+        }
 
     def cycle(self) -> None:
         dead = self.survey()

@@ -139,29 +139,18 @@ def cable_plugged(node: LabNode) -> bool:
     return bool(flags & IFF_UP)
 
 
-def _isolation_mark(node: LabNode) -> Path:
-    return node.run_dir / "isolated"
-
-
 def set_isolated(node: LabNode, isolated: bool) -> None:
     """Block (or unblock) the node's swarm ports inside its namespace; see
-    :mod:`chaos.platform.isolation`. The host's own iptables are never touched.
-
-    The rules are the partition; a mark beside the node's socket records them, so that
-    :func:`is_isolated` (asked by the mesh supervisor for every node twice a second) reads a
-    file instead of running iptables in the namespace. Only this function sets either."""
+    :mod:`chaos.platform.isolation`. The host's own iptables are never touched."""
     script = isolation.isolate_script() if isolated else isolation.reconnect_script()
-    mark = _isolation_mark(node)
-    if isolated:
-        mark.parent.mkdir(parents=True, exist_ok=True)
-        mark.touch()  # first: a crash between the two leaves it saying isolated, and
-    run(["sh", "-c", script], netns=node.netns)  # reconnecting is harmless
-    if not isolated:
-        mark.unlink(missing_ok=True)
+    run(["sh", "-c", script], netns=node.netns)
 
 
 def is_isolated(node: LabNode) -> bool:
-    return _isolation_mark(node).exists()
+    """The rules themselves say (whoever put them there: this lab, or the ssh platform's
+    script run on the node)."""
+    out = run(["sh", "-c", isolation.status_script()], netns=node.netns, check=False).stdout
+    return out.strip() == "isolated"
 
 
 def delete_all() -> list[str]:

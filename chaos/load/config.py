@@ -18,6 +18,12 @@ DEFAULT_ENGINE = "raw"
 # yields to the loop (``sleep(0)``: I/O is still served) until it is due.
 DEFAULT_SPIN_S = 0.001
 WINDOW_S = 0.1
+# Beyond this the pacer cannot even hand requests out on time (one Python thread; the best
+# clean rate measured is 5,000 req/s keep-alive, BENCHMARKS.md): refused, not attempted.
+MAX_RATE = 20_000.0
+# Memory is bounded by the requests in flight (a task, a socket and a parser each): past the
+# cap a due request is dropped (counted as the generator's), never queued.
+MAX_IN_FLIGHT = 10_000
 
 
 class Connection(StrEnum):
@@ -33,7 +39,8 @@ class Connection(StrEnum):
 class LoadConfig:
     """One load run.
 
-    ``targets``: URLs, requests go round-robin (request i to ``targets[i % len]``).
+    ``targets``: URLs, requests go round-robin (request i to ``targets[i % len]``); each
+    names loopback or an address of ``cluster`` (the node IPs of the cluster under test).
     ``rate``: total requests per second over all targets. ``duration``: seconds, ``None`` for
     open-ended (stop with the ``stop`` event of :func:`run_load`). ``timeout``: one total
     deadline per request in seconds (connect + send + read). ``max_in_flight``: cap on
@@ -54,22 +61,29 @@ class LoadConfig:
     keepalive_max_requests: int = 100
     window: float = WINDOW_S
     spin: float = DEFAULT_SPIN_S
+    cluster: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if not self.targets:
             raise UsageError("no target URL given: pass at least one, e.g. http://127.0.0.1:8080/")
         for url in self.targets:
-            check_target(url)
+            check_target(url, self.cluster)
         if not (math.isfinite(self.rate) and self.rate > 0):
             raise UsageError(f"invalid rate {self.rate}: must be greater than zero, e.g. 300/s")
+        if self.rate > MAX_RATE:
+            raise UsageError(
+                f"rate {self.rate:g}/s: the generator cannot schedule more than "
+                f"{MAX_RATE:,.0f} req/s (one thread; 5,000 req/s keep-alive measured clean, "
+                "see BENCHMARKS.md); use a lower rate"
+            )
         if self.duration is not None and not self.duration > 0:
             raise UsageError(
                 f"invalid duration {self.duration}: must be greater than zero, e.g. 30s"
             )
         if not self.timeout > 0:
             raise UsageError(f"invalid timeout {self.timeout}: must be greater than zero, e.g. 2s")
-        if self.max_in_flight is not None and self.max_in_flight < 1:
-            raise UsageError("invalid in-flight cap: must be at least 1")
+        if self.max_in_flight is not None and not 1 <= self.max_in_flight <= MAX_IN_FLIGHT:
+            raise UsageError(f"invalid in-flight cap: must be between 1 and {MAX_IN_FLIGHT}")
         if self.keepalive_max_requests < 1:
             raise UsageError("invalid keep-alive request bound: must be at least 1")
         if not self.window > 0:
@@ -81,30 +95,38 @@ class LoadConfig:
     def in_flight_cap(self) -> int:
         if self.max_in_flight is not None:
             return self.max_in_flight
-        return math.ceil(self.rate * self.timeout) + 16
+        return min(math.ceil(self.rate * self.timeout) + 16, MAX_IN_FLIGHT)
 
 
-def check_target(url: str) -> None:
-    """Raise :class:`UsageError` unless ``url`` is http(s) to a loopback or private (lab) IP."""
+def target_ip(url: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
+    """The IP a target URL names (``localhost`` is loopback); UsageError when it is not an
+    http(s) URL with an IP."""
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise UsageError(f"invalid target URL {url!r}: use http://IP[:PORT]/PATH")
     try:
-        port = parts.port
+        parts.port  # noqa: B018 - validates the port
     except ValueError:
         raise UsageError(f"invalid port in target URL {url!r}") from None
-    del port
-    host = parts.hostname
-    if host == "localhost":
-        return
+    if parts.hostname == "localhost":
+        return ipaddress.ip_address("127.0.0.1")
     try:
-        ip = ipaddress.ip_address(host)
+        return ipaddress.ip_address(parts.hostname)
     except ValueError:
         raise UsageError(
-            f"target {url!r} names a host; use a node IP (loopback or lab address)"
+            f"target {url!r} names a host; use an IP (loopback or a node of the cluster)"
         ) from None
-    if not (ip.is_loopback or ip.is_private):
-        raise UsageError(
-            f"target {url!r} is not a loopback or lab (private) address;"
-            " chaos load only targets those"
-        )
+
+
+def check_target(url: str, cluster: tuple[str, ...] = ()) -> None:
+    """Raise :class:`UsageError` unless ``url`` is http(s) to loopback or to one of the
+    ``cluster`` addresses (the nodes of the cluster under test). Nothing else is ever a
+    target: not another private address, not a host name."""
+    ip = target_ip(url)
+    if ip.is_loopback or str(ip) in cluster:
+        return
+    nodes = f" ({', '.join(cluster)})" if cluster else " (none is up)"
+    raise UsageError(
+        f"target {url!r} is neither loopback nor a node of the cluster under test{nodes}: "
+        "chaos load only sends to those"
+    )

@@ -24,7 +24,7 @@ import anyio
 
 from chaos.load.config import LoadConfig
 from chaos.load.engines import make_engine
-from chaos.load.engines.base import Engine
+from chaos.load.engines.base import HttpEngine
 from chaos.load.loops import running_loop_name
 from chaos.load.outcome import Outcome, Result
 from chaos.load.pacer import Pacer
@@ -69,7 +69,7 @@ class _Run:
     def __init__(
         self,
         config: LoadConfig,
-        engine: Engine,
+        engine: HttpEngine,
         out_dir: Path | None,
         on_window: WindowCallback | None,
         stop: anyio.Event | None,
@@ -156,7 +156,9 @@ class _Run:
                 i += 1
             self._emit(self.windows.pop_closed(now))
             if pacer.finished(i):
-                return max(now, pacer.duration or 0.0)
+                # the schedule's span, however late the last send went out: a busy machine
+                # must not add an empty window past the run's duration
+                return pacer.duration if pacer.duration is not None else now
             nap = pacer.due(i) - (clock() - t0)
             # timers fire up to ~1 ms late: sleep until ``spin`` before due, then yield
             await asyncio.sleep(min(nap - spin, _MAX_NAP_S) if nap > spin else 0)

@@ -1,4 +1,5 @@
-"""HdrHistogram interval log (format 1.3), written line by line, and a small reader.
+"""HdrHistogram interval log (format 1.3), written line by line, and its reader (the one
+parser of these files: the analysis and the pages both read through :func:`read_hlog`).
 
 We write the lines ourselves: the ``hdrhistogram`` package's ``HistogramLogWriter`` has a
 broken ``output_start_time`` and cannot write ``Tag=``. Layout::
@@ -17,6 +18,7 @@ hold the sum over all targets for the interval.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -87,7 +89,24 @@ class Hlog:
         return out
 
 
-def read_hlog(path: Path) -> Hlog:
+def every_line(tag: str | None) -> bool:
+    return True
+
+
+def target_lines(tag: str | None) -> bool:
+    """The per-target lines (what the analysis folds over targets)."""
+    return tag is not None
+
+
+def sum_lines(tag: str | None) -> bool:
+    """The untagged lines, each the exact merge of every target of one window (what a page
+    draws)."""
+    return tag is None
+
+
+def read_hlog(path: Path, keep: Callable[[str | None], bool] = every_line) -> Hlog:
+    """The intervals of ``path`` whose tag ``keep`` accepts, in file order; only those are
+    decoded (decoding is the slow part of reading a run)."""
     start_epoch: float | None = None
     intervals: list[Interval] = []
     for raw in path.read_text(encoding="utf-8").splitlines():
@@ -103,6 +122,8 @@ def read_hlog(path: Path) -> Hlog:
         tag: str | None = None
         if line.startswith("Tag="):
             tag, line = line[4:].split(",", 1)
+        if not keep(tag):
+            continue
         start, length, peak, blob = line.split(",", 3)
         hist = HdrHistogram.decode(blob.encode("ascii"))
         intervals.append(Interval(tag, float(start), float(length), float(peak), hist))

@@ -6,6 +6,7 @@ import sys
 from collections.abc import Sequence
 from typing import TextIO
 
+from chaos.fmt import text_ms
 from chaos.load.summary import TimelineEntry
 
 
@@ -46,7 +47,7 @@ class LiveLine:
 
     def _draw(self, t: float, span: float) -> None:
         errors = self._total - self._ok
-        p99 = "-" if self._p99 is None else f"{self._p99:.1f}ms"
+        p99 = text_ms(self._p99)
         line = (
             f"t={t:6.1f}s  rate={self._total / span:7.0f}/s  ok={self._ok}  "
             f"errors={errors}  dropped={self._dropped}  p99={p99}"

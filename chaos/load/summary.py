@@ -109,7 +109,10 @@ class RunInfo(_Model):
     loop: str = "asyncio"  # the event loop that ran the generator: "uvloop" or "asyncio"
 
 
-class LoadSummary(_Model):
+class LoadTotals(_Model):
+    """The summary without its timeline: what ``result.json`` keeps of the load (``load``);
+    the timeline stays in the load dir."""
+
     run: RunInfo
     duration_s: float
     requests: RequestCounts
@@ -119,7 +122,15 @@ class LoadSummary(_Model):
     send_lag_ms: SendLag
     generator_limited: bool
     targets: dict[str, TargetSummary]
+
+
+class LoadSummary(LoadTotals):
+    """``summary.json``."""
+
     timeline: list[TimelineEntry]
+
+    def totals(self) -> LoadTotals:
+        return LoadTotals.model_validate(self.model_dump(exclude={"timeline"}))
 
 
 def _ms(us: int) -> float:

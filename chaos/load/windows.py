@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 from bisect import bisect_left
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from itertools import accumulate
 
@@ -164,11 +164,3 @@ class WindowAccumulator:
         self._finished.pop(w, None)
         self._next = w + 1
         return ClosedWindow(w, window_start(w, self.width), self.width, tuple(stats))
-
-
-def merge_counts(parts: list[Mapping[Outcome, int]]) -> dict[Outcome, int]:
-    out: dict[Outcome, int] = {}
-    for part in parts:
-        for kind, n in part.items():
-            out[kind] = out.get(kind, 0) + n
-    return out

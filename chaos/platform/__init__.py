@@ -7,6 +7,8 @@ cluster: ``lab`` (the local lab), ``vagrant`` (the tutorial's VMs through python
 
 from __future__ import annotations
 
+import hashlib
+import os
 from pathlib import Path
 
 from chaos.errors import UsageError
@@ -35,7 +37,24 @@ def get_platform(name: str, *, start: bool = True, inventory: Path | None = None
         from chaos.platform.ssh import SshPlatform
 
         return SshPlatform.connect(inventory)
+    if name == "fake":  # in-process only (tests): chaos.platform.fake
+        from chaos.platform.fake import installed
+
+        return installed()
     raise UsageError(f"unknown platform {name!r}: use one of {', '.join(PLATFORMS)}")
 
 
-__all__ = ["PLATFORMS", "NodeInfo", "Platform", "get_platform"]
+def cluster_id(name: str, inventory: Path | None = None) -> str:
+    """The name of the cluster ``--platform NAME`` acts on, for its lock (:mod:`chaos.lock`),
+    known before connecting: one lab per host; one cluster per Vagrantfile directory; one
+    per inventory file."""
+    if name == "vagrant":
+        root = Path(os.environ.get("CHAOS_VAGRANT_ROOT", ".")).resolve()
+        return f"vagrant-{hashlib.sha1(str(root).encode()).hexdigest()[:10]}"
+    if name == "ssh" and inventory is not None:
+        path = inventory.expanduser().resolve()
+        return f"ssh-{hashlib.sha1(str(path).encode()).hexdigest()[:10]}"
+    return name
+
+
+__all__ = ["PLATFORMS", "NodeInfo", "Platform", "cluster_id", "get_platform"]

@@ -11,11 +11,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
-from chaos.swarm.engine import Engine
+from chaos.platform.degrade import Degradation
+from chaos.swarm.client import EngineClient
 from chaos.swarm.model import PortRequest
+from chaos.swarm.steady import Member
 
 Power = Literal["running", "halted", "suspended"]
-POWER_ACTIONS = ("halt", "start", "suspend", "resume", "stop_engine", "isolate", "reconnect")
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +34,10 @@ class NodeInfo:
     availability: str = ""
     labels: Mapping[str, str] = field(default_factory=dict)
 
+    def member(self) -> Member:
+        """What readiness asks of it (:mod:`chaos.swarm.steady`)."""
+        return Member(self.name, self.status, self.role, self.reachability, self.leader)
+
 
 class Platform(Protocol):
     name: str
@@ -41,6 +46,12 @@ class Platform(Protocol):
     def client_netns(self) -> str | None:
         """The network namespace that traffic to the node IPs must start from (the load,
         readiness probes; see :mod:`chaos.netns`), or ``None`` for the host's own."""
+        ...
+
+    @property
+    def pulls_images(self) -> bool:
+        """Whether the nodes can pull an image they lack from a registry (else every image a
+        run needs must already be on every node, and a run checks it before acting)."""
         ...
 
     def present(self) -> bool:
@@ -62,7 +73,8 @@ class Platform(Protocol):
     def engine_up(self, node: str) -> bool: ...
 
     def supports(self, action: str) -> bool:
-        """Whether this platform can perform a power action (checked by ``chaos plan``)."""
+        """Whether this platform has a capability an action needs
+        (:func:`chaos.faults.capability_of`; checked by ``chaos plan``)."""
         ...
 
     def halt(self, node: str) -> str: ...
@@ -85,7 +97,23 @@ class Platform(Protocol):
 
     def isolated(self, node: str) -> bool: ...
 
-    def engine(self, node: str, *, timeout: float = 10.0) -> Engine:
+    def stress(self, node: str, cpu: int, memory: int) -> str:
+        """``cpu`` busy loops and ``memory`` bytes held on the node (a capability)."""
+        ...
+
+    def unstress(self, node: str) -> str:
+        """Undo :meth:`stress`; harmless on a node that is not stressed."""
+        ...
+
+    def degrade(self, node: str, degradation: Degradation) -> str:
+        """Loss (and, with the ``delay`` capability, delay) on the node's traffic."""
+        ...
+
+    def undegrade(self, node: str) -> str:
+        """Undo :meth:`degrade`; harmless on a node that is not degraded."""
+        ...
+
+    def engine(self, node: str, *, timeout: float = 10.0) -> EngineClient:
         """A client for the node's engine; raises NodeHaltedError for a halted node."""
         ...
 

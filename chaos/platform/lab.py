@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import platform as host_platform
 
+from chaos import faults
 from chaos.errors import PlatformError
-from chaos.lab import Lab
+from chaos.lab import Lab, pressure
 from chaos.lab import engines as lab_engines
 from chaos.lab import network as lab_network
 from chaos.lab import state as lab_state
 from chaos.lab.config import CLIENT_NETNS
-from chaos.platform.base import POWER_ACTIONS, Power
-from chaos.swarm.engine import Engine
+from chaos.platform.base import Power
+from chaos.platform.degrade import Degradation
+from chaos.swarm.engine import DockerEngine
 from chaos.swarm.model import PortRequest
 
 
@@ -38,6 +40,10 @@ class LabPlatform:
     def client_netns(self) -> str | None:
         return CLIENT_NETNS
 
+    @property
+    def pulls_images(self) -> bool:
+        return False  # no default route, no registry: images are imported at `lab up`
+
     def present(self) -> bool:
         return lab_network.client_present() and lab_state.STATE_FILE.exists()
 
@@ -54,7 +60,7 @@ class LabPlatform:
         return lab_engines.alive(self.lab.node(node))
 
     def supports(self, action: str) -> bool:
-        return action in POWER_ACTIONS
+        return action in faults.capabilities()
 
     def halt(self, node: str) -> str:
         return self.lab.halt(node)
@@ -80,7 +86,19 @@ class LabPlatform:
     def isolated(self, node: str) -> bool:
         return self.lab.isolated(node)
 
-    def engine(self, node: str, *, timeout: float = 10.0) -> Engine:
+    def stress(self, node: str, cpu: int, memory: int) -> str:
+        return pressure.stress(self.lab.node(node), self.power(node), cpu, memory)
+
+    def unstress(self, node: str) -> str:
+        return pressure.unstress(self.lab.node(node))
+
+    def degrade(self, node: str, degradation: Degradation) -> str:
+        return pressure.degrade(self.lab.node(node), self.power(node), degradation)
+
+    def undegrade(self, node: str) -> str:
+        return pressure.undegrade(self.lab.node(node))
+
+    def engine(self, node: str, *, timeout: float = 10.0) -> DockerEngine:
         return self.lab.engine(node, timeout=timeout)
 
     def docker_host(self, node: str) -> str:

@@ -28,17 +28,18 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import cast
 
-import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
 
 from chaos import netns as ns
 from chaos.errors import NodeHaltedError, NodeNotFoundError, PlatformError, UsageError
 from chaos.lab.mesh import publish_ports
-from chaos.platform import isolation
+from chaos.platform import degrade, isolation, remote, stress
 from chaos.platform.base import Power
+from chaos.platform.degrade import Degradation
 from chaos.platform.sshlink import Forwards, SshTarget, port_open, remote_socket
-from chaos.swarm.engine import Engine
+from chaos.swarm.engine import DockerEngine
 from chaos.swarm.model import PortRequest
+from chaos.yamlfile import read_yaml
 
 STATE_DIR = Path("/run/swarm-chaos/ssh")
 
@@ -78,6 +79,9 @@ class Inventory(BaseModel):
     # a network namespace to reach the nodes from (chaos.netns): e.g. the lab's client
     # namespace for sshds inside the lab, or the VMs' namespace; default: this host's own
     netns: str | None = None
+    # whether the nodes can pull images from a registry; false: a run first checks that
+    # every image it needs is on every node
+    registry: bool = True
     mesh: str = "ingress"
     commands: Commands = Commands()
     nodes: list[NodeEntry]
@@ -110,11 +114,9 @@ def _split_ssh(spec: str) -> tuple[str, str, int | None]:
 def load_inventory(path: Path) -> Inventory:
     """Parse and validate an inventory file; UsageError (one line) on anything wrong."""
     try:
-        raw = yaml.safe_load(path.read_text())
-    except OSError as exc:
-        raise UsageError(f"inventory {path}: {exc.strerror or exc}") from exc
-    except yaml.YAMLError as exc:
-        raise UsageError(f"inventory {path}: not YAML ({str(exc).splitlines()[0]})") from exc
+        raw = read_yaml(path)
+    except UsageError as exc:
+        raise UsageError(f"inventory: {exc}") from None
     try:
         inv = Inventory.model_validate(raw)
     except ValidationError as exc:
@@ -204,6 +206,10 @@ class SshPlatform:
     def client_netns(self) -> str | None:
         return self.inventory.netns
 
+    @property
+    def pulls_images(self) -> bool:
+        return self.inventory.registry
+
     def present(self) -> bool:
         return self.inventory.netns is None or ns.exists(self.inventory.netns)
 
@@ -233,7 +239,7 @@ class SshPlatform:
             url = self.docker_host(node)
         except PlatformError:
             return False
-        return Engine(url, name=node).ping(timeout=2.0)
+        return DockerEngine(url, name=node).ping(timeout=2.0)
 
     def supports(self, action: str) -> bool:
         c = self.inventory.commands
@@ -245,6 +251,10 @@ class SshPlatform:
             "halt": c.power_off is not None and c.power_on is not None,
             "suspend": c.suspend is not None and c.resume is not None,
             "resume": c.resume is not None,
+            "stress": True,  # shell loops over ssh
+            "unstress": True,
+            "degrade": True,  # iptables loss over ssh (root or passwordless sudo)
+            "undegrade": True,
         }.get(action, False)
 
     # -- faults -------------------------------------------------------------------------
@@ -287,6 +297,28 @@ class SshPlatform:
             return False
         return self._sh(node)(isolation.status_script()).strip() == "isolated"
 
+    def stress(self, node: str, cpu: int, memory: int) -> str:
+        remote.require_running(node, self.power(node))
+        self._sh(node)(stress.stress_script(cpu, memory))
+        return f"{node} stressed: {cpu} busy CPU loops, {memory / 2**20:.0f} MiB held"
+
+    def unstress(self, node: str) -> str:
+        if self.power(node) != "running":
+            return f"{node} is {self.power(node)}: its stress went with its power"
+        self._sh(node)(stress.unstress_script())
+        return f"{node}: stress stopped"
+
+    def degrade(self, node: str, degradation: Degradation) -> str:
+        remote.require_running(node, self.power(node))
+        self._sh(node)(degrade.degrade_script(degradation))
+        return f"{node} degraded: {degradation.describe()}"
+
+    def undegrade(self, node: str) -> str:
+        if self.power(node) != "running":
+            return f"{node} is {self.power(node)}: its rules went with its power"
+        self._sh(node)(degrade.undegrade_script())
+        return f"{node}: network no longer degraded"
+
     def _sh(self, node: str) -> Callable[[str], str]:
         target = self._target(self._node(node).ssh)
         return lambda script: target.run(script, timeout=60.0)
@@ -303,10 +335,10 @@ class SshPlatform:
         target = self._target(url.removeprefix("ssh://"))
         return self.forwards.ensure(node, target, remote_socket(target))
 
-    def engine(self, node: str, *, timeout: float = 10.0) -> Engine:
+    def engine(self, node: str, *, timeout: float = 10.0) -> DockerEngine:
         if self.power(node) != "running":
             raise NodeHaltedError(f"{node} is {self.power(node)}: start it first")
-        return Engine(self.docker_host(node), name=node, timeout=timeout)
+        return DockerEngine(self.docker_host(node), name=node, timeout=timeout)
 
     def publish(
         self, published: int, target: int

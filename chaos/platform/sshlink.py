@@ -2,7 +2,7 @@
 
 docker-py's ``ssh://`` transport needs paramiko, which this project does not depend on. The
 remote platforms instead keep one ``ssh -N -L LOCAL.sock:REMOTE.sock`` forward per node (the
-tutorial's ``vagrant ssh node-001``, kept open) and give :class:`chaos.swarm.engine.Engine` a
+tutorial's ``vagrant ssh node-001``, kept open) and give :class:`chaos.swarm.engine.DockerEngine` a
 ``unix://`` URL on this host. The remote socket is whatever the node's ``DOCKER_HOST`` says
 (default ``/var/run/docker.sock``), as ``docker system dial-stdio`` would use.
 

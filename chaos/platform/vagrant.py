@@ -32,13 +32,15 @@ from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import IO
 
+from chaos import faults
 from chaos import netns as ns
 from chaos.errors import MissingBinaryError, NodeHaltedError, NodeNotFoundError, PlatformError
 from chaos.lab.mesh import publish_ports
-from chaos.platform import isolation
-from chaos.platform.base import POWER_ACTIONS, Power
+from chaos.platform import degrade, isolation, remote, stress
+from chaos.platform.base import Power
+from chaos.platform.degrade import Degradation
 from chaos.platform.sshlink import Forwards, SshTarget, remote_socket
-from chaos.swarm.engine import Engine
+from chaos.swarm.engine import DockerEngine
 from chaos.swarm.model import PortRequest
 
 # python-vagrant logs a warning at import when vagrant is not on PATH; we say it once, better.
@@ -202,6 +204,11 @@ class VagrantPlatform:
     def client_netns(self) -> str | None:
         return self.netns
 
+    @property
+    def pulls_images(self) -> bool:
+        # VMs in a namespace of the tool's own reach no registry; a workstation's VMs may
+        return self.netns is None
+
     def present(self) -> bool:
         return self.netns is None or ns.exists(self.netns)
 
@@ -242,10 +249,11 @@ class VagrantPlatform:
             url = self._forward(node)
         except PlatformError:
             return False
-        return Engine(url, name=node).ping(timeout=2.0)
+        return DockerEngine(url, name=node).ping(timeout=2.0)
 
     def supports(self, action: str) -> bool:
-        return action in POWER_ACTIONS
+        # no delay: the guests' netem is not driven yet (chaos plan says so)
+        return action in faults.capabilities() and action != "delay"
 
     # -- power --------------------------------------------------------------------------
     def halt(self, node: str) -> str:
@@ -306,6 +314,28 @@ class VagrantPlatform:
             return False
         return self.ssh(node, isolation.status_script()).strip() == "isolated"
 
+    def stress(self, node: str, cpu: int, memory: int) -> str:
+        remote.require_running(node, self.power(node))
+        self._sh(node)(stress.stress_script(cpu, memory))
+        return f"{node} stressed: {cpu} busy CPU loops, {memory / 2**20:.0f} MiB held"
+
+    def unstress(self, node: str) -> str:
+        if self.power(node) != "running":
+            return f"{node} is {self.power(node)}: its stress went with its power"
+        self._sh(node)(stress.unstress_script())
+        return f"{node}: stress stopped"
+
+    def degrade(self, node: str, degradation: Degradation) -> str:
+        remote.require_running(node, self.power(node))
+        self._sh(node)(degrade.degrade_script(degradation))
+        return f"{node} degraded: {degradation.describe()}"
+
+    def undegrade(self, node: str) -> str:
+        if self.power(node) != "running":
+            return f"{node} is {self.power(node)}: its rules went with its power"
+        self._sh(node)(degrade.undegrade_script())
+        return f"{node}: network no longer degraded"
+
     def _sh(self, node: str) -> Callable[[str], str]:
         return lambda script: self.ssh(node, script)
 
@@ -316,10 +346,10 @@ class VagrantPlatform:
             return self.forwards.url(node)
         return self.forwards.ensure(node, target, remote_socket(target))
 
-    def engine(self, node: str, *, timeout: float = 10.0) -> Engine:
+    def engine(self, node: str, *, timeout: float = 10.0) -> DockerEngine:
         if self.power(node) != "running":
             raise NodeHaltedError(f"{node} is {self.power(node)}: start it first")
-        return Engine(self._forward(node), name=node, timeout=timeout)
+        return DockerEngine(self._forward(node), name=node, timeout=timeout)
 
     def docker_host(self, node: str) -> str:
         """A local ``unix://`` socket forwarded over ssh to the VM's engine."""
@@ -397,7 +427,7 @@ class VagrantPlatform:
         return f"vagrant down: VMs halted, {len(closed)} ssh forwards closed"
 
 
-def _active(engine: Engine) -> bool:
+def _active(engine: DockerEngine) -> bool:
     swarm = engine.info().get("Swarm") or {}
     return bool(swarm.get("LocalNodeState") == "active")
 

@@ -2,15 +2,32 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from typing import TypeVar
 
 from chaos.errors import ChaosError, PlatformError
 from chaos.platform.base import NodeInfo, Platform
-from chaos.swarm.engine import Engine
+from chaos.swarm.client import EngineClient
 from chaos.swarm.model import NodeView
 
 T = TypeVar("T")
+
+
+class CutOff:
+    """The nodes a run has cut off (isolated): shared by the steps, which change it, and the
+    observer, which reads it from its own thread. Readers get an immutable snapshot."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._nodes: frozenset[str] = frozenset()
+
+    def set(self, node: str, cut: bool) -> None:
+        with self._lock:
+            self._nodes = self._nodes | {node} if cut else self._nodes - {node}
+
+    def nodes(self) -> frozenset[str]:
+        return self._nodes
 
 
 class Managers:
@@ -18,25 +35,29 @@ class Managers:
 
     Nodes in ``cut_off`` (isolated by the run: their store is stale and an isolated leader
     still calls itself leader until it steps down) are asked last, so what is read is the
-    majority's view. The set is shared: the runner updates it as it isolates and reconnects.
+    majority's view. It is shared: the runner updates it as it isolates and reconnects.
     """
 
     def __init__(
-        self, platform: Platform, timeout: float = 3.0, cut_off: set[str] | None = None
+        self, platform: Platform, timeout: float = 3.0, cut_off: CutOff | None = None
     ) -> None:
         self.platform = platform
         self.timeout = timeout
         self.preferred: str | None = None
-        self.cut_off = cut_off if cut_off is not None else set()
+        self.cut_off = cut_off if cut_off is not None else CutOff()
+
+    def set_cut_off(self, node: str, cut: bool) -> None:
+        self.cut_off.set(node, cut)
 
     def candidates(self) -> list[str]:
         names = [n for n in self.platform.node_names() if self.platform.power(n) == "running"]
         if self.preferred in names:
             names.remove(self.preferred)
             names.insert(0, self.preferred)
-        return sorted(names, key=lambda n: n in self.cut_off)  # stable: order kept otherwise
+        cut = self.cut_off.nodes()
+        return sorted(names, key=lambda n: n in cut)  # stable: order kept otherwise
 
-    def call(self, fn: Callable[[Engine], T]) -> T:
+    def call(self, fn: Callable[[EngineClient], T]) -> T:
         errors: list[str] = []
         for name in self.candidates():
             if not self.platform.engine_up(name):

@@ -1,7 +1,9 @@
 """``chaos compare``: runs side by side. Headline metrics with deltas against the first run,
 the settings that differ, and the timelines overlaid with x = seconds after each run's first
 fault (a run without a fault is aligned at its t0). Every metric compared is lower-is-better,
-so a positive delta is marked worse.
+so a positive delta is marked worse. The runs must have run on the same ground (platform,
+mesh, node count, engine versions: :mod:`chaos.analysis.fingerprint`); their experiments may
+differ, and the page lists how.
 """
 
 from __future__ import annotations
@@ -10,9 +12,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from chaos.analysis import RunResult
+from chaos import fmt
+from chaos.analysis import RunResult, check_comparable, fingerprint_of
+from chaos.analysis.fingerprint import EXPERIMENT_FIELDS
 from chaos.errors import UsageError
-from chaos.report import fmt, metrics, tables
+from chaos.report import metrics, tables
 from chaos.report.faults import fault_phase, first_fault
 from chaos.report.model import Band, Chart, Series
 from chaos.report.page import color, render, write_page
@@ -231,6 +235,9 @@ def render_compare(run_dirs: Sequence[Path], out: Path) -> Path:
     if len(run_dirs) < 2:
         raise UsageError("compare needs at least two run directories")
     runs = [read_run(d) for d in run_dirs]
+    # the experiments may differ (that is what is compared); the ground under them may not
+    prints = [(str(r.dir), fingerprint_of(r.result, str(r.dir))) for r in runs]
+    check_comparable("compare", prints, allowed=EXPERIMENT_FIELDS)
     results = [r.result for r in runs]
     diffs = differing_settings(results)
     labels = run_labels(runs, diffs)

@@ -4,12 +4,14 @@ Fault windows (seconds after t0):
 
 - the ``fault`` phase, from its start (the first fault step's start) to the start of
   ``observe``: every step of the schedule runs inside it;
-- each **node fault**: a ``halt``, ``suspend``, ``stop_engine`` or ``isolate`` step, from its
-  ``step_start`` to the ``step_end`` of the first later ``start``, ``resume`` or ``reconnect``
-  step acting on one of the same nodes (the heal); to the end of the data when nothing healed
-  it;
-- each **manager API outage**: an ``api_error`` to the next ``api_ok`` (to the end when none),
-  the intervals summed by ``api_unavailable_s``; drawn as a strip along the top.
+- each **node fault** (a fault kind of :mod:`chaos.faults` marked ``shade``: today ``halt``,
+  ``suspend``, ``stop_engine``, ``isolate``, ``stress``, ``degrade``), from its ``step_start``
+  to the ``step_end`` of the first later step that heals it on one of the same nodes (its own
+  ``step_end`` when it healed itself after a ``duration``); to the end of the data when
+  nothing healed it;
+- each **manager API outage** (:func:`chaos.analysis.events.api_outages`, the intervals
+  ``api_unavailable_s`` sums): an ``api_error`` to the next ``api_ok`` (to the end when
+  none); drawn as a strip along the top.
 
 Markers: leader changes, node status changes to or from ``down`` (and every power change),
 task moves (a ``tasks`` event whose placement differs from the previous one), update state
@@ -20,14 +22,24 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from chaos import faults
+from chaos.analysis.events import Outage
 from chaos.analysis.phases import PhaseStats
 from chaos.report.model import Band, Marker
-from chaos.timeline import Event
+from chaos.timeline import (
+    Event,
+    LeaderChange,
+    NodePowerChange,
+    NodeStatusChange,
+    StepEnd,
+    StepStart,
+    TasksChange,
+    UpdateStateChange,
+)
 
-VERBS = {"halt": "halted", "suspend": "suspended", "stop_engine": "engine stopped",
-         "isolate": "isolated"}  # fmt: skip
+VERBS = faults.shaded()  # the faults a report shades, from the registry
 POWER_FAULTS = frozenset(VERBS)
-POWER_HEALS = frozenset({"start", "resume", "reconnect"})
+POWER_HEALS = faults.shaded_heals()
 FAULT_PHASE = "fault"
 
 
@@ -45,41 +57,33 @@ def first_fault(events: Sequence[Event], phases: Sequence[PhaseStats]) -> float 
     span = fault_phase(phases)
     if span is not None:
         return span[0]
-    return next((e.t for e in events if e.kind == "step_start"), None)
-
-
-def _nodes(ev: Event) -> set[str]:
-    return {str(n) for n in ev.data.get("nodes") or []}
+    return next((e.t for e in events if isinstance(e, StepStart)), None)
 
 
 def power_windows(events: Sequence[Event], end: float) -> list[Band]:
     """Each power fault from its step start to the end of the step that healed it."""
-    starts: dict[int, Event] = {}
-    ends: list[tuple[Event, Event]] = []  # (step_start, step_end) in order
+    starts: dict[int, StepStart] = {}
+    ends: list[tuple[StepStart, StepEnd]] = []  # (step_start, step_end) in order
     for e in events:
-        index = e.data.get("index")
-        if not isinstance(index, int):
-            continue
-        if e.kind == "step_start":
-            starts[index] = e
-        elif e.kind == "step_end" and index in starts:
-            ends.append((starts[index], e))
+        if isinstance(e, StepStart):
+            starts[e.index] = e
+        elif isinstance(e, StepEnd) and e.index in starts:
+            ends.append((starts[e.index], e))
     bands = []
     for i, (start, done) in enumerate(ends):
-        action = str(done.data.get("action", ""))
-        if action not in POWER_FAULTS:
+        if done.action not in POWER_FAULTS:
             continue
-        nodes = _nodes(done)
-        heal = next(
-            (
-                d
-                for _s, d in ends[i + 1 :]
-                if d.data.get("action") in POWER_HEALS and _nodes(d) & nodes
-            ),
-            None,
+        nodes = set(done.nodes)
+        heal = (
+            done  # it healed itself (a duration)
+            if done.healed
+            else next(
+                (d for _s, d in ends[i + 1 :] if d.action in POWER_HEALS and nodes & set(d.nodes)),
+                None,
+            )
         )
         who = ", ".join(sorted(nodes)) or "?"
-        verb = VERBS[action]
+        verb = VERBS[done.action]
         bands.append(
             Band(
                 start=start.t,
@@ -91,59 +95,49 @@ def power_windows(events: Sequence[Event], end: float) -> list[Band]:
     return bands
 
 
-def api_outages(events: Sequence[Event], end: float) -> list[Band]:
-    """Each ``api_error`` -> next ``api_ok`` interval (open ones end at ``end``)."""
-    bands: list[Band] = []
-    since: Event | None = None
-    for e in events:
-        if e.kind == "api_error" and since is None:
-            since = e
-        elif e.kind == "api_ok" and since is not None:
-            bands.append(Band(since.t, e.t, "manager API failing", "api"))
-            since = None
-    if since is not None:
-        bands.append(Band(since.t, end, "manager API failing (to the end)", "api"))
-    return bands
+def outage_bands(outages: Sequence[Outage]) -> list[Band]:
+    """Each manager API outage as a band."""
+    return [
+        Band(o.start, o.end, "manager API failing" + (" (to the end)" if o.open else ""), "api")
+        for o in outages
+    ]
 
 
-def fault_bands(events: Sequence[Event], phases: Sequence[PhaseStats], end: float) -> list[Band]:
-    """Every shaded window of a run page (module docstring), in drawing order."""
+def fault_bands(
+    events: Sequence[Event],
+    phases: Sequence[PhaseStats],
+    outages: Sequence[Outage],
+    end: float,
+) -> list[Band]:
+    """Every shaded window of a run page (module docstring), in drawing order; ``outages``
+    from :func:`chaos.analysis.events.api_outages`, ``end`` the end of the data (seconds)."""
     bands = []
     span = fault_phase(phases)
     if span is not None:
         bands.append(Band(span[0], span[1], "fault phase", "phase"))
-    return bands + power_windows(events, end) + api_outages(events, end)
+    return bands + power_windows(events, end) + outage_bands(outages)
 
 
-def markers(events: Sequence[Event]) -> list[Marker]:
-    """The control-plane events worth a line on the timeline (module docstring)."""
-    out: list[Marker] = []
-    placement: dict[str, object] = {}
-    in_outage = False
+def markers(events: Sequence[Event], outages: Sequence[Outage]) -> list[Marker]:
+    """The control-plane events worth a line on the timeline (module docstring), in time
+    order; an outage is marked at its first ``api_error``."""
+    out = [Marker(o.start, f"API unavailable: {o.first_error}", "api") for o in outages]
+    placement: dict[str, dict[str, int]] = {}
     for e in events:
-        d = e.data
-        if e.kind == "leader":
-            new = d.get("new")
-            if d.get("old") is None:
+        if isinstance(e, LeaderChange):
+            if e.old is None:
                 continue  # the first observation, not a change
-            label = f"leader {d.get('old')} -> {new}" if new else "no leader"
+            label = f"leader {e.old} -> {e.new}" if e.new else "no leader"
             out.append(Marker(e.t, label, "leader"))
-        elif e.kind == "node_power" or (
-            e.kind == "node_status" and "down" in (d.get("old"), d.get("new"))
+        elif isinstance(e, NodePowerChange) or (
+            isinstance(e, NodeStatusChange) and "down" in (e.old, e.new)
         ):
-            out.append(Marker(e.t, e.detail or f"{d.get('node')} {d.get('new')}", "node"))
-        elif e.kind == "tasks":
-            service = str(d.get("service", ""))
-            now = d.get("by_node")
-            before = placement.get(service)
-            placement[service] = now
-            if before is not None and now != before:
+            out.append(Marker(e.t, e.detail or f"{e.node} {e.new}", "node"))
+        elif isinstance(e, TasksChange):
+            before = placement.get(e.service)
+            placement[e.service] = e.by_node
+            if before is not None and e.by_node != before:
                 out.append(Marker(e.t, f"tasks: {e.detail}", "tasks"))
-        elif e.kind == "update_state":
-            out.append(Marker(e.t, e.detail or f"update {d.get('new')}", "update"))
-        elif e.kind == "api_error" and not in_outage:
-            in_outage = True
-            out.append(Marker(e.t, f"API unavailable: {d.get('message', e.detail)}", "api"))
-        elif e.kind == "api_ok":
-            in_outage = False
-    return out
+        elif isinstance(e, UpdateStateChange):
+            out.append(Marker(e.t, e.detail or f"update {e.new}", "update"))
+    return sorted(out, key=lambda m: m.t)

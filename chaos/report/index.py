@@ -10,8 +10,9 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from chaos import fmt
 from chaos.errors import UsageError
-from chaos.report import fmt, metrics
+from chaos.report import metrics
 from chaos.report.page import render, write_page
 from chaos.report.run import REPORT_FILE
 from chaos.report.rundir import RESULT_FILE, read_result

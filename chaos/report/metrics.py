@@ -6,8 +6,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from chaos import fmt
 from chaos.analysis import RunResult
-from chaos.report import fmt
 from chaos.report.model import Headline, Tone
 
 DEFINITIONS: dict[str, str] = {

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from chaos.report import fmt, metrics, tables
+from chaos import fmt
+from chaos.analysis.events import api_outages
+from chaos.report import metrics, tables
 from chaos.report.faults import fault_bands, markers
 from chaos.report.model import Chart, Series
 from chaos.report.page import color, render, write_page
@@ -39,56 +41,33 @@ def timeline_charts(run: Run, bucket_s: float) -> list[Chart]:
     lat = latency(run.windows, grid)
     targets = run.targets
     urls = run.info.targets if run.info else sorted(r.ok)
-    bands = fault_bands(run.result.events, run.result.phases, run.end)
-    marks = markers(run.result.events)
+    events = run.result.events
+    outages = api_outages(events, run.end)
+    bands = fault_bands(events, run.result.phases, outages, run.end)
+    marks = markers(events, outages)
     per = f"per {fmt.seconds(bucket_s)} bucket".replace(".00 s", " s")
-    x = grid.x
+
+    def chart(key: str, title: str, series: list[Series], y_label: str, note: str,
+              y_log: bool = False) -> Chart:  # fmt: skip
+        return Chart(key, title, "time", grid.x, series, y_label, y_log, note, bands, marks)
+
+    def per_ip(values: dict[str, list[float | None]]) -> list[Series]:
+        return [
+            Series(node_label(u, targets), values.get(u, []), color(i)) for i, u in enumerate(urls)
+        ]
+
     return [
-        Chart(
-            id="rps",
-            title="Successful requests per second, by node IP",
-            kind="time",
-            x=x,
-            series=[
-                Series(node_label(u, targets), r.ok.get(u, []), color(i))
-                for i, u in enumerate(urls)
-            ],
-            y_label="req/s",
-            note=f"Successes per second {per}; the load is open loop, so a dip is lost work.",
-            bands=bands,
-            markers=marks,
-        ),
-        Chart(
-            id="eps",
-            title="Errors per second, by node IP",
-            kind="time",
-            x=x,
-            series=[
-                Series(node_label(u, targets), r.errors.get(u, []), color(i))
-                for i, u in enumerate(urls)
-            ],
-            y_label="errors/s",
-            note=f"Server-side failures (refused, timeouts, 5xx...) {per}.",
-            bands=bands,
-            markers=marks,
-        ),
-        Chart(
-            id="latency",
-            title="Success latency over time, all node IPs",
-            kind="time",
-            x=x,
-            series=[
-                Series("p50", lat.p50, LATENCY_COLORS["p50"]),
-                Series("p99", lat.p99, LATENCY_COLORS["p99"]),
-                Series("max", lat.max, LATENCY_COLORS["max"], dash=True, width=1.0),
-            ],
-            y_label="ms",
-            y_log=True,
-            note=f"Exact HdrHistogram merge {per}, from the intended send time (log scale).",
-            bands=bands,
-            markers=marks,
-        ),
-    ]
+        chart("rps", "Successful requests per second, by node IP", per_ip(r.ok), "req/s",
+              f"Successes per second {per}; the load is open loop, so a dip is lost work."),
+        chart("eps", "Errors per second, by node IP", per_ip(r.errors), "errors/s",
+              f"Server-side failures (refused, timeouts, 5xx...) {per}."),
+        chart("latency", "Success latency over time, all node IPs",
+              [Series("p50", lat.p50, LATENCY_COLORS["p50"]),
+               Series("p99", lat.p99, LATENCY_COLORS["p99"]),
+               Series("max", lat.max, LATENCY_COLORS["max"], dash=True, width=1.0)],
+              "ms", f"Exact HdrHistogram merge {per}, from the intended send time (log scale).",
+              y_log=True),
+    ]  # fmt: skip
 
 
 def distribution_chart(run: Run) -> Chart:

@@ -1,10 +1,10 @@
 """A saved run directory read back for a report: ``result.json``, the load's timeline and the
 all-target latency histograms, and the settings files. No cluster is needed.
 
-Only the *untagged* lines of ``latency.hlog`` are decoded (each is the exact merge of every
-target's histogram of one 100 ms window): decoding is the slow part of reading a run, and the
-per-target numbers a page shows are already in ``result.json``. A log without untagged lines
-falls back to merging the tagged ones per window.
+The load dir is read by :func:`chaos.analysis.loaddir.read_load_dir`, decoding only the
+*untagged* lines of ``latency.hlog`` (each is the exact merge of every target's histogram of
+one 100 ms window): decoding is the slow part of reading a run, and the per-target numbers a
+page shows are already in ``result.json``.
 """
 
 from __future__ import annotations
@@ -13,20 +13,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from hdrh.histogram import HdrHistogram
-from pydantic import ValidationError
 
 from chaos.analysis import RunResult, load_result
+from chaos.analysis.loaddir import read_load_dir
 from chaos.errors import UsageError
-from chaos.load.summary import (
-    HLOG_FILE,
-    RUN_FILE,
-    TIMELINE_FILE,
-    RunInfo,
-    TimelineEntry,
-    load_run_info,
-    load_timeline,
-)
-from chaos.load.windows import new_histogram
+from chaos.load.hlog import sum_lines
+from chaos.load.summary import RUN_FILE, RunInfo, TimelineEntry
 
 RESULT_FILE = "result.json"
 
@@ -86,53 +78,23 @@ def read_run(run_dir: Path) -> Run:
     result = read_result(run_dir)
     load_dir = run_dir / result.load_dir
     info: RunInfo | None = None
-    timeline: list[TimelineEntry] = []
+    timeline: tuple[TimelineEntry, ...] = ()
     windows: tuple[Window, ...] = ()
     if (load_dir / RUN_FILE).is_file():
-        try:
-            info = load_run_info(load_dir)
-            if (load_dir / TIMELINE_FILE).is_file():
-                timeline = load_timeline(load_dir)
-            if (load_dir / HLOG_FILE).is_file():
-                windows = read_windows(load_dir / HLOG_FILE)
-        except (ValidationError, ValueError, OSError) as exc:
-            first = str(exc).splitlines()[0]
-            raise UsageError(f"{load_dir}: cannot read the load results: {first}") from None
+        data = read_load_dir(load_dir, keep=sum_lines, complete=False)
+        info, timeline = data.run, data.timeline
+        windows = tuple(
+            Window(iv.start, iv.histogram) for iv in sorted(data.intervals, key=lambda i: i.start)
+        )
     return Run(
         dir=run_dir,
         result=result,
         info=info,
-        timeline=tuple(timeline),
+        timeline=timeline,
         windows=windows,
         experiment_yaml=_text(run_dir / "experiment.yaml"),
         plan=_text(run_dir / "plan.txt"),
     )
-
-
-def read_windows(path: Path) -> tuple[Window, ...]:
-    """The all-target histogram of every window of an hlog, in time order."""
-    untagged: list[Window] = []
-    tagged: dict[float, list[str]] = {}
-    for raw in path.read_text(encoding="utf-8").splitlines():
-        line = raw.strip()
-        if not line or line.startswith(("#", '"')):
-            continue
-        if line.startswith("Tag="):
-            _tag, rest = line[4:].split(",", 1)
-            start, _length, _peak, blob = rest.split(",", 3)
-            tagged.setdefault(float(start), []).append(blob)
-            continue
-        start, _length, _peak, blob = line.split(",", 3)
-        untagged.append(Window(float(start), HdrHistogram.decode(blob.encode("ascii"))))
-    if untagged or not tagged:
-        return tuple(sorted(untagged, key=lambda w: w.start))
-    out = []
-    for t, blobs in sorted(tagged.items()):
-        hist = new_histogram()
-        for blob in blobs:
-            hist.add(HdrHistogram.decode(blob.encode("ascii")))
-        out.append(Window(t, hist))
-    return tuple(out)
 
 
 def _text(path: Path) -> str:

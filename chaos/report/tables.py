@@ -7,9 +7,10 @@ import json
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+from chaos import fmt
 from chaos.analysis import RunResult
-from chaos.report import fmt
-from chaos.report.model import Row
+from chaos.report.model import Row, Tone
+from chaos.timeline import ApiError, LeaderChange, NodePowerChange, StepEnd, StepStart
 
 PHASE_HEAD = ["Phase", "Node", "Target", "Span", "Sent", "OK", "Errors", "Error rate", "p50",
               "p99", "max", "Error kinds"]  # fmt: skip
@@ -63,27 +64,23 @@ def check_rows(result: RunResult) -> list[Row]:
     tones = {"pass": "good", "fail": "bad", "unknown": "warn"}
     return [
         Row(
-            [c.name, c.status, _num(c.value), _num(c.threshold), c.message],
+            [c.name, c.status, fmt.number(c.value), fmt.number(c.threshold), c.message],
             tone=tones[c.status],  # type: ignore[arg-type]
         )
         for c in result.checks
     ]
 
 
-def _num(v: float | None) -> str:
-    return fmt.NA if v is None else f"{v:.4g}"
-
-
 def event_rows(result: RunResult) -> list[Row]:
     """Every event of the run, in time order; faults and API errors highlighted."""
     rows = []
     for e in result.events:
-        tone = "neutral"
-        if e.kind in ("api_error",) or (e.kind == "step_end" and e.data.get("ok") is False):
+        tone: Tone = "neutral"
+        if isinstance(e, ApiError) or (isinstance(e, StepEnd) and not e.ok):
             tone = "bad"
-        elif e.kind in ("step_start", "step_end", "leader", "node_power"):
+        elif isinstance(e, StepStart | StepEnd | LeaderChange | NodePowerChange):
             tone = "warn"
-        rows.append(Row([f"{e.t:.3f}", e.kind, e.detail], tone=tone))  # type: ignore[arg-type]
+        rows.append(Row([f"{e.t:.3f}", e.kind, e.detail], tone=tone))
     return rows
 
 

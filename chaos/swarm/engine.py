@@ -17,11 +17,12 @@ import docker
 import docker.errors
 import requests.exceptions
 
-from chaos.errors import EngineError
+from chaos.errors import EngineError, NotFoundError, UsageError
 from chaos.swarm.model import (
     ContainerView,
     NodeView,
     PortRequest,
+    ServiceChange,
     ServiceRequest,
     ServiceView,
     TaskView,
@@ -43,6 +44,8 @@ _FAILURES = (docker.errors.DockerException, requests.exceptions.RequestException
 def _translated(what: str, where: str) -> Iterator[None]:
     try:
         yield
+    except docker.errors.NotFound as exc:
+        raise NotFoundError(f"{what} on {where}: not found") from exc
     except docker.errors.APIError as exc:
         text = exc.explanation or str(exc)
         if isinstance(text, bytes):
@@ -131,7 +134,7 @@ def _unix_ping(path: str, timeout: float) -> bool:
     return reply.startswith(b"HTTP/1.") and b" 200 " in reply[:16]
 
 
-class Engine:
+class DockerEngine:
     """A docker engine reached at ``base_url`` (``unix://…``, ``ssh://…``, ``tcp://…``).
 
     ``timeout`` bounds every call in seconds; keep it short for probes: an engine without
@@ -159,11 +162,6 @@ class Engine:
         # docker-py's low-level client; its stubs are partial, so it is Any in this one module.
         return self._docker.api
 
-    @property
-    def sdk(self) -> docker.DockerClient:
-        """The raw docker SDK client, for tests and ad-hoc use; prefer the typed methods."""
-        return self._docker
-
     def close(self) -> None:
         if self._client is not None:
             self._client.close()
@@ -174,7 +172,7 @@ class Engine:
         with contextlib.suppress(Exception):
             self.close()
 
-    def __enter__(self) -> Engine:
+    def __enter__(self) -> DockerEngine:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -201,6 +199,15 @@ class Engine:
     def server_version(self) -> str:
         with _translated("docker version", self.name):
             return str(self._docker.version().get("Version", ""))
+
+    def has_image(self, ref: str) -> bool:
+        """Whether the engine has image ``ref`` locally (no registry is asked)."""
+        try:
+            with _translated(f"image inspect {ref}", self.name):
+                self._api.inspect_image(ref)
+        except NotFoundError:
+            return False
+        return True
 
     def import_image(self, tar: bytes, repository: str, tag: str, changes: Sequence[str]) -> None:
         with _translated(f"importing {repository}:{tag}", self.name):
@@ -252,6 +259,14 @@ class Engine:
             docs = self._api.containers(filters={"label": "com.docker.swarm.task.id"})
             return [ContainerView.parse(doc) for doc in docs]
 
+    def kill_container(self, container_id: str) -> None:
+        with _translated(f"kill {container_id[:12]}", self.name):
+            self._api.kill(container_id, signal="KILL")
+
+    def stop_container(self, container_id: str, grace: float) -> None:
+        with _translated(f"stop {container_id[:12]}", self.name):
+            self._api.stop(container_id, timeout=max(0, round(grace)))
+
     def services(self) -> list[ServiceView]:
         with _translated("service ls", self.name):
             return [ServiceView.parse(doc) for doc in self._api.services()]
@@ -274,7 +289,7 @@ class Engine:
                 )
             return str(result.json()["ID"])
 
-    def update_service_spec(self, name: str, mutate: Any, *, rollback: bool = False) -> None:
+    def _update_service(self, name: str, mutate: Any, *, rollback: bool = False) -> None:
         """Read the current spec, let ``mutate(spec)`` change it in place, submit it.
 
         Retries once on "update out of sequence" (a concurrent change raced us).
@@ -295,8 +310,41 @@ class Engine:
                 )
                 if resp.status_code == 500 and "out of sequence" in resp.text and attempt == 0:
                     continue
+                if resp.status_code == 404:
+                    raise NotFoundError(f"service update {name} on {self.name}: not found")
                 resp.raise_for_status()
                 return
+
+    def update_service(self, name: str, change: ServiceChange) -> None:
+        """``docker service update``: the image, the update settings, ``--force``."""
+
+        def mutate(spec: dict[str, Any]) -> None:
+            template = spec.setdefault("TaskTemplate", {})
+            if change.image is not None:
+                template.setdefault("ContainerSpec", {})["Image"] = change.image
+            spec["UpdateConfig"] = {
+                **(spec.get("UpdateConfig") or {}),
+                **(_update_config(change.update) or {}),
+            }
+            if change.force:
+                template["ForceUpdate"] = int(template.get("ForceUpdate", 0)) + 1
+
+        self._update_service(name, mutate)
+
+    def scale_service(self, name: str, replicas: int) -> None:
+        """``docker service scale NAME=N``; a global service cannot be scaled."""
+
+        def mutate(spec: dict[str, Any]) -> None:
+            mode = spec.get("Mode", {})
+            if "Replicated" not in mode:
+                raise UsageError(f"scale needs a replicated service ({name} is global)")
+            mode["Replicated"]["Replicas"] = replicas
+
+        self._update_service(name, mutate)
+
+    def rollback_service(self, name: str) -> None:
+        """``docker service rollback``: back to the previous spec."""
+        self._update_service(name, None, rollback=True)
 
     def remove_service(self, name: str) -> bool:
         """Remove a service; False if it did not exist."""
@@ -318,7 +366,7 @@ class Engine:
         state = str(self.info().get("Swarm", {}).get("LocalNodeState", ""))
         return state in ("active", "pending")
 
-    def update_node(self, node_id: str, mutate: Any) -> None:
+    def _update_node(self, node_id: str, mutate: Any) -> None:
         """Read the node spec, let ``mutate(spec)`` change it, submit the full spec."""
         for attempt in range(2):
             with _translated(f"node update {node_id}", self.name):
@@ -332,3 +380,24 @@ class Engine:
                     if "out of sequence" in str(exc) and attempt == 0:
                         continue
                     raise
+
+    def set_availability(self, node_id: str, availability: str) -> None:
+        """``docker node update --availability active|pause|drain``."""
+        self._update_node(node_id, lambda spec: spec.__setitem__("Availability", availability))
+
+    def set_role(self, node_id: str, role: str) -> None:
+        """``docker node promote`` (``manager``) / ``demote`` (``worker``)."""
+        self._update_node(node_id, lambda spec: spec.__setitem__("Role", role))
+
+    def set_label(self, node_id: str, key: str, value: str | None) -> None:
+        """``docker node update --label-add KEY=VALUE`` (``--label-rm KEY`` for ``None``)."""
+
+        def mutate(spec: dict[str, Any]) -> None:
+            labels = dict(spec.get("Labels") or {})
+            if value is None:
+                labels.pop(key, None)
+            else:
+                labels[key] = value
+            spec["Labels"] = labels
+
+        self._update_node(node_id, mutate)

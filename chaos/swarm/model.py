@@ -10,6 +10,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from chaos.swarm.steady import Member
+
 
 def _get(doc: Mapping[str, Any], *path: str, default: Any = None) -> Any:
     cur: Any = doc
@@ -45,6 +47,10 @@ class NodeView:
         if self.leader:
             return "Leader"
         return self.reachability.capitalize() if self.reachability else "Unknown"
+
+    def member(self) -> Member:
+        """What readiness asks of it (:mod:`chaos.swarm.steady`)."""
+        return Member(self.hostname, self.state, self.role, self.reachability, self.leader)
 
     @classmethod
     def parse(cls, doc: Mapping[str, Any]) -> NodeView:
@@ -214,6 +220,26 @@ class UpdatePolicy:
     failure_action: str | None = None  # "pause" | "continue" | "rollback"
     monitor_s: float | None = None
     max_failure_ratio: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceChange:
+    """A ``docker service update``: a new image, update settings (unset fields kept as they
+    are), and ``force`` (redeploy every task even when nothing else changed)."""
+
+    image: str | None = None
+    update: UpdatePolicy = UpdatePolicy()
+    force: bool = False
+
+    def describe(self) -> str:
+        parts = [f"image={self.image}"] if self.image is not None else []
+        fields = (
+            ("parallelism", self.update.parallelism), ("delay", self.update.delay_s),
+            ("order", self.update.order), ("failure_action", self.update.failure_action),
+            ("monitor", self.update.monitor_s),
+        )  # fmt: skip
+        parts += [f"{k}={v}" for k, v in fields if v is not None]
+        return " ".join(parts + (["force"] if self.force else []))
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,6 +4,7 @@ the test process (see ``tests/load/conftest.py``) whose behaviour changes at kno
 from __future__ import annotations
 
 import asyncio
+import math
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -16,9 +17,10 @@ from chaos.load import LoadConfig, LoadSummary, run_load
 from tests.load.conftest import TestServer
 
 RATE = 200.0  # requests per second over both targets
-FAULT_AT = 1.2  # seconds after the run starts: B answers 502 from here ...
-OUTAGE = 2.0  # ... for this long
-DURATION = 9.0  # long enough for SUSTAIN_BUCKETS good buckets after the outage
+FAULT_AT = 1.2  # the fault phase starts here (seconds after t0, a window boundary, as a run's)
+ACTS_AFTER = 0.08  # the fault acts this long after its phase began (as a step does): B
+OUTAGE = 2.0  # answers 502 from then on, for this long
+DURATION = 10.0  # long enough for SUSTAIN_BUCKETS good buckets after the outage
 # A run the generator could not keep up with (a busy machine) measured itself; try again.
 ATTEMPTS = 3
 
@@ -40,9 +42,16 @@ class FlakyServer(TestServer):
         return await super()._respond(path, close, writer)
 
 
+def on_grid(t: float, up: bool) -> float:
+    """``t`` moved to the load's window grid (100 ms), as the runner starts its phases."""
+    steps = t / 0.1
+    return round((math.ceil(steps - 1e-9) if up else math.floor(steps + 1e-9)) * 0.1, 6)
+
+
 @dataclass(frozen=True)
 class Run:
-    """A finished load run: ``fault_start`` and ``fault_end`` in seconds after its t0."""
+    """A finished load run: ``fault_start`` and ``fault_end`` in seconds after its t0, the
+    fault phase's bounds on the window grid (the fault acts inside them)."""
 
     load_dir: Path
     summary: LoadSummary
@@ -54,7 +63,8 @@ class Run:
 
 @pytest.fixture(scope="session")
 def outage_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
-    """Targets A and B at 200/s total for 9 s; B answers 502 for 2 s from 1.2 s on."""
+    """Targets A and B at 200/s total for 10 s; the fault phase starts at 1.2 s, and B answers
+    502 for 2 s from 80 ms after that."""
     a, b = FlakyServer(), FlakyServer()
     a.start()
     b.start()
@@ -62,13 +72,16 @@ def outage_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
         for _attempt in range(ATTEMPTS):
             out = tmp_path_factory.mktemp("outage")
             base = time.monotonic()
-            b.failing = (base + FAULT_AT, base + FAULT_AT + OUTAGE)
+            acts = base + FAULT_AT + ACTS_AFTER
+            b.failing = (acts, acts + OUTAGE)
             config = LoadConfig(targets=(a.url(), b.url()), rate=RATE, duration=DURATION)
             summary = asyncio.run(run_load(config, out_dir=out))
             if not summary.generator_limited:
                 break
         offset = base - summary.run.t0_monotonic  # server times on the run's clock
-        yield Run(out, summary, a.url(), b.url(), offset + FAULT_AT, offset + FAULT_AT + OUTAGE)
+        acted = offset + FAULT_AT + ACTS_AFTER
+        start, end = on_grid(acted, up=False), on_grid(acted + OUTAGE, up=True)
+        yield Run(out, summary, a.url(), b.url(), start, end)
     finally:
         a.stop()
         b.stop()

@@ -1,4 +1,4 @@
-"""SLO checks and the three-valued verdict, on hand-made inputs (no clock)."""
+"""SLO checks and the one judge (chaos.verdict), on hand-made inputs (no clock)."""
 
 from __future__ import annotations
 
@@ -6,10 +6,11 @@ from typing import Any
 
 import pytest
 
-from chaos.analysis.checks import CHECKS, Check, CheckInputs, run_checks, verdict
+from chaos.analysis.checks import CHECKS, Check, CheckInputs, run_checks
 from chaos.analysis.loaddir import Requests
 from chaos.analysis.recovery import Recovery
 from chaos.experiment.spec import Slo
+from chaos.verdict import ExitCode, Validity, Verdict, exit_code, judge
 
 
 def recovery(**over: Any) -> Recovery:
@@ -54,7 +55,6 @@ def inputs(**over: Any) -> CheckInputs:
         "recovery": recovery(),
         "leader_faulted": False,
         "generator_errors": 0,
-        "generator_limited": False,
     }
     return CheckInputs(**(fields | over))
 
@@ -79,9 +79,9 @@ def test_all_pass() -> None:
     assert (by["error_rate"].value, by["error_rate"].threshold) == (0.005, 0.01)
     assert by["leader_election"].status == "unknown"  # the leader did not change: n/a
     assert by["p99"].message == "p99 20.0ms <= 100.0ms"
-    assert verdict(checks, inputs())[0] == "unknown"
+    assert judge(checks, Validity())[0] == "unknown"
     no_leader_slo = SLO.model_copy(update={"max_leader_election": None})
-    assert verdict(run_checks(no_leader_slo, inputs()), inputs()) == ("pass", [])
+    assert judge(run_checks(no_leader_slo, inputs()), Validity()) == ("pass", [])
 
 
 def test_unset_thresholds_are_not_checked() -> None:
@@ -130,13 +130,16 @@ def test_a_crashing_check_is_unknown_never_pass() -> None:
     checks = run_checks(Slo(max_dropped=None), inputs(), crashing)
     assert [(c.name, c.status) for c in checks] == [("boom", "unknown")]
     assert "crashed" in checks[0].message
-    assert verdict(checks, inputs())[0] == "unknown"
+    assert judge(checks, Validity())[0] == "unknown"
 
 
 def chk(status: str) -> Check:
     return Check.model_validate(
         {"name": "x", "threshold": 1.0, "value": 0.5, "status": status, "message": status}
     )
+
+
+UNSTEADY = "the swarm was not steady before the fault: 25 refused on node-002 in the baseline"
 
 
 @pytest.mark.parametrize(
@@ -150,17 +153,49 @@ def chk(status: str) -> Check:
         (["fail"], {"generator_limited": True}, "fail"),
         (["pass"], {"generator_limited": None}, "unknown"),  # no summary.json
         (["pass"], {"run_errors": ("step 1 (halt) failed",)}, "unknown"),
+        (["pass"], {"unsteady": (UNSTEADY,)}, "unknown"),  # a dirty start line: never pass
+        (["fail"], {"unsteady": (UNSTEADY,)}, "fail"),
+        (["pass"], {"deviations": ("step 2 (wait for leader elected): timed out",)}, "fail"),
+        (["fail", "unknown"], {"interrupted": "interrupted by SIGTERM"}, "interrupted"),
+        (["pass"], {"interrupted": "stopped by `chaos stop`"}, "interrupted"),
     ],
 )
 def test_verdict(statuses_: list[str], over: dict[str, Any], want: str) -> None:
-    got, reasons = verdict([chk(s) for s in statuses_], inputs(**over))
+    got, reasons = judge([chk(s) for s in statuses_], Validity(**over))
     assert got == want
     assert bool(reasons) == (want != "pass")
 
 
+def test_an_interrupted_run_lists_no_checks() -> None:
+    got, reasons = judge([chk("fail")], Validity(interrupted="interrupted (Ctrl-C)"))
+    assert (got, reasons) == (Verdict.INTERRUPTED, ["interrupted (Ctrl-C): not judged"])
+
+
+def test_unsteady_reason_is_kept_word_for_word() -> None:
+    _, reasons = judge([chk("pass")], Validity(unsteady=(UNSTEADY,)))
+    assert reasons == [f"unknown: {UNSTEADY}"]
+
+
 def test_generator_limited_reason() -> None:
-    _, reasons = verdict([chk("pass")], inputs(generator_limited=True))
+    _, reasons = judge([chk("pass")], Validity(generator_limited=True))
     assert reasons == [
         "unknown: the generator could not keep up: the run measured itself "
         "(send lag or generator-side errors)"
     ]
+
+
+@pytest.mark.parametrize(
+    ("verdict", "restored", "platform_failed", "code"),
+    [
+        (Verdict.PASS, True, False, ExitCode.PASS),
+        (Verdict.FAIL, True, False, ExitCode.FAIL),
+        (Verdict.UNKNOWN, True, False, ExitCode.UNKNOWN),
+        (Verdict.UNKNOWN, True, True, ExitCode.PLATFORM),  # a failed step outranks unknown
+        (Verdict.FAIL, True, True, ExitCode.FAIL),  # ... but not a failed check
+        (Verdict.INTERRUPTED, True, False, ExitCode.INTERRUPTED),
+        (Verdict.INTERRUPTED, False, False, ExitCode.NOT_RESTORED),  # not restored first
+        (Verdict.PASS, False, False, ExitCode.NOT_RESTORED),
+    ],
+)
+def test_exit_code(verdict: Verdict, restored: bool, platform_failed: bool, code: int) -> None:
+    assert exit_code(verdict, restored=restored, platform_failed=platform_failed) == code

@@ -42,6 +42,11 @@ BASE = Baseline(error_rate=0.0, p99_ms=5.0)  # good: errors <= 0.1 %, p99 <= 55 
         (Bucket(0.0, sent=200, errors=1, p99_ms=4.0), False),  # one error in 200 = 0.5 %
         (Bucket(0.0, sent=200, errors=0, p99_ms=55.0), True),  # at the p99 limit
         (Bucket(0.0, sent=200, errors=0, p99_ms=55.1), False),
+        # the generator stalled 40 ms: its own lag in every latency of the window, not the
+        # cluster's
+        (Bucket(0.0, sent=200, errors=0, p99_ms=92.0, lag_ms=40.0), True),
+        (Bucket(0.0, sent=200, errors=0, p99_ms=96.0, lag_ms=40.0), False),  # slower than that
+        (Bucket(0.0, sent=200, errors=0, p99_ms=1030.0, lag_ms=2.0), False),  # a SYN retransmit
         (Bucket(0.0, sent=200, errors=200, p99_ms=None), False),  # all failed
         (Bucket(0.0, sent=0, errors=0, p99_ms=None), False),  # nothing sent: no evidence
     ],

@@ -2,35 +2,57 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
 from chaos.analysis import events as ev
-from chaos.timeline import Event
+from chaos.timeline import (
+    ApiError,
+    ApiOk,
+    Event,
+    LeaderChange,
+    NodeStatusChange,
+    TasksChange,
+    UpdateStateChange,
+)
 
 FAULT = 10.0
 
 
-def e(t: float, kind: str, **data: Any) -> Event:
-    return Event(t=t, kind=kind, data=data)
+def leader(t: float, old: str | None, new: str | None) -> LeaderChange:
+    return LeaderChange(t=t, old=old, new=new)
 
 
-def tasks(t: float, running: int, desired: int, service: str = "web", **by_node: int) -> Event:
-    return e(t, "tasks", service=service, running=running, desired=desired, by_node=by_node)
+def status(t: float, node: str, new: str, old: str = "ready") -> NodeStatusChange:
+    return NodeStatusChange(t=t, node=node, old=old, new=new)
+
+
+def api_error(t: float, message: str, node: str = "") -> ApiError:
+    return ApiError(t=t, node=node, message=message)
+
+
+def api_ok(t: float, node: str = "") -> ApiOk:
+    return ApiOk(t=t, node=node)
+
+
+def tasks(
+    t: float, running: int, desired: int, service: str = "web", **by_node: int
+) -> TasksChange:
+    return TasksChange(
+        t=t, service=service, running=running, desired=desired, by_node=by_node, images={}
+    )
 
 
 @pytest.mark.parametrize(
     ("events", "fault", "before", "want"),
     [
-        ([e(25.0, "leader", old="m1", new="m2")], FAULT, "m1", 15.0),
+        ([leader(25.0, "m1", "m2")], FAULT, "m1", 15.0),
         # no leader for a while, then a new one
-        ([e(12.0, "leader", old="m1", new=None), e(21.5, "leader", new="m3")], FAULT, "m1", 11.5),
-        ([e(5.0, "leader", old="m1", new="m2")], FAULT, "m1", None),  # before the fault
-        ([e(12.0, "leader", old=None, new="m1")], FAULT, "m1", None),  # the same leader again
+        ([leader(12.0, "m1", None), leader(21.5, None, "m3")], FAULT, "m1", 11.5),
+        ([leader(5.0, "m1", "m2")], FAULT, "m1", None),  # before the fault
+        ([leader(12.0, None, "m1")], FAULT, "m1", None),  # the same leader again
         ([], FAULT, "m1", None),
-        ([e(25.0, "leader", old="m1", new="m2")], None, "m1", None),  # no fault
-        ([e(12.0, "leader", old=None, new="m1")], FAULT, None, 2.0),  # leader unknown before
+        ([leader(25.0, "m1", "m2")], None, "m1", None),  # no fault
+        ([leader(12.0, None, "m1")], FAULT, None, 2.0),  # leader unknown before
     ],
 )
 def test_leader_elected(
@@ -41,25 +63,25 @@ def test_leader_elected(
 
 def test_leader_after() -> None:
     assert ev.leader_after([], "m1") == "m1"
-    assert ev.leader_after([e(1, "leader", new="m2"), e(2, "leader", new="m3")], "m1") == "m3"
-    assert ev.leader_after([e(1, "leader", new=None)], "m1") is None
+    assert ev.leader_after([leader(1, "m1", "m2"), leader(2, "m2", "m3")], "m1") == "m3"
+    assert ev.leader_after([leader(1, "m1", None)], "m1") is None
 
 
 @pytest.mark.parametrize(
     ("events", "faulted", "want"),
     [
-        ([e(22.0, "node_status", node="w1", old="ready", new="down")], {"w1"}, 12.0),
-        ([e(22.0, "node_status", node="w2", old="ready", new="down")], {"w1"}, None),
-        ([e(12.0, "node_status", node="w1", new="unknown")], {"w1"}, None),
+        ([status(22.0, "w1", "down")], {"w1"}, 12.0),
+        ([status(22.0, "w2", "down")], {"w1"}, None),
+        ([status(12.0, "w1", "unknown")], {"w1"}, None),
         (
             [
-                e(5.0, "node_status", node="w1", new="down"),  # before the fault
-                e(24.0, "node_status", node="w1", new="down"),
+                status(5.0, "w1", "down"),  # before the fault
+                status(24.0, "w1", "down"),
             ],
             {"w1"},
             14.0,
         ),
-        ([e(22.0, "node_status", node="w1", new="down")], set(), None),
+        ([status(22.0, "w1", "down")], set(), None),
     ],
 )
 def test_node_down_detected(events: list[Event], faulted: set[str], want: float | None) -> None:
@@ -92,8 +114,8 @@ def test_tasks_rescheduled(events: list[Event], want: float | None) -> None:
     assert ev.tasks_rescheduled_s(events, FAULT, {"w1"}, "web") == want
 
 
-def upd(t: float, new: str) -> Event:
-    return e(t, "update_state", service="web", old="updating", new=new, message=f"update {new}")
+def upd(t: float, new: str) -> UpdateStateChange:
+    return UpdateStateChange(t=t, service="web", old="updating", new=new, message=f"update {new}")
 
 
 @pytest.mark.parametrize(
@@ -129,25 +151,25 @@ def test_service_converged(
     [
         ([], 100.0, 0.0, None),
         (
-            [e(10, "api_error", node="m2", message="no leader"), e(25, "api_ok", node="m2")],
+            [api_error(10, "no leader", "m2"), api_ok(25, "m2")],
             100.0,
             15.0,
             "no leader",
         ),
         (
             [
-                e(10, "api_error", message="deadline exceeded"),
-                e(12, "api_error", message="no leader"),  # the same outage
-                e(20, "api_ok"),
-                e(30, "api_error", message="again"),
-                e(31, "api_ok"),
+                api_error(10, "deadline exceeded"),
+                api_error(12, "no leader"),  # the same outage
+                api_ok(20),
+                api_error(30, "again"),
+                api_ok(31),
             ],
             100.0,
             11.0,
             "deadline exceeded",
         ),
-        ([e(90, "api_error", message="x")], 100.0, 10.0, "x"),  # open at the end: clipped
-        ([e(5, "api_ok")], 100.0, 0.0, None),
+        ([api_error(90, "x")], 100.0, 10.0, "x"),  # open at the end: clipped
+        ([api_ok(5)], 100.0, 0.0, None),
     ],
 )
 def test_api_unavailable(

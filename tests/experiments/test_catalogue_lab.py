@@ -8,16 +8,39 @@ from pathlib import Path
 import pytest
 
 from chaos.lab import Lab
-from tests.experiments.helpers import ok_on, run
+from chaos.timeline import (
+    ApiError,
+    LeaderChange,
+    NodeAvailabilityChange,
+    NodePowerChange,
+    NodeRoleChange,
+    NodeStatusChange,
+    TasksChange,
+    UpdateStateChange,
+)
+from tests.experiments.helpers import Ran, ok_on, run
+from tests.lab.helpers import swarm_snapshot
 
 pytestmark = pytest.mark.lab
 
 
+def assert_quiet(ran: Ran) -> None:
+    """Not one error of any kind in any phase; else say what each phase saw and what the
+    swarm and the mesh looked like (a lab that errs with nothing broken is a lab bug)."""
+    noisy = {
+        p.name: {n.node: n.requests.errors for n in p.nodes if n.requests.error_count}
+        for p in ran.result.phases
+        if p.requests.error_count
+    }
+    assert not noisy, f"errors with no fault: {noisy}\n{swarm_snapshot(ran.lab)}"
+
+
 def test_baseline_passes_with_no_errors(lab: Lab, tmp_path: Path) -> None:
+    # expect: every request to every node IP succeeds; any error is a set-up problem
     ran = run("baseline", tmp_path)
     r = ran.result
-    assert r.verdict in ("pass", "unknown"), r.verdict_reasons  # unknown only if the box is busy
-    assert ran.code == {"pass": 0, "unknown": 5}[r.verdict]
+    assert_quiet(ran)
+    assert r.verdict == "pass" and ran.code == 0, r.verdict_reasons
     assert r.restored and not r.errors
     assert [p.name for p in r.phases] == ["warmup", "baseline", "fault", "observe"]
     assert r.load is not None and r.load.requests.ok > 0
@@ -43,7 +66,14 @@ def test_leader_kill_elects_a_new_leader_and_errors_hit_the_dead_ip(
     assert r.failed_by_node[victim] > max(r.failed_by_node[n] for n in others)
     assert r.recovery.dead_ip_errors > 0
     assert r.restored
-    assert ran.code in (0, 1, 5)  # the verdict is the SLO's business; the run itself worked
+    # the live IPs fail only while the mesh still sends to the dead node's task (gossip's 4 s
+    # suspicion), then serve like the baseline: client recovery is measured, within seconds
+    rec = r.recovery
+    assert rec.client_status == "recovered" and rec.client_recovered_s is not None, rec.notes
+    assert rec.client_recovered_s < 15.0, rec
+    # expect: a new leader in 10-20 s (< the SLO's 30 s), live-IP errors for a few seconds
+    # only (< 10 %), recovered well inside 60 s: the SLO holds
+    assert_slo_holds(ran)
 
 
 def test_follower_kill_keeps_the_leader_and_reschedules(lab: Lab, tmp_path: Path) -> None:
@@ -58,6 +88,7 @@ def test_follower_kill_keeps_the_leader_and_reschedules(lab: Lab, tmp_path: Path
     assert r.recovery.tasks_rescheduled_s >= down
     assert ran.step_nodes(2) == []  # service_converged was reached
     assert r.restored
+    assert_slo_holds(ran)
 
 
 def test_leader_freeze_elects_a_new_leader(lab: Lab, tmp_path: Path) -> None:
@@ -66,7 +97,7 @@ def test_leader_freeze_elects_a_new_leader(lab: Lab, tmp_path: Path) -> None:
     (victim,) = ran.step_nodes(0)
     assert victim == r.leader_before
     assert r.leader_after != victim
-    assert any(e.data.get("new") == "suspended" for e in ran.events("node_power"))
+    assert any(e.new == "suspended" for e in ran.events(NodePowerChange))
     # a frozen node answers nothing: its IP's failures are timeouts, not refusals
     fault = next(p for p in r.phases if p.name == "fault")
     stats = next(n for n in fault.nodes if n.node == victim)
@@ -75,57 +106,72 @@ def test_leader_freeze_elects_a_new_leader(lab: Lab, tmp_path: Path) -> None:
     )
     assert timeouts > stats.requests.errors.get("refused", 0)
     assert r.restored
+    assert_slo_holds(ran)
 
 
 def test_quorum_loss_fails_the_api_while_the_live_ip_keeps_serving(
     lab: Lab, tmp_path: Path
 ) -> None:
-    ran = run("quorum-loss", tmp_path, "steps.1.sleep=12s")
+    ran = run("quorum-loss", tmp_path)
     r = ran.result
     lost = ran.step_nodes(0)
     assert len(lost) == 2 and r.leader_before in lost
     (live,) = {"node-001", "node-002", "node-003"} - set(lost)
     assert r.recovery.api_unavailable_s is not None and r.recovery.api_unavailable_s > 5.0
     assert r.recovery.api_first_error
-    assert any(e.kind == "api_error" for e in r.events)
+    assert any(isinstance(e, ApiError) for e in r.events)
     # running tasks keep serving on the live node's IP during the outage
     assert ok_on(ran, live, ("fault",)) > 0
     assert r.restored
+    assert_slo_holds(ran)
+
+
+def test_baseline_after_the_faults_has_not_one_error(lab: Lab, tmp_path: Path) -> None:
+    """Run in file order after leader-kill, follower-kill, leader-freeze and quorum-loss on the
+    same lab: after that history, a run with no fault sees not one error in any phase (a lab
+    that errs with nothing broken would make every number it prints suspect)."""
+    ran = run("baseline", tmp_path)
+    assert_quiet(ran)
+    assert ran.result.verdict == "pass" and ran.code == 0, ran.result.verdict_reasons
 
 
 def test_rolling_update_ends_with_every_task_on_web_2(lab: Lab, tmp_path: Path) -> None:
     ran = run("rolling-update", tmp_path, "service.update.delay=1s")
     r = ran.result
     final = ran.last_tasks()
-    assert final.data["images"] == {"chaoslab/web:2": 3}
-    states = [e.data.get("new") for e in ran.events("update_state")]
+    assert final.images == {"chaoslab/web:2": 3}
+    states = [e.new for e in ran.events(UpdateStateChange)]
     assert "updating" in states and states[-1] == "completed"
     assert r.recovery.service_converged_s is not None and r.recovery.service_converged_s > 0
     assert r.restored
+    assert_slo_holds(ran)
 
 
 def test_bad_update_pauses_and_keeps_web_1_serving(lab: Lab, tmp_path: Path) -> None:
     ran = run("bad-update", tmp_path)
-    states = [e.data.get("new") for e in ran.events("update_state")]
+    states = [e.new for e in ran.events(UpdateStateChange)]
     assert "paused" in states
-    images = ran.last_tasks().data["images"]
+    images = ran.last_tasks().images
     assert images.get("chaoslab/web:1", 0) >= 2 and "chaoslab/web:2" not in images
     assert ran.result.restored
+    assert_slo_holds(ran)
 
 
 def test_bad_update_with_rollback_action_rolls_back(lab: Lab, tmp_path: Path) -> None:
     ran = run("bad-update", tmp_path, "service.update.failure_action=rollback")
-    states = [e.data.get("new") for e in ran.events("update_state")]
+    states = [e.new for e in ran.events(UpdateStateChange)]
     assert "rollback_completed" in states or "rollback_started" in states
     assert ran.result.restored
+    assert_slo_holds(ran)
 
 
 def test_scale_out_spreads_six_tasks(lab: Lab, tmp_path: Path) -> None:
     ran = run("scale-out", tmp_path)
     final = ran.last_tasks()
-    assert final.data["running"] == 6
-    assert sorted(final.data["by_node"].values()) == [2, 2, 2]
+    assert final.running == 6
+    assert sorted(final.by_node.values()) == [2, 2, 2]
     assert ran.result.restored
+    assert_slo_holds(ran)
 
 
 def test_drain_leader_moves_its_tasks_and_keeps_leadership(lab: Lab, tmp_path: Path) -> None:
@@ -133,11 +179,12 @@ def test_drain_leader_moves_its_tasks_and_keeps_leadership(lab: Lab, tmp_path: P
     r = ran.result
     (drained,) = ran.step_nodes(0)
     assert drained == r.leader_before == r.leader_after
-    after_drain = [e for e in ran.events("tasks") if e.data["running"] == 3]
-    assert any(drained not in e.data["by_node"] for e in after_drain)
-    avail = [(e.data["node"], e.data["new"]) for e in ran.events("node_availability")]
+    after_drain = [e for e in ran.events(TasksChange) if e.running == 3]
+    assert any(drained not in e.by_node for e in after_drain)
+    avail = [(e.node, e.new) for e in ran.events(NodeAvailabilityChange)]
     assert (drained, "drain") in avail and (drained, "active") in avail
     assert r.restored
+    assert_slo_holds(ran)
 
 
 def test_label_placement_has_no_node_to_move_to(lab: Lab, tmp_path: Path) -> None:
@@ -146,24 +193,26 @@ def test_label_placement_has_no_node_to_move_to(lab: Lab, tmp_path: Path) -> Non
     ran = run("label-placement", tmp_path)
     r = ran.result
     assert ran.step_nodes(0) == ["node-003"]
-    first = ran.events("tasks")[0]
-    assert first.data["by_node"] == {"node-003": 2}
+    first = ran.events(TasksChange)[0]
+    assert first.by_node == {"node-003": 2}
     # while node-003 is down no other node may run the tasks
-    assert all(set(e.data["by_node"]) <= {"node-003"} for e in ran.events("tasks"))
+    assert all(set(e.by_node) <= {"node-003"} for e in ran.events(TasksChange))
     fault = next(p for p in r.phases if p.name == "fault")
     assert fault.requests.error_count > 0  # every IP fails: no backend anywhere
-    assert ran.last_tasks().data["running"] == 2
+    assert ran.last_tasks().running == 2
     assert r.restored
+    assert_slo_holds(ran)
 
 
 def test_global_service_task_is_not_replaced_elsewhere(lab: Lab, tmp_path: Path) -> None:
     ran = run("global-service", tmp_path)
     r = ran.result
     (victim,) = ran.step_nodes(0)
-    assert all(max(e.data["by_node"].values(), default=0) <= 1 for e in ran.events("tasks"))
-    assert any(victim not in e.data["by_node"] for e in ran.events("tasks"))
-    assert ran.last_tasks().data["running"] == 3
+    assert all(max(e.by_node.values(), default=0) <= 1 for e in ran.events(TasksChange))
+    assert any(victim not in e.by_node for e in ran.events(TasksChange))
+    assert ran.last_tasks().running == 3
     assert r.restored
+    assert_slo_holds(ran)
 
 
 def test_demote_promote_hands_leadership_over_fast(lab: Lab, tmp_path: Path) -> None:
@@ -173,9 +222,10 @@ def test_demote_promote_hands_leadership_over_fast(lab: Lab, tmp_path: Path) -> 
     assert demoted == r.leader_before and r.leader_after != demoted
     elected = r.recovery.leader_elected_s
     assert elected is not None and elected < 10.0  # a transfer, not an election timeout
-    roles = [(e.data["node"], e.data["new"]) for e in ran.events("node_role")]
+    roles = [(e.node, e.new) for e in ran.events(NodeRoleChange)]
     assert (demoted, "worker") in roles and (demoted, "manager") in roles
     assert r.restored
+    assert_slo_holds(ran)
 
 
 def test_stack_deploy_and_remove(lab: Lab, tmp_path: Path) -> None:
@@ -184,6 +234,7 @@ def test_stack_deploy_and_remove(lab: Lab, tmp_path: Path) -> None:
     assert ran.result.restored
     engine = lab.manager_engines()[0]
     assert not [s for s in engine.services() if s.name.startswith("shop_")]
+    assert_slo_holds(ran)
 
 
 def test_leader_isolate_elects_a_new_leader_while_the_victim_serves_its_own_task(
@@ -195,7 +246,7 @@ def test_leader_isolate_elects_a_new_leader_while_the_victim_serves_its_own_task
     assert victim == r.leader_before
     # the majority's new leader; after the reconnect the victim may win again (its term)
     fault = next(p for p in r.phases if p.name == "fault")
-    new = [e.data["new"] for e in ran.events("leader") if e.t >= fault.start and e.data["new"]]
+    new = [e.new for e in ran.events(LeaderChange) if e.t >= fault.start and e.new]
     assert new and new[0] != victim, new
     elected = r.recovery.leader_elected_s
     assert elected is not None and 5.0 < elected < 60.0  # an election timeout, as for a halt
@@ -203,6 +254,7 @@ def test_leader_isolate_elects_a_new_leader_while_the_victim_serves_its_own_task
     # a partition is not a crash: the victim's own IP kept answering from its own task
     assert ok_on(ran, victim, ("fault",)) > 0
     assert r.restored and not lab.isolated(victim)
+    assert_slo_holds(ran)
 
 
 LEAVE = """\
@@ -230,3 +282,43 @@ def test_a_leave_is_undone_by_rejoining_the_node(lab: Lab, tmp_path: Path) -> No
     assert sorted(v.hostname for v in views) == ["node-001", "node-002", "node-003"]
     assert all(v.role == "manager" and v.state == "ready" for v in views), views
     assert any(v.hostname == victim and v.manager_status == "Reachable" for v in views)
+
+
+def assert_slo_holds(ran: Ran) -> None:
+    """Every catalogue experiment's SLO is written from its ``expect`` text for a healthy
+    swarm, so the verdict is pass; or unknown when the generator measured itself (send lag
+    p99 > 10 ms: this host's two cores are shared with the three engines), never fail."""
+    r = ran.result
+    limited = r.load is not None and r.load.generator_limited
+    assert r.verdict == ("unknown" if limited else "pass"), r.verdict_reasons
+
+
+def test_lossy_managers_keep_their_leader(lab: Lab, tmp_path: Path) -> None:
+    ran = run("lossy-managers", tmp_path, "steps.0.degrade.duration=15s")
+    r = ran.result
+    assert sorted(ran.step_nodes(0)) == ["node-001", "node-002", "node-003"]
+    # expect: raft's TCP retransmits ride out 30% loss: no election, no node Down
+    assert r.leader_after == r.leader_before and r.recovery.leader_elected_s is None
+    assert not [e for e in ran.events(NodeStatusChange) if e.new == "down"]
+    assert_slo_holds(ran)
+    assert r.restored
+
+
+def test_slow_leader_keeps_leading_and_its_api_slows(lab: Lab, tmp_path: Path) -> None:
+    ran = run("slow-leader", tmp_path, "steps.0.degrade.duration=15s")
+    r = ran.result
+    (victim,) = ran.step_nodes(0)
+    assert victim == r.leader_before
+    # expect: heartbeats still arrive well inside the election timeout
+    assert r.leader_after == victim and r.recovery.leader_elected_s is None
+    assert_slo_holds(ran)  # the data plane is not delayed
+    assert r.restored
+
+
+def test_starved_leader_keeps_leading(lab: Lab, tmp_path: Path) -> None:
+    ran = run("starved-leader", tmp_path, "steps.0.stress.duration=15s")
+    r = ran.result
+    assert ran.step_nodes(0) == [r.leader_before]
+    assert r.leader_after == r.leader_before
+    assert_slo_holds(ran)
+    assert r.restored

@@ -90,21 +90,41 @@ def test_recover_undoes_the_faults_of_a_sigkilled_run(
     assert again.returncode == 0 and "nothing to recover" in again.stdout
 
 
-def test_ctrl_c_restores_before_exiting(lab: Lab, tmp_path: Path) -> None:
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP])
+def test_a_signal_restores_before_exiting(lab: Lab, tmp_path: Path, sig: signal.Signals) -> None:
+    """Ctrl-C, SIGTERM and SIGHUP all stop the run, restore and write the result; a second
+    signal during the restore only makes it say "please wait" (it is shielded)."""
     proc = start_run(tmp_path, "steps.1.timeout=300s")
     try:
         victim = wait_for_halt(tmp_path, proc)
         time.sleep(1.0)
-        proc.send_signal(signal.SIGINT)
+        proc.send_signal(sig)
+        poll(lambda: restoring(tmp_path), 60, "the restore to begin")
+        proc.send_signal(sig)  # the second: never aborts the restore
         stdout, stderr = proc.communicate(timeout=300)
     finally:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
     assert proc.returncode == 130, stdout + stderr
+    assert "please wait" in stderr, stderr
+    assert "NOT restored" not in stdout
     assert lab.power(victim) == "running"
     assert Journal().pending() == []
     result = json.loads((tmp_path / "result.json").read_text())
     assert result["restored"] is True
-    assert any("interrupted" in e for e in result["errors"])
-    assert result["verdict"] == "unknown"
+    assert result["verdict"] == "interrupted"
+    name = {signal.SIGINT: "(Ctrl-C)", signal.SIGTERM: "SIGTERM", signal.SIGHUP: "SIGHUP"}[sig]
+    assert [r for r in result["verdict_reasons"] if name in r], result["verdict_reasons"]
+    # an interrupted run lists no failed checks: nothing was judged
+    assert not [r for r in result["verdict_reasons"] if r.startswith(("fail:", "unknown:"))]
+    assert lab.manager_engines()[0].services() == []
+
+
+def restoring(out: Path) -> bool:
+    """The run's timeline shows its restore at work (the load has stopped: phase end)."""
+    path = out / "events.jsonl"
+    if not path.exists():
+        return False
+    kinds = [json.loads(line)["data"].get("name") for line in path.read_text().splitlines()]
+    return "end" in kinds

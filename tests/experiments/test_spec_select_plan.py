@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from chaos import faults
 from chaos.errors import UsageError
 from chaos.experiment import catalogue
 from chaos.experiment.plan import plan
@@ -22,7 +23,7 @@ from chaos.experiment.spec import (
 from chaos.journal import Journal
 from chaos.platform.base import NodeInfo
 
-ALL = frozenset({"halt", "start", "suspend", "resume", "stop_engine", "isolate", "reconnect"})
+ALL = frozenset(faults.capabilities())  # a platform that can do every fault kind
 
 
 def cluster(leader: str = "node-001", workers: tuple[str, ...] = ()) -> list[NodeInfo]:
@@ -117,9 +118,14 @@ def test_set_overrides_with_types() -> None:
     ],
 )
 def test_select_is_deterministic(raw: Any, expected: tuple[str, ...]) -> None:
+    """A named, labelled, referenced or whole-set target is the same whatever the seed, and
+    one seed always gives the same answer."""
     target = Target.model_validate(raw)
-    got = select(target, cluster(), {"v": ("node-009",)}, random.Random(1))
-    assert got == expected if raw != {"managers": 3} else sorted(got) == list(expected)
+    for seed in range(25):
+        runs = [select(target, cluster(), {"v": ("node-009",)}, random.Random(seed)) for _ in "ab"]
+        assert runs[0] == runs[1], (seed, runs)
+        got = runs[0]
+        assert got == expected if raw != {"managers": 3} else sorted(got) == list(expected)
 
 
 def test_follower_and_managers_choice_follows_the_seed() -> None:
@@ -127,8 +133,9 @@ def test_follower_and_managers_choice_follows_the_seed() -> None:
     follower = Target.model_validate("follower")
     picks = {select(follower, nodes, {}, random.Random(s))[0] for s in range(30)}
     assert picks == {"node-002", "node-003"}  # never the leader, both reachable by some seed
-    same = [select(follower, nodes, {}, random.Random(7)) for _ in range(5)]
-    assert len(set(same)) == 1
+    for seed in range(30):  # a seed is a choice: the same every time it is replayed
+        same = {select(follower, nodes, {}, random.Random(seed)) for _ in range(5)}
+        assert len(same) == 1, (seed, same)
     two = select(Target.model_validate({"managers": 2}), nodes, {}, random.Random(3))
     assert two[0] == "node-001" and len(set(two)) == 2  # the leader is always among them
 
@@ -214,10 +221,13 @@ def test_leader_target_after_halting_the_leader_needs_an_election() -> None:
 
 def test_journal_pending_and_undone(tmp_path: Path) -> None:
     j = Journal(tmp_path / "journal.jsonl")
-    a = j.applied("run1", "lab", "halt", "node-001")
-    b = j.applied("run1", "lab", "label_add", "node-002", {"key": "zone", "old": None})
-    c = j.applied("run2", "lab", "drain", "node-003")
+    a = j.applied("run1", "lab", "halt", "node-001", "start")
+    b = j.applied(
+        "run1", "lab", "label_add", "node-002", "label_restore", {"key": "zone", "old": None}
+    )
+    c = j.applied("run2", "lab", "drain", "node-003", "activate")
     assert [f.undo for f in j.pending()] == ["start", "label_restore", "activate"]
+    assert [f.undo for f in j.pending(platform="vagrant")] == []
     j.undone(a)
     assert [f.id for f in j.pending("run1")] == [b.id]
     with open(j.path, "a") as fh:
@@ -228,8 +238,27 @@ def test_journal_pending_and_undone(tmp_path: Path) -> None:
 
 def test_journal_forgets_the_faults_of_a_removed_cluster(tmp_path: Path) -> None:
     j = Journal(tmp_path / "journal.jsonl")
-    j.applied("run1", "lab", "halt", "node-001")
-    kept = j.applied("run1", "vagrant", "halt", "node-002")
+    j.applied("run1", "lab", "halt", "node-001", "start")
+    kept = j.applied("run1", "vagrant", "halt", "node-002", "start")
     assert j.forget("lab") == 1
     assert [f.id for f in j.pending()] == [kept.id]
     assert j.forget("lab") == 0
+
+
+def test_every_fault_kind_has_a_heal_and_the_spec_names_every_step_action() -> None:
+    """The registry is the one list: every fault heals with a registered heal, every step
+    action the spec accepts is the registry's, and the journal records the registry's heal."""
+    from chaos import faults
+    from chaos.experiment import spec
+
+    for kind in faults.FAULTS.values():
+        assert kind.heal in faults.HEALS, kind.name
+    for step in ("power", "node", "label", "task", "stress", "degrade"):
+        for action in faults.step_actions(step):
+            assert spec.STEP_KINDS[action] == step
+    assert set(spec.POWER_ACTIONS) == {"halt", "stop_engine", "suspend", "isolate", "start",
+                                       "resume", "reconnect"}  # fmt: skip
+    assert faults.healed_by("start") == {"halt", "stop_engine"}
+    caps = ("halt", "stop_engine", "suspend", "isolate", "stress", "degrade", "start", "resume",
+            "reconnect", "delay")  # fmt: skip
+    assert faults.capabilities() == caps

@@ -37,7 +37,7 @@ def test_a_run_within_its_slo_passes() -> None:
         ("absolute", "dropped"): "pass",
     }
     assert report.exit_code == 0
-    assert report.lines()[-1] == "gate: PASS (4 checks)"
+    assert gate.lines(report)[-1] == "gate: PASS (4 checks)"
 
 
 @pytest.mark.parametrize(
@@ -72,7 +72,7 @@ def test_missing_metric_is_unknown_and_fails_the_gate(tmp_path: Path) -> None:
     assert got[("absolute", "error_rate")] == "unknown"
     assert got[("absolute", "p99")] == "unknown"
     assert report.exit_code == 1
-    line = next(c.line for c in report.checks if c.metric == "error_rate")
+    line = next(gate.line(c) for c in report.checks if c.metric == "error_rate")
     assert line.startswith("UNKNOWN") and "counts as a failure" in line
 
 
@@ -144,7 +144,7 @@ def test_regression_beyond_tolerance_fails(tmp_path: Path) -> None:
     assert got[("baseline", "error_rate")] == "fail"
     assert got[("baseline", "p99")] == "pass"
     assert report.exit_code == 1
-    line = next(c.line for c in report.checks if c.status == "fail")
+    line = next(gate.line(c) for c in report.checks if c.status == "fail")
     assert line.startswith("FAIL    error_rate vs baseline: rolling-update")
     assert "1.62% (1 run) > 0.746%" in line
 

@@ -11,9 +11,12 @@ import pytest
 from click.testing import CliRunner
 
 from chaos import sweep
+from chaos.analysis import load_result, write_result
 from chaos.cli import cli
 from chaos.errors import UsageError
 from chaos.experiment.runner import RunOptions, RunOutcome
+from chaos.sweep import run as sweep_run
+from chaos.verdict import Verdict
 from tests.gate.helpers import ROLLING, derive
 
 
@@ -162,26 +165,36 @@ def cell(name: str, failed: list[float | None], update: list[float | None]) -> s
 @pytest.mark.parametrize(
     ("cells", "slug", "confidence", "phrase"),
     [
-        # fewest failed; its worst repeat (3) beats the runner-up's best (10)
+        # fewest failed; every repeat of b below every repeat of a: 9 of 9 pairs, p = 1/20
         (
             [cell("a", [10, 14, 12], [20, 21, 22]), cell("b", [0, 3, 1], [30, 31, 29])],
             "b",
             "confident",
-            "worst repeat beats the runner-up's best (0..3 vs a: 10..14)",
+            "b failed fewer requests than a in 9 of 9 run pairs (3 vs 3 runs); a lead this "
+            "one-sided comes by chance 5.0% of the time when two settings are alike: sure at 95%",
         ),
-        # fewest failed by median, but the ranges overlap
+        # fewest failed by median, but the runs overlap: 6 of 9 pairs, p = 7/20
         (
             [cell("a", [2, 9, 4], [20, 20, 20]), cell("b", [1, 5, 3], [30, 30, 30])],
             "b",
             "not_sure",
-            "failed requests ranges overlap (1..5 vs a: 2..9)",
+            "in 6 of 9 run pairs (3 vs 3 runs); a lead this one-sided comes by chance 35.0% of "
+            "the time when two settings are alike: not sure (sure needs 5.0% or less)",
         ),
         # equal failed medians: the shorter update decides, here separated
         (
             [cell("a", [0, 0, 1], [30, 32, 31]), cell("b", [0, 1, 0], [17, 18, 19])],
             "b",
             "confident",
-            "on update duration",
+            "b finished its update sooner than a in 9 of 9 run pairs",
+        ),
+        # separated, but two runs each can never be sure: the best split has a 1/6 chance
+        (
+            [cell("a", [10, 14], [20, 21]), cell("b", [0, 3], [30, 31])],
+            "b",
+            "not_sure",
+            "comes by chance 16.7% of the time when two settings are alike; 2 vs 2 runs can "
+            "never be sure at 95%: repeat each setting at least 3 times",
         ),
         (
             [cell("a", [0], [30]), cell("b", [4], [12])],
@@ -209,6 +222,30 @@ def cell(name: str, failed: list[float | None], update: list[float | None]) -> s
             "not_sure",
             "no update duration to compare with a",
         ),
+        # sure against both others; the text names the least one-sided lead
+        (
+            [
+                cell("a", [1, 2, 3, 2], [20, 20, 20, 20]),
+                cell("b", [9, 8, 7, 9], [20, 20, 20, 20]),
+                cell("c", [4, 5, 6, 5], [20, 20, 20, 20]),
+            ],
+            "a",
+            "confident",
+            "sure at 95% against all 2 other settings (the least one-sided lead, vs c, comes by "
+            "chance 1.4% of the time",
+        ),
+        # sure against c but not against b: the first comparison not sure is named
+        (
+            [
+                cell("a", [1, 2, 3], [20, 20, 20]),
+                cell("b", [2, 4, 3], [20, 20, 20]),
+                cell("c", [9, 8, 7], [20, 20, 20]),
+            ],
+            "a",
+            "not_sure",
+            "not sure: a failed fewer requests than b in 7 of 9 run pairs (3 vs 3 runs); a lead "
+            "this one-sided comes by chance 25.0% of the time",
+        ),
     ],
 )
 def test_recommend(
@@ -217,6 +254,7 @@ def test_recommend(
     rec = sweep.recommend(cells)
     assert (rec.slug, rec.confidence) == (slug, confidence), rec.text
     assert phrase in rec.text
+    assert rec.confidence != "confident" or all(v.sure for v in rec.versus)
 
 
 def make_sweep_dir(
@@ -310,7 +348,7 @@ def test_cli_bad_sweep_is_a_usage_error_before_touching_a_cluster(
     def no_run(*args: object) -> None:
         raise AssertionError("a sweep with an invalid cell must not start a run")
 
-    monkeypatch.setattr(sweep, "run_experiment", no_run)
+    monkeypatch.setattr(sweep_run, "run_experiment", no_run)
     got = CliRunner().invoke(
         cli, ["run", "rolling-update", "--sweep", "update.order=sideways", "--quiet"]
     )
@@ -343,20 +381,17 @@ class FakeRuns:
             settings={"service": {"update": {"parallelism": par}}},
         )
         code = 4 if n == self.stop_at else 0
-        return RunOutcome(opts.out_dir, "pass", code, ["results: x", "verdict: pass"])
+        return RunOutcome(opts.out_dir, Verdict.PASS, code, ["results: x", "verdict: pass"])
 
 
-def test_run_sweep_lays_out_cells_and_repeats(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_run_sweep_lays_out_cells_and_repeats(tmp_path: Path) -> None:
     fake = FakeRuns()
-    monkeypatch.setattr(sweep, "run_experiment", fake)
     out = tmp_path / "sweep"
     axes = [sweep.parse_axis("update.parallelism=1,3")]
     lines: list[str] = []
     got = sweep.run_sweep(
         "rolling-update", {"update.delay": "1s"}, axes, 2, RunOptions("lab", 7, out, False, False),
-        log=lines.append,
+        log=lines.append, run_one=fake,
     )  # fmt: skip
     assert got.exit_code == 0 and got.out_dir == out
     assert fake.calls == [
@@ -368,21 +403,47 @@ def test_run_sweep_lays_out_cells_and_repeats(
     summary = sweep.SweepSummary.model_validate_json((out / sweep.SUMMARY_FILE).read_text())
     assert [c.failed.median for c in summary.cells] == [21.5, 63.5]
     assert summary.recommendation.slug == "update.parallelism=1"
-    assert summary.recommendation.confidence == "confident"
+    # 2 runs against 2 that do not overlap: the most one-sided split, still a 1/6 chance
+    assert summary.recommendation.confidence == "not_sure"
+    assert "2 vs 2 runs can never be sure" in summary.recommendation.text
     assert got.lines[-1] == summary.recommendation.text
     assert lines[0] == f"sweep {out}: 2 settings x 2 repeats = 4 runs"
 
 
-def test_run_sweep_stops_when_the_cluster_is_not_restored(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_run_sweep_stops_when_the_cluster_is_not_restored(tmp_path: Path) -> None:
     fake = FakeRuns(stop_at=2)
-    monkeypatch.setattr(sweep, "run_experiment", fake)
     out = tmp_path / "sweep"
     axes = [sweep.parse_axis("update.parallelism=1,3")]
-    got = sweep.run_sweep("rolling-update", {}, axes, 2, RunOptions("lab", None, out), log=print)
+    opts = RunOptions("lab", None, out)
+    got = sweep.run_sweep("rolling-update", {}, axes, 2, opts, log=print, run_one=fake)
     assert got.exit_code == 4 and len(fake.calls) == 2
     assert [seed for _, seed, _ in fake.calls] == [None, None]
     summary = sweep.summarise(out)
     assert [len(c.runs) for c in summary.cells] == [2, 0]
     assert "only one setting has results" in summary.recommendation.text
+
+
+def test_an_interrupted_repeat_is_shown_not_counted(tmp_path: Path) -> None:
+    root = make_sweep_dir(tmp_path / "sweep", {"1": [(23, 17.3), (90, 30.0)], "3": [(50, 8.0)]})
+    path = root / "update.parallelism=1" / "rep-2" / "result.json"
+    r = load_result(path)
+    write_result(path, r.model_copy(update={"verdict": Verdict.INTERRUPTED}))
+    one = sweep.summarise(root).cells[0]
+    assert [r.verdict for r in one.runs] == ["pass", "interrupted"]
+    assert (one.failed.n, one.failed.median, one.update_s.n) == (1, 23, 1)
+
+
+def test_cli_report_rebuilds_a_sweep_from_its_saved_runs(tmp_path: Path) -> None:
+    root = make_sweep_dir(
+        tmp_path / "sweep",
+        {"1": [(23, 17.3), (19, 16.8), (25, 17.9)], "3": [(48, 8.1), (55, 8.6), (61, 7.9)]},
+    )
+    got = CliRunner().invoke(cli, ["report", str(root)])
+    assert got.exit_code == 0, got.output
+    summary = sweep.SweepSummary.model_validate_json((root / sweep.SUMMARY_FILE).read_text())
+    assert got.output.splitlines() == [
+        f"sweep summary: {root / sweep.MARKDOWN_FILE}",
+        f"sweep page: {root / sweep.HTML_FILE}",
+        summary.recommendation.text,
+    ]
+    assert summary.recommendation.confidence == "confident"

@@ -31,9 +31,22 @@ def snapshot() -> dict[str, object]:
     netns = sorted(os.listdir("/run/netns")) if os.path.isdir("/run/netns") else []
     return {
         "netns": [n for n in netns if n.startswith("chaoslab")],
-        "links": [ln for ln in links.splitlines() if "chaoslab" in ln or "cl-node" in ln],
-        "mounts": [m for m in mounts.splitlines() if "swarm-chaos" in m or "chaoslab" in m],
-        "engines": [p for p in procs.splitlines() if "swarm-chaos" in p or "chaos.lab.meshd" in p],
+        "links": [
+            ln
+            for ln in links.splitlines()
+            if "chaoslab" in ln or "cl-node" in ln or "cl-client" in ln
+        ],
+        # the lab's own paths: the VM platform's daemons live under swarm-chaos/vagrant
+        "mounts": [
+            m
+            for m in mounts.splitlines()
+            if str(STATE_DIR) in m or str(RUN_DIR) in m or "chaoslab" in m
+        ],
+        "engines": [
+            p
+            for p in procs.splitlines()
+            if str(STATE_DIR) in p or str(RUN_DIR) in p or "chaos.lab.meshd" in p
+        ],
         "cgroups": [str(p) for p in Path("/sys/fs/cgroup").glob("*/chaoslab")],
         "dirs": [str(d) for d in (STATE_DIR, RUN_DIR) if d.exists()],
     }

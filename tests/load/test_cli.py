@@ -72,7 +72,7 @@ def test_human_output_and_live_line(server: TestServer) -> None:
 
 def test_warns_above_the_benchmarked_rate(server: TestServer) -> None:
     result = CliRunner().invoke(
-        cli, ["load", server.url(), "--rate", "100000/s", "--duration", "10ms", "--json"]
+        cli, ["load", server.url(), "--rate", "15000/s", "--duration", "10ms", "--json"]
     )
     assert result.exit_code == 0, result.output
     assert result.stderr.count("\n") == 1 and "warning" in result.stderr
@@ -86,7 +86,14 @@ def test_usage_errors_exit_2_with_one_line(tmp_path: Path) -> None:
         (["http://127.0.0.1:1/", "--rate", "fast", "--duration", "1s"], "invalid rate"),
         (["http://127.0.0.1:1/", "--rate", "0/s", "--duration", "1s"], "greater than zero"),
         (["ftp://127.0.0.1/", "--rate", "1/s", "--duration", "1s"], "invalid target URL"),
-        (["http://8.8.8.8/", "--rate", "1/s", "--duration", "1s"], "loopback or lab"),
+        (["http://8.8.8.8/", "--rate", "1/s", "--duration", "1s"], "neither loopback nor a node"),
+        # private and documentation ranges are not the cluster under test either
+        (["http://10.1.2.3/", "--rate", "1/s", "--duration", "1s"], "neither loopback nor a node"),
+        (["http://192.0.2.7/", "--rate", "1/s", "--duration", "1s"], "neither loopback nor a node"),
+        (["http://example.com/", "--rate", "1/s", "--duration", "1s"], "names a host"),
+        # a rate the generator cannot schedule: refused, not attempted (it grew to 4 GB)
+        (["http://127.0.0.1:1/", "--rate", "1000000000000/s", "--duration", "1s"], "20,000"),
+        (["http://127.0.0.1:1/", "--rate", "20001/s", "--duration", "1s"], "cannot schedule"),
         (
             [
                 "http://127.0.0.1:1/",

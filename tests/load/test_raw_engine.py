@@ -12,7 +12,7 @@ import pytest
 
 from chaos.load.config import Connection, LoadConfig
 from chaos.load.engines import ENGINE_NAMES, make_engine
-from chaos.load.engines.base import Engine
+from chaos.load.engines.base import HttpEngine
 from chaos.load.engines.raw_engine import RawEngine, ServerDisconnected, _classify
 from chaos.load.loops import LOOP_NAMES, UVLOOP
 from chaos.load.outcome import Outcome, Response
@@ -20,7 +20,7 @@ from chaos.load.outcome import Outcome, Response
 from .conftest import TestServer
 
 
-def _send_all(loop: str, make: Callable[[], Engine], urls: list[str]) -> list[Response]:
+def _send_all(loop: str, make: Callable[[], HttpEngine], urls: list[str]) -> list[Response]:
     """Send ``urls`` one after another with an engine built inside the running loop."""
 
     async def main() -> list[Response]:
@@ -33,7 +33,7 @@ def _send_all(loop: str, make: Callable[[], Engine], urls: list[str]) -> list[Re
     return anyio.run(main, backend_options={"use_uvloop": loop == UVLOOP})
 
 
-def _engine(name: str, connection: Connection, timeout: float = 1.0) -> Engine:
+def _engine(name: str, connection: Connection, timeout: float = 1.0) -> HttpEngine:
     return make_engine(
         LoadConfig(
             targets=("http://127.0.0.1:1/",),
@@ -76,7 +76,7 @@ def test_raw_engine_truncated_and_invalid_responses(
 def test_raw_engine_keepalive_reuses_and_recycles_connections(
     server: TestServer, loop: str
 ) -> None:
-    def engine() -> Engine:
+    def engine() -> HttpEngine:
         return RawEngine(
             connection=Connection.KEEPALIVE,
             timeout=1.0,
@@ -92,7 +92,7 @@ def test_raw_engine_keepalive_reuses_and_recycles_connections(
 
 @pytest.mark.parametrize("loop", LOOP_NAMES)
 def test_raw_engine_timeout_closes_the_connection(server: TestServer, loop: str) -> None:
-    def engine() -> Engine:
+    def engine() -> HttpEngine:
         return RawEngine(
             connection=Connection.KEEPALIVE,
             timeout=0.2,

@@ -178,16 +178,29 @@ def write_inventory(path: Path, ssh_nodes: SshNodes, lab: Lab) -> Path:
     return path
 
 
-@pytest.fixture(params=["lab", "vagrant", "ssh"])
+@pytest.fixture(
+    params=[
+        "fake",
+        pytest.param("lab", marks=pytest.mark.lab),
+        pytest.param("vagrant", marks=pytest.mark.lab),
+        pytest.param("ssh", marks=pytest.mark.lab),
+    ]
+)
 def platform(
-    request: pytest.FixtureRequest,
-    lab: Lab,
-    ssh_nodes: SshNodes,
-    standin_env: dict[str, str],
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
+    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[Platform]:
-    """Each driver over the same three lab nodes (all powered and Ready, no services)."""
+    """Each driver over three nodes, all powered and Ready, no services: the fake in memory
+    (no root), then the real lab's nodes through the lab, vagrant (stand-in) and ssh drivers."""
+    if request.param == "fake":
+        from chaos.platform.fake import FakePlatform
+
+        fake = FakePlatform(election_s=1.0, down_s=1.5)
+        yield fake
+        fake.close()
+        return
+    lab: Lab = request.getfixturevalue("lab")
+    ssh_nodes: SshNodes = request.getfixturevalue("ssh_nodes")
+    standin_env: dict[str, str] = request.getfixturevalue("standin_env")
     ssh_nodes.ensure(lab)
     if request.param == "lab":
         from chaos.platform.lab import LabPlatform

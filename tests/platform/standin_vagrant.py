@@ -23,6 +23,7 @@ from __future__ import annotations
 import os
 import sys
 import time
+from collections.abc import Callable
 
 from chaos.errors import ChaosError
 from chaos.lab import Lab
@@ -49,52 +50,75 @@ def _ssh_config(lab: Lab, node: str) -> str:
     )
 
 
+def _status(lab: Lab, args: list[str]) -> int:
+    now = int(time.time())
+    for node in _nodes(lab, args):
+        print(f"{now},{node},provider-name,standin")
+        print(f"{now},{node},state,{_STATE[lab.power(node)]}")
+    return 0
+
+
+def _ssh_configs(lab: Lab, args: list[str]) -> int:
+    for node in _nodes(lab, args):
+        print(_ssh_config(lab, node))
+    return 0
+
+
+def _ssh(lab: Lab, args: list[str]) -> int:
+    node, command = args[0], args[args.index("--command") + 1]
+    if command == "sudo systemctl stop docker":
+        print(lab.stop_engine(node))
+        return 0
+    if command == "sudo systemctl start docker":
+        print(lab.start(node))
+        return 0
+    cfg = os.path.join(os.environ["STANDIN_SSH_DIR"], f"{node}.standin.config")
+    with open(cfg, "w") as f:
+        f.write(_ssh_config(lab, node))
+    argv = ["/usr/bin/ssh", "-F", cfg, "-o", "BatchMode=yes", node, command]
+    netns = os.environ.get("CHAOS_VAGRANT_NETNS")  # as vagrant's own ssh would be run
+    if netns:
+        argv = ["/usr/bin/nsenter", f"--net=/run/netns/{netns}", "--", *argv]
+    os.execv(argv[0], argv)
+
+
+def _up(lab: Lab, node: str, args: list[str]) -> None:
+    power = lab.power(node)
+    if power == "suspended":
+        lab.resume(node)
+    elif power == "halted":
+        lab.start(node)
+
+
+def _halt(lab: Lab, node: str, args: list[str]) -> None:
+    if lab.power(node) == "running":
+        if "--force" not in args:
+            lab.stop_engine(node)
+        lab.halt(node)
+
+
+_PER_NODE: dict[str, Callable[[Lab, str, list[str]], None]] = {
+    "up": _up,
+    "halt": _halt,
+    "suspend": lambda lab, node, _args: print(lab.suspend(node)),
+    "resume": lambda lab, node, _args: print(lab.resume(node)),
+}
+
+
 def main(argv: list[str]) -> int:
     if argv[:1] == ["--version"]:
         print("Vagrant 2.4.1")
         return 0
     lab = Lab.attach()
     cmd, args = argv[0], argv[1:]
-    if cmd == "status":
-        now = int(time.time())
-        for node in _nodes(lab, args):
-            print(f"{now},{node},provider-name,standin")
-            print(f"{now},{node},state,{_STATE[lab.power(node)]}")
-        return 0
-    if cmd == "ssh-config":
-        for node in _nodes(lab, args):
-            print(_ssh_config(lab, node))
-        return 0
-    if cmd == "ssh":
-        node, command = args[0], args[args.index("--command") + 1]
-        if command == "sudo systemctl stop docker":
-            print(lab.stop_engine(node))
-            return 0
-        if command == "sudo systemctl start docker":
-            print(lab.start(node))
-            return 0
-        cfg = os.path.join(os.environ["STANDIN_SSH_DIR"], f"{node}.standin.config")
-        with open(cfg, "w") as f:
-            f.write(_ssh_config(lab, node))
-        os.execv("/usr/bin/ssh", ["ssh", "-F", cfg, "-o", "BatchMode=yes", node, command])
+    whole = {"status": _status, "ssh-config": _ssh_configs, "ssh": _ssh}.get(cmd)
+    if whole is not None:
+        return whole(lab, args)
+    action = _PER_NODE.get(cmd)
+    if action is None:
+        sys.exit(f"stand-in vagrant: {cmd!r} is not implemented")
     for node in _nodes(lab, args):
-        power = lab.power(node)
-        if cmd == "up":
-            if power == "suspended":
-                lab.resume(node)
-            elif power == "halted":
-                lab.start(node)
-        elif cmd == "halt":
-            if power == "running":
-                if "--force" not in args:
-                    lab.stop_engine(node)
-                lab.halt(node)
-        elif cmd == "suspend":
-            lab.suspend(node)
-        elif cmd == "resume":
-            lab.resume(node)
-        else:
-            sys.exit(f"stand-in vagrant: {cmd!r} is not implemented")
+        action(lab, node, args)
     return 0
 
 

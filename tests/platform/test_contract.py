@@ -1,13 +1,16 @@
-"""One contract for every platform driver (lab, vagrant with the stand-in, ssh to the lab
-nodes): node facts, node power, leader lookup, service deploy through ``publish``, events."""
+"""One contract for every platform driver (the fake in memory; the lab, vagrant with the
+stand-in and ssh to the lab nodes): node facts, node power, leader lookup, service deploy
+through ``publish``, events."""
 
 from __future__ import annotations
 
 import time
+import urllib.request
 from collections.abc import Callable
 
 import pytest
 
+from chaos import netns as ns
 from chaos.errors import ChaosError, NodeHaltedError
 from chaos.experiment.observer import Observer
 from chaos.platform.base import NodeInfo, Platform
@@ -16,13 +19,15 @@ from chaos.platform.view import Managers, cluster_view
 from chaos.swarm.model import ServiceRequest
 from chaos.timeline import Clock, EventLog
 
-pytestmark = [pytest.mark.lab, pytest.mark.timeout(120)]
+pytestmark = pytest.mark.timeout(120)
 
 NODES = ["node-001", "node-002", "node-003"]
+PORT = 18080  # a published port any driver can serve (the fake runs without root)
 # What the nodes under test are: the lab's here; tests/vm sets the guests' while its tests run
 # (their addresses, swarm's own mesh, and minutes where the lab takes seconds).
-IPS = ["10.213.77.11", "10.213.77.12", "10.213.77.13"]
-MESH = "emulated"  # this kernel has no IPVS, whatever the driver
+NODE_IPS = ["10.213.77.11", "10.213.77.12", "10.213.77.13"]
+# this kernel has no IPVS: the lab's nodes run the emulated mesh, whatever the driver
+MESH = {"fake": "ingress"}
 TIME_SCALE = 1.0
 
 
@@ -44,9 +49,14 @@ def follower(platform: Platform) -> NodeInfo:
 
 def test_nodes_and_addresses(platform: Platform) -> None:
     assert platform.node_names() == NODES
-    assert [platform.node_ip(n) for n in NODES] == IPS
+    ips = [platform.node_ip(n) for n in NODES]
+    if platform.name == "fake":  # loopback addresses of its own, .11 to .13
+        assert all(ip.startswith("127.") for ip in ips) and len(set(ips)) == 3
+        assert [ip.rsplit(".", 1)[1] for ip in ips] == ["11", "12", "13"]
+    else:
+        assert ips == NODE_IPS
     assert all(platform.power(n) == "running" and platform.engine_up(n) for n in NODES)
-    assert platform.mesh == MESH
+    assert platform.mesh == MESH.get(platform.name, "emulated")
     assert platform.environment()["platform"] == platform.name
     assert all(platform.supports(a) for a in ("halt", "start", "stop_engine"))
 
@@ -85,16 +95,40 @@ def test_stop_engine_then_start(platform: Platform) -> None:
 
 
 def test_deploy_answers_on_every_node_ip(platform: Platform) -> None:
-    ports, labels = platform.publish(80, 80)
+    ports, labels = platform.publish(PORT, 80)
     req = ServiceRequest(
         name="contract", image="chaoslab/web:1", replicas=2, ports=ports, labels=labels
     )
-    Managers(platform).call(lambda e: e.create_service(req))
-    urls = [f"http://{platform.node_ip(n)}/" for n in NODES]
-    bodies = wait_http(
-        urls, timeout=60 * TIME_SCALE, expect="version=1", netns=platform.client_netns
-    )
-    assert len(bodies) == 3
+    service_id = Managers(platform).call(lambda e: e.create_service(req))
+    urls = [f"http://{platform.node_ip(n)}:{PORT}/" for n in NODES]
+    wait_http(urls, timeout=60 * TIME_SCALE, expect="version=1", netns=platform.client_netns)
+
+    def task_hosts() -> set[str]:
+        """The service's containers as their own engines list them (a container's hostname
+        is its short id): what may answer behind any node IP."""
+        hosts = set()
+        for node in NODES:
+            with platform.engine(node) as engine:
+                hosts |= {c.id[:12] for c in engine.task_containers() if c.service_id == service_id}
+        return hosts
+
+    until("both tasks running", lambda: len(task_hosts()) == 2)
+    hosts = task_hosts()
+
+    def answers(url: str, n: int) -> list[str]:
+        def get() -> list[str]:
+            out = []
+            for _ in range(n):
+                with urllib.request.urlopen(url, timeout=2) as resp:
+                    out.append(resp.read().decode().strip())
+            return out
+
+        return ns.call_in(platform.client_netns, get)
+
+    for url in urls:  # every node IP is served by the service's own tasks, and only by them
+        seen = {body.removeprefix("version=1 host=") for body in answers(url, 24)}
+        assert seen <= hosts, (url, seen, hosts)
+        assert seen == hosts, f"{url} balanced onto {seen} of {hosts} in 24 requests"
 
 
 def test_observer_events(platform: Platform) -> None:

@@ -24,7 +24,7 @@ GOOD = "nodes:\n  - name: a\n    ssh: admin@10.0.0.1\n  - name: b\n    ssh: 10.0
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("nodes: [", "not YAML"),
+        ("nodes: [", "not valid YAML"),
         ("- 1\n", "(top)"),
         ("nodes: []\n", "at least one node"),
         ("nodes:\n  - name: a\n", "nodes.0.ssh: Field required"),

@@ -13,6 +13,7 @@ import pytest
 
 from chaos.analysis import RunResult, load_result
 from chaos.report import render_run
+from chaos.timeline import ApiError, ApiOk, StepEnd, StepStart
 from tests.report.browser import Chromium, Inspection
 from tests.report.conftest import RUN_NAMES
 
@@ -57,18 +58,16 @@ def expected_bands(result: RunResult) -> list[tuple[str, float, float]]:
     fault = next(p for p in result.phases if p.name == "fault")
     out = [("phase", fault.start, fault.end)]
     for i, e in enumerate(events):
-        if e.kind == "step_start" and e.data.get("action") in ("halt", "suspend", "stop_engine"):
+        if isinstance(e, StepStart) and e.action in ("halt", "suspend", "stop_engine"):
             heal = next(
-                h
-                for h in events[i:]
-                if h.kind == "step_end" and h.data.get("action") in ("start", "resume")
+                h for h in events[i:] if isinstance(h, StepEnd) and h.action in ("start", "resume")
             )
             out.append(("power", e.t, heal.t))
     error = None
     for e in events:
-        if e.kind == "api_error" and error is None:
+        if isinstance(e, ApiError) and error is None:
             error = e.t
-        elif e.kind == "api_ok" and error is not None:
+        elif isinstance(e, ApiOk) and error is not None:
             out.append(("api", error, e.t))
             error = None
     return out

@@ -3,19 +3,26 @@ markers and formatting, on small hand-made inputs."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
+from chaos import fmt
+from chaos.analysis.events import api_outages
 from chaos.analysis.loaddir import Requests
 from chaos.analysis.phases import PhaseStats
 from chaos.load.summary import Percentiles, TimelineEntry
 from chaos.load.windows import new_histogram
-from chaos.report import fmt
-from chaos.report.faults import api_outages, fault_bands, markers, power_windows
+from chaos.report.faults import fault_bands, markers, outage_bands, power_windows
 from chaos.report.rundir import Window
 from chaos.report.series import Grid, distributions, latency, pick_bucket, rates
-from chaos.timeline import Event
+from chaos.timeline import (
+    ApiError,
+    ApiOk,
+    LeaderChange,
+    NodeStatusChange,
+    StepEnd,
+    StepStart,
+    TasksChange,
+)
 
 
 @pytest.mark.parametrize(
@@ -76,10 +83,6 @@ def test_distributions_share_a_log_grid_and_end_at_max() -> None:
     assert d.values["fault"][5] is None
 
 
-def ev(t: float, kind: str, detail: str = "", **data: Any) -> Event:
-    return Event(t=t, kind=kind, detail=detail, data=data)
-
-
 def phase(name: str, start: float, end: float) -> PhaseStats:
     none = Percentiles(p50=None, p90=None, p99=None, p999=None, max=None)
     req = Requests(total=0, sent=0, ok=0, error_count=0, errors={}, dropped=0, generator={},
@@ -88,38 +91,46 @@ def phase(name: str, start: float, end: float) -> PhaseStats:
 
 
 def test_power_fault_windows_end_at_the_heal() -> None:
-    events = [
-        ev(5.0, "step_start", index=0, action="halt"),
-        ev(5.1, "step_end", index=0, action="halt", nodes=["n1"], ok=True),
-        ev(6.0, "step_start", index=1, action="suspend"),
-        ev(6.1, "step_end", index=1, action="suspend", nodes=["n2"], ok=True),
-        ev(9.0, "step_start", index=2, action="start"),
-        ev(9.5, "step_end", index=2, action="start", nodes=["n1"], ok=True),
-    ]
+    def step(t: float, index: int, action: str, node: str) -> tuple[StepStart, StepEnd]:
+        start = StepStart(t=t, index=index, action=action)
+        return start, StepEnd(t=t + 0.1, index=index, action=action, nodes=(node,), ok=True)
+
+    events = [*step(5.0, 0, "halt", "n1"), *step(6.0, 1, "suspend", "n2")]
+    events += [StepStart(t=9.0, index=2, action="start"),
+               StepEnd(t=9.5, index=2, action="start", nodes=("n1",), ok=True)]  # fmt: skip
     bands = power_windows(events, end=20.0)
     assert [(b.start, b.end, b.label) for b in bands] == [
         (5.0, 9.5, "n1 halted"),
         (6.0, 20.0, "n2 suspended (not healed)"),
     ]
     phases = [phase("baseline", 0, 5), phase("fault", 5, 10), phase("observe", 10, 20)]
-    assert [b.kind for b in fault_bands(events, phases, 20.0)] == ["phase", "power", "power"]
+    bands = fault_bands(events, phases, [], 20.0)
+    assert [b.kind for b in bands] == ["phase", "power", "power"]
 
 
 def test_api_outages_and_markers() -> None:
+    def placed(t: float, detail: str, **by_node: int) -> TasksChange:
+        return TasksChange(t=t, detail=detail, service="web", running=1, desired=1,
+                           by_node=by_node, images={})  # fmt: skip
+
     events = [
-        ev(0.1, "leader", old=None, new="n1"),
-        ev(2.0, "api_error", message="boom"),
-        ev(2.5, "api_error", message="again"),
-        ev(4.0, "api_ok"),
-        ev(4.0, "leader", "leader n1 -> n2", old="n1", new="n2"),
-        ev(5.0, "node_status", "n1 ready -> unknown", node="n1", old="ready", new="unknown"),
-        ev(6.0, "node_status", "n1 unknown -> down", node="n1", old="unknown", new="down"),
-        ev(0.2, "tasks", service="web", by_node={"n1": 1}),
-        ev(7.0, "tasks", "web: 1/1", service="web", by_node={"n2": 1}),
-        ev(8.0, "api_error", message="late"),
-    ]
-    assert [(b.start, b.end) for b in api_outages(events, 10.0)] == [(2.0, 4.0), (8.0, 10.0)]
-    kinds = [(m.t, m.kind) for m in markers(events)]
+        LeaderChange(t=0.1, old=None, new="n1"),
+        ApiError(t=2.0, node="", message="boom"),
+        ApiError(t=2.5, node="", message="again"),
+        ApiOk(t=4.0, node=""),
+        LeaderChange(t=4.0, detail="leader n1 -> n2", old="n1", new="n2"),
+        NodeStatusChange(t=5.0, detail="n1 ready -> unknown", node="n1", old="ready",
+                         new="unknown"),
+        NodeStatusChange(t=6.0, detail="n1 unknown -> down", node="n1", old="unknown",
+                         new="down"),
+        placed(0.2, "", n1=1),
+        placed(7.0, "web: 1/1", n2=1),
+        ApiError(t=8.0, node="", message="late"),
+    ]  # fmt: skip
+    outages = api_outages(events, 10.0)
+    assert [(o.start, o.end) for o in outages] == [(2.0, 4.0), (8.0, 10.0)]
+    assert [(b.start, b.end) for b in outage_bands(outages)] == [(2.0, 4.0), (8.0, 10.0)]
+    kinds = [(m.t, m.kind) for m in markers(events, outages)]
     assert kinds == [(2.0, "api"), (4.0, "leader"), (6.0, "node"), (7.0, "tasks"), (8.0, "api")]
 
 

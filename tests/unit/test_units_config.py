@@ -7,7 +7,7 @@ import pytest
 from chaos.errors import MissingBinaryError, UsageError
 from chaos.lab.config import LabConfig
 from chaos.lab.system import which
-from chaos.units import format_duration, parse_duration, parse_fraction, parse_rate
+from chaos.units import parse_duration, parse_fraction, parse_rate
 
 
 @pytest.mark.parametrize(
@@ -44,10 +44,6 @@ def test_parse_fraction(text: str, value: float) -> None:
 def test_parse_fraction_rejects(text: str) -> None:
     with pytest.raises(UsageError):
         parse_fraction(text)
-
-
-def test_format_duration() -> None:
-    assert [format_duration(s) for s in (0.25, 12.34, 125)] == ["250ms", "12.3s", "2m05s"]
 
 
 def test_lab_nodes_are_the_tutorials() -> None:

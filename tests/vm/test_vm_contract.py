@@ -24,6 +24,6 @@ pytestmark = [pytest.mark.vm, pytest.mark.timeout(1200)]
 
 @pytest.fixture(autouse=True)
 def _guests(vms: LibvirtVagrantPlatform, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(contract, "IPS", [vms.node_ip(n) for n in contract.NODES])
-    monkeypatch.setattr(contract, "MESH", "ingress")  # the guests' kernel has IPVS
+    monkeypatch.setattr(contract, "NODE_IPS", [vms.node_ip(n) for n in contract.NODES])
+    monkeypatch.setattr(contract, "MESH", {vms.name: "ingress"})  # the guests' kernel has IPVS
     monkeypatch.setattr(contract, "TIME_SCALE", 8.0)

@@ -1,4 +1,4 @@
-"""HTTP engines behind one small interface (:class:`~chaos.load.engines.base.Engine`).
+"""HTTP engines behind one small interface (:class:`~chaos.load.engines.base.HttpEngine`).
 
 ``raw`` (the default) speaks HTTP/1.1 over asyncio protocols itself; ``aiohttp`` and ``httpx``
 wrap those libraries. ``HELD_RATES`` holds, per engine and connection mode, the highest rate
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from chaos.errors import UsageError
 from chaos.load.config import DEFAULT_ENGINE, Connection, LoadConfig
-from chaos.load.engines.base import Engine
+from chaos.load.engines.base import HttpEngine
 
 __all__ = ["DEFAULT_ENGINE", "ENGINE_NAMES", "HELD_RATES", "held_rate", "make_engine"]
 
@@ -39,7 +39,7 @@ def held_rate(engine: str, connection: Connection) -> float | None:
     return HELD_RATES.get((engine, connection))
 
 
-def make_engine(config: LoadConfig) -> Engine:
+def make_engine(config: LoadConfig) -> HttpEngine:
     """Build the engine named in ``config``; raises :class:`UsageError` for unknown names."""
     if config.engine == "raw":
         from chaos.load.engines.raw_engine import RawEngine

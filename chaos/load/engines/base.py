@@ -24,7 +24,7 @@ _ERRNO_OUTCOME = {
 }
 
 
-class Engine(Protocol):
+class HttpEngine(Protocol):
     """Sends HTTP GET requests. ``send`` never raises for request failures: it returns a
     :class:`Response` whose outcome says how the request ended, within ``timeout`` seconds
     (one total deadline: connect, send and read). The engine enforces that deadline itself

@@ -8,6 +8,7 @@ until the connection closes. Anything malformed raises :class:`ProtocolError`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum, auto
 
@@ -89,68 +90,83 @@ class ResponseParser:
         return self._state is _State.DONE
 
     def _advance(self) -> bool:
-        buf = self._buf
+        """Consume what the buffer allows; True when the response is complete. Each state's
+        step returns True (done), False (needs more data) or None (moved on: go again)."""
         while True:
-            state = self._state
-            if state is _State.HEAD:
-                end = buf.find(b"\r\n\r\n")
-                if end < 0:
-                    if len(buf) > MAX_HEAD_BYTES:
-                        raise ProtocolError("response head too large")
-                    return False
-                raw = bytes(buf[:end])
-                del buf[: end + 4]
-                self._on_head(raw)
-            elif state is _State.LENGTH:
-                take = min(len(buf), self._remaining)
-                del buf[:take]
-                self._remaining -= take
-                if self._remaining:
-                    return False
-                self._state = _State.DONE
-            elif state is _State.CHUNK_SIZE:
-                line = self._line()
-                if line is None:
-                    return False
-                size_text = line.split(b";", 1)[0].strip()
-                try:
-                    size = int(size_text, 16)
-                except ValueError:
-                    raise ProtocolError(f"bad chunk size {size_text[:20]!r}") from None
-                if size < 0:
-                    raise ProtocolError("negative chunk size")
-                if size == 0:
-                    self._state = _State.TRAILER
-                else:
-                    self._remaining = size
-                    self._state = _State.CHUNK_DATA
-            elif state is _State.CHUNK_DATA:
-                take = min(len(buf), self._remaining)
-                del buf[:take]
-                self._remaining -= take
-                if self._remaining:
-                    return False
-                self._state = _State.CHUNK_CRLF
-            elif state is _State.CHUNK_CRLF:
-                if len(buf) < 2:
-                    return False
-                if buf[:2] != b"\r\n":
-                    raise ProtocolError("chunk not followed by CRLF")
-                del buf[:2]
-                self._state = _State.CHUNK_SIZE
-            elif state is _State.TRAILER:
-                line = self._line()
-                if line is None:
-                    return False
-                if not line:
-                    self._state = _State.DONE
-            elif state is _State.UNTIL_CLOSE:
-                buf.clear()
-                return False
-            else:  # DONE
-                self.trailing = bool(buf)
-                buf.clear()
+            if self._state is _State.DONE:
+                self.trailing = bool(self._buf)
+                self._buf.clear()
                 return True
+            moved = _STEPS[self._state](self)
+            if moved is not None:
+                return moved
+
+    def _step_head(self) -> bool | None:
+        buf = self._buf
+        end = buf.find(b"\r\n\r\n")
+        if end < 0:
+            if len(buf) > MAX_HEAD_BYTES:
+                raise ProtocolError("response head too large")
+            return False
+        raw = bytes(buf[:end])
+        del buf[: end + 4]
+        self._on_head(raw)
+        return None
+
+    def _take(self, then: _State) -> bool | None:
+        take = min(len(self._buf), self._remaining)
+        del self._buf[:take]
+        self._remaining -= take
+        if self._remaining:
+            return False
+        self._state = then
+        return None
+
+    def _step_length(self) -> bool | None:
+        return self._take(_State.DONE)
+
+    def _step_chunk_data(self) -> bool | None:
+        return self._take(_State.CHUNK_CRLF)
+
+    def _step_chunk_size(self) -> bool | None:
+        line = self._line()
+        if line is None:
+            return False
+        size_text = line.split(b";", 1)[0].strip()
+        try:
+            size = int(size_text, 16)
+        except ValueError:
+            raise ProtocolError(f"bad chunk size {size_text[:20]!r}") from None
+        if size < 0:
+            raise ProtocolError("negative chunk size")
+        if size == 0:
+            self._state = _State.TRAILER
+        else:
+            self._remaining = size
+            self._state = _State.CHUNK_DATA
+        return None
+
+    def _step_chunk_crlf(self) -> bool | None:
+        buf = self._buf
+        if len(buf) < 2:
+            return False
+        if buf[:2] != b"\r\n":
+            raise ProtocolError("chunk not followed by CRLF")
+        del buf[:2]
+        self._state = _State.CHUNK_SIZE
+        return None
+
+    def _step_trailer(self) -> bool | None:
+        line = self._line()
+        if line is None:
+            return False
+        if not line:
+            self._state = _State.DONE
+        return None
+
+    def _step_until_close(self) -> bool | None:
+        self._buf.clear()
+        return False
 
     def _line(self) -> bytes | None:
         buf = self._buf
@@ -176,30 +192,7 @@ class ResponseParser:
             raise ProtocolError(f"bad status {status}")
         if 100 <= status < 200 and status != 101:
             return  # interim response: the final one follows
-        keep_alive = parts[0] == b"HTTP/1.1"
-        length: int | None = None
-        chunked = False
-        for line in lines[1:]:
-            name, sep, value = line.partition(b":")
-            if not sep:
-                raise ProtocolError(f"bad header line {line[:60]!r}")
-            key = name.strip().lower()
-            if key == b"content-length":
-                try:
-                    n = int(value.strip())
-                except ValueError:
-                    raise ProtocolError("bad Content-Length") from None
-                if n < 0 or (length is not None and length != n):
-                    raise ProtocolError("bad or conflicting Content-Length")
-                length = n
-            elif key == b"transfer-encoding":
-                chunked = value.strip().lower().endswith(b"chunked")
-            elif key == b"connection":
-                tokens = {t.strip() for t in value.lower().split(b",")}
-                if b"close" in tokens:
-                    keep_alive = False
-                elif b"keep-alive" in tokens:
-                    keep_alive = True
+        length, chunked, keep_alive = _framing(lines[1:], keep_alive=parts[0] == b"HTTP/1.1")
         if status == 101 or status in (204, 304):
             self._state = _State.DONE
             keep_alive = keep_alive and status != 101
@@ -212,3 +205,42 @@ class ResponseParser:
             self._state = _State.UNTIL_CLOSE
             keep_alive = False
         self.head = Head(status, keep_alive)
+
+
+def _framing(headers: list[bytes], *, keep_alive: bool) -> tuple[int | None, bool, bool]:
+    """(Content-Length, chunked, keep-alive) from the header lines."""
+    length: int | None = None
+    chunked = False
+    for line in headers:
+        name, sep, value = line.partition(b":")
+        if not sep:
+            raise ProtocolError(f"bad header line {line[:60]!r}")
+        key = name.strip().lower()
+        if key == b"content-length":
+            try:
+                n = int(value.strip())
+            except ValueError:
+                raise ProtocolError("bad Content-Length") from None
+            if n < 0 or (length is not None and length != n):
+                raise ProtocolError("bad or conflicting Content-Length")
+            length = n
+        elif key == b"transfer-encoding":
+            chunked = value.strip().lower().endswith(b"chunked")
+        elif key == b"connection":
+            tokens = {t.strip() for t in value.lower().split(b",")}
+            if b"close" in tokens:
+                keep_alive = False
+            elif b"keep-alive" in tokens:
+                keep_alive = True
+    return length, chunked, keep_alive
+
+
+_STEPS: dict[_State, Callable[[ResponseParser], bool | None]] = {
+    _State.HEAD: ResponseParser._step_head,
+    _State.LENGTH: ResponseParser._step_length,
+    _State.CHUNK_SIZE: ResponseParser._step_chunk_size,
+    _State.CHUNK_DATA: ResponseParser._step_chunk_data,
+    _State.CHUNK_CRLF: ResponseParser._step_chunk_crlf,
+    _State.TRAILER: ResponseParser._step_trailer,
+    _State.UNTIL_CLOSE: ResponseParser._step_until_close,
+}
