@@ -262,6 +262,20 @@ def remove_objects(say: Say, *, pool_made: bool) -> list[str]:
     Harmless when nothing is left; the names of what it removed."""
     if not answering():
         return []
+    removed = [*_remove_domains_and_networks(), *_remove_pool(pool_made=pool_made)]
+    # the guests' QEMU logs, the dnsmasq pid files and logs of their networks
+    for leftover in (*LOG_DIR.glob(f"{PREFIX}*"), *RUN_DIR.glob(f"network/{PREFIX}*"),
+                     *DNSMASQ_DIR.glob(f"{PREFIX}*")):  # fmt: skip
+        if leftover.is_dir():
+            shutil.rmtree(leftover, ignore_errors=True)
+        else:
+            leftover.unlink(missing_ok=True)
+    for line in removed:
+        say(f"removed {line}")
+    return removed
+
+
+def _remove_domains_and_networks() -> list[str]:
     removed = []
     for dom in _names("list", "--all", "--name"):
         if dom.startswith(PREFIX):
@@ -273,25 +287,23 @@ def remove_objects(say: Say, *, pool_made: bool) -> list[str]:
             virsh("net-destroy", net, check=False)
             virsh("net-undefine", net, check=False)
             removed.append(f"network {net}")
-    if POOL in _names("pool-list", "--all", "--name"):
-        for line in virsh("vol-list", POOL, check=False).splitlines():
-            vol = line.split()[0] if line.split() else ""
-            if vol.startswith((PREFIX, BOX_VOLUME)):
-                virsh("vol-delete", vol, "--pool", POOL, check=False)
-                removed.append(f"volume {vol}")
-        if pool_made:
-            virsh("pool-destroy", POOL, check=False)
-            virsh("pool-undefine", POOL, check=False)
-            removed.append(f"pool {POOL}")
-    # the guests' QEMU logs, the dnsmasq pid files and logs of their networks
-    for leftover in (*LOG_DIR.glob(f"{PREFIX}*"), *RUN_DIR.glob(f"network/{PREFIX}*"),
-                     *DNSMASQ_DIR.glob(f"{PREFIX}*")):  # fmt: skip
-        if leftover.is_dir():
-            shutil.rmtree(leftover, ignore_errors=True)
-        else:
-            leftover.unlink(missing_ok=True)
-    for line in removed:
-        say(f"removed {line}")
+    return removed
+
+
+def _remove_pool(*, pool_made: bool) -> list[str]:
+    """The tool's volumes in the pool, and the pool itself when the tool defined it."""
+    if POOL not in _names("pool-list", "--all", "--name"):
+        return []
+    removed = []
+    for line in virsh("vol-list", POOL, check=False).splitlines():
+        vol = line.split()[0] if line.split() else ""
+        if vol.startswith((PREFIX, BOX_VOLUME)):
+            virsh("vol-delete", vol, "--pool", POOL, check=False)
+            removed.append(f"volume {vol}")
+    if pool_made:
+        virsh("pool-destroy", POOL, check=False)
+        virsh("pool-undefine", POOL, check=False)
+        removed.append(f"pool {POOL}")
     return removed
 
 

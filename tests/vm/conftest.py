@@ -24,7 +24,7 @@ import pytest
 from chaos.errors import ChaosError
 from chaos.platform.vagrant_libvirt import LibvirtVagrantPlatform
 from chaos.platform.view import Managers, cluster_view
-from chaos.swarm.engine import Engine
+from chaos.swarm.client import EngineClient
 from chaos.swarm.steady import SteadyLeader
 
 REPO = Path(__file__).resolve().parents[2]
@@ -144,7 +144,7 @@ def restore(vp: LibvirtVagrantPlatform, timeout: float = 600.0) -> None:
             raise AssertionError(f"guests not Ready after {timeout:g}s: {cluster_view(vp)}")
         time.sleep(2)
 
-    def remove_all(engine: Engine) -> None:
+    def remove_all(engine: EngineClient) -> None:
         for svc in engine.services():
             engine.remove_service(svc.name)
 
