@@ -13,8 +13,13 @@ extra=()
 for arg in "$@"; do
   case "$arg" in
     --bench) extra+=(nginx-light wrk) ;;
+    # real VMs for --platform vagrant: Vagrant with vagrant-libvirt, libvirtd and QEMU, and
+    # what `chaos lab box` builds the guests' box with (debootstrap, qemu-img)
+    --vm) extra+=(qemu-system-x86 qemu-utils debootstrap vagrant vagrant-libvirt
+                  libvirt-daemon-system libvirt-daemon-driver-qemu libvirt-clients dnsmasq-base
+                  ebtables) ;;
     --browser) ;;  # chromium is always installed now (the report tests need it)
-    *) echo "setup.sh: unknown option $arg (use --bench or --browser)" >&2; exit 2 ;;
+    *) echo "setup.sh: unknown option $arg (use --bench, --browser or --vm)" >&2; exit 2 ;;
   esac
 done
 
@@ -41,6 +46,15 @@ declare -A probe=(
   [openssh-server]=/usr/sbin/sshd
   [openssh-client]=/usr/bin/ssh
   [conntrack]=/usr/sbin/conntrack
+  [qemu-system-x86]=/usr/bin/qemu-system-x86_64
+  [qemu-utils]=/usr/bin/qemu-img
+  [debootstrap]=/usr/sbin/debootstrap
+  [vagrant]=/usr/bin/vagrant
+  [libvirt-daemon-system]=/usr/sbin/libvirtd
+  [libvirt-daemon-driver-qemu]=/usr/lib/x86_64-linux-gnu/libvirt/connection-driver/libvirt_driver_qemu.so
+  [libvirt-clients]=/usr/bin/virsh
+  [dnsmasq-base]=/usr/sbin/dnsmasq
+  [ebtables]=/usr/sbin/ebtables
   [gcc]=/usr/bin/gcc
   [python3-dev]=/usr/include/python3.11/Python.h
   [libnetfilter-queue-dev]=/usr/include/libnetfilter_queue/libnetfilter_queue.h

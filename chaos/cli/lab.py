@@ -78,6 +78,15 @@ def down_cmd(platform: str) -> None:
 
 
 @lab.command()
+@click.option("--rebuild", is_flag=True, help="Build anew even when the cache has the box.")
+def box(rebuild: bool) -> None:
+    """Build the VMs' libvirt box from Debian packages (cached; no box registry)."""
+    from chaos.vm.box import ensure
+
+    _say(ensure(_say, rebuild=rebuild))
+
+
+@lab.command()
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output (stable).")
 @_platform
 def status(as_json: bool, platform: str) -> None:

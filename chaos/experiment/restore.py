@@ -19,7 +19,7 @@ from pathlib import Path
 
 from chaos import faults as registry
 from chaos.errors import ChaosError, NotRestoredError
-from chaos.experiment import actions
+from chaos.experiment import actions, rate
 from chaos.experiment.actions import Context
 from chaos.experiment.spec import Experiment
 from chaos.faults import Stage
@@ -91,6 +91,7 @@ def recover(platform: Platform, journal: Journal, log: Say) -> list[str]:
 
 
 def wait_leader(ctx: Context, timeout: float = RESTORE_TIMEOUT) -> None:
+    timeout = rate.scaled(timeout, ctx.platform)  # emulated guests boot in minutes
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
@@ -105,6 +106,7 @@ def wait_leader(ctx: Context, timeout: float = RESTORE_TIMEOUT) -> None:
 def wait_ready(ctx: Context, timeout: float = RESTORE_TIMEOUT, say: Say = print) -> None:
     """Every node powered with its engine up, all Ready, the same one leader for ``STEADY_S``
     (a node stuck Down with its engine answering is restarted once, see the module docstring)."""
+    timeout = rate.scaled(timeout, ctx.platform)  # emulated guests boot in minutes
     deadline = time.monotonic() + timeout
     down_since: dict[str, float] = {}
     kicked: set[str] = set()
@@ -125,7 +127,7 @@ def wait_ready(ctx: Context, timeout: float = RESTORE_TIMEOUT, say: Say = print)
         for n in view:
             if n.status == "down" and n.name not in off and len(leaders) == 1:
                 since = down_since.setdefault(n.name, now)
-                if now - since >= STUCK_DOWN_S and n.name not in kicked:
+                if now - since >= rate.scaled(STUCK_DOWN_S, ctx.platform) and n.name not in kicked:
                     kicked.add(n.name)
                     say(kick(ctx.platform, n.name, now - since))
             else:

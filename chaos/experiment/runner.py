@@ -33,7 +33,7 @@ import yaml
 
 from chaos import faults, lock
 from chaos.errors import ChaosError, PlatformError, UsageError
-from chaos.experiment import actions
+from chaos.experiment import actions, rate
 from chaos.experiment.actions import Context
 from chaos.experiment.guard import Guard, Trip
 from chaos.experiment.live import LiveView
@@ -112,6 +112,7 @@ def run_experiment(exp: Experiment, opts: RunOptions) -> RunOutcome:
             _stderr(f"took over the {cluster} cluster from {dead.describe()}, which died "
                     "holding it: its faults are recovered first")  # fmt: skip
         platform = get_platform(opts.platform, inventory=opts.inventory)
+        exp, capped = rate.for_platform(exp, platform)  # the guests under TCG hold tens per second
         journal = Journal()
         if journal.pending(platform=platform.name):
             recover(platform, journal, log=lambda m: _stderr(f"recover: {m}"))
@@ -122,7 +123,8 @@ def run_experiment(exp: Experiment, opts: RunOptions) -> RunOutcome:
         )
         (out_dir / "plan.txt").write_text("\n".join(the_plan.lines()) + "\n")
         st = RunState(run_id, out_dir, seed, dt.datetime.now(dt.UTC).isoformat(timespec="seconds"))
-        return _run(exp, opts, platform, journal, st, stopper, the_plan.lines()[1:])
+        said = ([capped] if capped else []) + the_plan.lines()[1:]
+        return _run(exp, opts, platform, journal, st, stopper, said)
 
 
 def _run(
@@ -241,7 +243,8 @@ def setup(ctx: Context, exp: Experiment, targets: dict[str, str], live: LiveView
         for key, value in labels.items():
             actions.set_label(ctx, node, key, value)
     req = actions.service_request(exp.service, ctx.platform)
-    deadline = time.monotonic() + SETUP_TIMEOUT
+    patience = rate.scaled(SETUP_TIMEOUT, ctx.platform)
+    deadline = time.monotonic() + patience
     ctx.managers.call(lambda e: e.remove_service(req.name))  # a leftover of a crashed run
     ctx.record("create_service", req.name)
 
@@ -269,7 +272,7 @@ def setup(ctx: Context, exp: Experiment, targets: dict[str, str], live: LiveView
         return f"{len(running)}/{desired} running{': ' + errors[0] if errors else ''}"
 
     _until(deadline, f"service {req.name} to converge", converged)
-    wait_http(list(targets), timeout=SETUP_TIMEOUT, netns=ctx.platform.client_netns)
+    wait_http(list(targets), timeout=patience, netns=ctx.platform.client_netns)
 
 
 def _until(deadline: float, what: str, attempt: Callable[[], str | None]) -> None:
@@ -283,7 +286,7 @@ def _until(deadline: float, what: str, attempt: Callable[[], str | None]) -> Non
         except ChaosError as exc:
             reason = str(exc)
         if time.monotonic() > deadline:
-            raise PlatformError(f"could not {what} in {SETUP_TIMEOUT:.0f}s ({reason})")
+            raise PlatformError(f"could not {what} by the set-up deadline ({reason})")
         time.sleep(0.3)
 
 

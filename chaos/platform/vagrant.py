@@ -22,12 +22,15 @@ with one SSH forward per node (:mod:`chaos.platform.sshlink`).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+import shutil
 import subprocess
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
+from typing import IO
 
 from chaos import faults
 from chaos import netns as ns
@@ -53,6 +56,18 @@ _IPVS_PROBE = (
 )
 
 
+def provider() -> str:
+    """``CHAOS_VAGRANT_PROVIDER`` (or Vagrant's own ``VAGRANT_DEFAULT_PROVIDER``), else
+    ``libvirt`` where vagrant-libvirt and libvirtd are installed and VirtualBox is not."""
+    chosen = os.environ.get("CHAOS_VAGRANT_PROVIDER") or os.environ.get("VAGRANT_DEFAULT_PROVIDER")
+    if chosen:
+        return chosen
+    sbin = "/usr/local/sbin:/usr/sbin:/sbin"
+    if shutil.which("VBoxManage") is None and shutil.which("libvirtd", path=sbin):
+        return "libvirt"
+    return "virtualbox"
+
+
 def settings() -> tuple[Path, Path, str, int]:
     """Vagrantfile directory, state directory, IP prefix and first host number (environment)."""
     root = Path(os.environ.get("CHAOS_VAGRANT_ROOT", ".")).resolve()
@@ -68,7 +83,16 @@ def settings() -> tuple[Path, Path, str, int]:
 class VagrantPlatform:
     name = "vagrant"
 
-    def __init__(self, root: Path, state_dir: Path, ip_prefix: str, ip_start: int) -> None:
+    def __init__(
+        self,
+        root: Path,
+        state_dir: Path,
+        ip_prefix: str,
+        ip_start: int,
+        *,
+        exe: str | None = None,
+        env: Mapping[str, str] | None = None,
+    ) -> None:
         if not (root / "Vagrantfile").is_file():
             raise PlatformError(f"no Vagrantfile in {root}: run from the repository root")
         self.root = root
@@ -76,9 +100,15 @@ class VagrantPlatform:
         self.ip_prefix = ip_prefix
         self.ip_start = ip_start
         self.forwards = Forwards(state_dir / "forwards")
+        # vagrant's own output goes to a log in the state directory: its last line is what a
+        # failure says (a guest that never booted, a missing box)
+        self.log = state_dir / "vagrant.log"
         self._v = vagrant.Vagrant(  # type: ignore[no-untyped-call]
-            root=str(root), quiet_stdout=True, quiet_stderr=True
-        )
+            root=str(root), env=dict(env) if env is not None else None,
+            out_cm=self._log_cm, err_cm=self._log_cm,
+        )  # fmt: skip
+        if exe is not None:  # e.g. a wrapper that runs vagrant inside a network namespace
+            self._v._vagrant_exe = exe
         self._status: dict[str, str] = {}
         self._status_at = 0.0
         self._mesh: str | None = None
@@ -88,18 +118,42 @@ class VagrantPlatform:
     @classmethod
     def connect(cls) -> VagrantPlatform:
         root, state, prefix, start = settings()
+        if cls is VagrantPlatform and provider() == "libvirt":
+            from chaos.platform.vagrant_libvirt import LibvirtVagrantPlatform
+
+            return LibvirtVagrantPlatform.connect()
         return cls(root, state, prefix, start)
 
     # -- vagrant ------------------------------------------------------------------------
+    @contextlib.contextmanager
+    def _log_cm(self) -> Iterator[IO[bytes]]:
+        self.log.parent.mkdir(parents=True, exist_ok=True)
+        with self.log.open("ab") as f:
+            yield f
+
+    def _last_log_line(self) -> str:
+        try:
+            with self.log.open("rb") as f:
+                f.seek(max(0, f.seek(0, os.SEEK_END) - 8192))
+                tail = f.read().decode(errors="replace")
+        except OSError:
+            return ""
+        # progress bars rewrite one line with \r; the last real line is what failed
+        lines = [x.strip() for x in tail.replace("\r", "\n").splitlines()]
+        return next((x for x in reversed(lines) if x and "Progress:" not in x), "")
+
     def _vagrant(self, what: str, fn: object, *args: object, **kwargs: object) -> object:
         try:
             return fn(*args, **kwargs)  # type: ignore[operator]
         except RuntimeError as exc:  # python-vagrant: executable not found
             raise MissingBinaryError(
-                "vagrant not found on PATH: install Vagrant and VirtualBox, or use --platform lab"
+                "vagrant not found on PATH: run `bash scripts/setup.sh --vm` (vagrant with "
+                "vagrant-libvirt), install Vagrant and VirtualBox, or use --platform lab"
             ) from exc
         except subprocess.CalledProcessError as exc:
-            raise PlatformError(f"vagrant {what} failed (exit {exc.returncode})") from exc
+            last = self._last_log_line()
+            why = f": {last} (log: {self.log})" if last else f" (exit {exc.returncode})"
+            raise PlatformError(f"vagrant {what} failed{why}") from exc
         except OSError as exc:
             raise PlatformError(f"vagrant {what} failed: {exc}") from exc
 
@@ -318,12 +372,33 @@ class VagrantPlatform:
     def up(self, log: object = print) -> str:
         """``vagrant up`` every VM, then a swarm of managers (idempotent)."""
         say = log if callable(log) else print
+        self._boot(say)
+        self._swarm(say)
+        self._load_images(say)
+        return f"vagrant swarm up: {len(self.node_names())} managers, mesh {self.mesh}"
+
+    def _boot(self, say: Callable[[str], None]) -> None:
         self._vagrant("up", self._v.up)
         self._status_at = 0.0
         names = self.node_names()
         for n in names:
             self._forget(n)
         say(f"vms up: {', '.join(names)}")
+
+    def _load_images(self, say: Callable[[str], None]) -> None:
+        """The lab's images on every VM, imported over the engine API (no registry)."""
+        from chaos.lab import images
+
+        rootfs = images.rootfs_tar()
+        for n in self.node_names():
+            with self.engine(n, timeout=120.0) as eng:
+                for image in images.IMAGES:
+                    eng.import_image(rootfs, images.REPOSITORY, image.tag, image.changes)
+        say(f"images loaded on every node: {', '.join(i.ref for i in images.IMAGES)}")
+
+    def _swarm(self, say: Callable[[str], None]) -> None:
+        """A swarm of managers: init on the first VM, the others joined (idempotent)."""
+        names = self.node_names()
         first = names[0]
         with self.engine(first, timeout=30.0) as eng:
             if _active(eng):
@@ -338,7 +413,6 @@ class VagrantPlatform:
                     continue
                 eng.swarm_join(f"{self.node_ip(first)}:2377", token, self.node_ip(n))
                 say(f"swarm: {n} joined as manager advertising {self.node_ip(n)}")
-        return f"vagrant swarm up: {len(names)} managers, mesh {self.mesh}"
 
     def down(self) -> str:
         """Close the ssh forwards and ``vagrant halt`` every VM (the VMs are kept)."""

@@ -127,6 +127,9 @@ def differing_settings(results: Sequence[RunResult]) -> list[tuple[str, list[str
         settings = dict(r.experiment.settings)
         steps = settings.pop("steps", None) or []
         settings["steps"] = "; ".join(tables.step_summary(s) for s in steps if isinstance(s, dict))
+        # runs across platforms (lab vs VMs) differ first in where they ran
+        settings["platform"] = r.environment.platform
+        settings["mesh"] = r.environment.mesh
         flat.append(dict(tables.flatten(settings)))
     keys = sorted({k for f in flat for k in f})
     out = []

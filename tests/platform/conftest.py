@@ -150,6 +150,8 @@ def standin_env(
         "CHAOS_VAGRANT_IP_PREFIX": "10.213.77.",
         "CHAOS_VAGRANT_IP_START": "11",
         "CHAOS_VAGRANT_NETNS": CLIENT_NETNS,
+        # the stand-in is no libvirt: never start libvirtd or build a box for it
+        "CHAOS_VAGRANT_PROVIDER": "standin",
     }
     # What `chaos lab down --platform vagrant` does for forwards (the CLI runs leave them up).
     Forwards(state / "forwards").close_all()

@@ -23,13 +23,16 @@ pytestmark = pytest.mark.timeout(120)
 
 NODES = ["node-001", "node-002", "node-003"]
 PORT = 18080  # a published port any driver can serve (the fake runs without root)
-LAB_IPS = ["10.213.77.11", "10.213.77.12", "10.213.77.13"]
+# What the nodes under test are: the lab's here; tests/vm sets the guests' while its tests run
+# (their addresses, swarm's own mesh, and minutes where the lab takes seconds).
+NODE_IPS = ["10.213.77.11", "10.213.77.12", "10.213.77.13"]
 # this kernel has no IPVS: the lab's nodes run the emulated mesh, whatever the driver
 MESH = {"fake": "ingress"}
+TIME_SCALE = 1.0
 
 
 def until(what: str, ok: Callable[[], bool], timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
+    deadline = time.monotonic() + timeout * TIME_SCALE
     while time.monotonic() < deadline:
         try:
             if ok():
@@ -51,7 +54,7 @@ def test_nodes_and_addresses(platform: Platform) -> None:
         assert all(ip.startswith("127.") for ip in ips) and len(set(ips)) == 3
         assert [ip.rsplit(".", 1)[1] for ip in ips] == ["11", "12", "13"]
     else:
-        assert ips == LAB_IPS
+        assert ips == NODE_IPS
     assert all(platform.power(n) == "running" and platform.engine_up(n) for n in NODES)
     assert platform.mesh == MESH.get(platform.name, "emulated")
     assert platform.environment()["platform"] == platform.name
@@ -98,7 +101,7 @@ def test_deploy_answers_on_every_node_ip(platform: Platform) -> None:
     )
     service_id = Managers(platform).call(lambda e: e.create_service(req))
     urls = [f"http://{platform.node_ip(n)}:{PORT}/" for n in NODES]
-    wait_http(urls, timeout=60, expect="version=1", netns=platform.client_netns)
+    wait_http(urls, timeout=60 * TIME_SCALE, expect="version=1", netns=platform.client_netns)
 
     def task_hosts() -> set[str]:
         """The service's containers as their own engines list them (a container's hostname

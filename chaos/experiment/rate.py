@@ -1,0 +1,62 @@
+"""The load rate an experiment runs at on a given platform, and how long it waits there.
+
+The catalogue's rates (``load.rate`` in ``experiments/*.yaml``, 200/s mostly) fit the local
+lab. Guests emulated by QEMU (TCG, no hardware virtualisation) serve tens of requests a second
+per service: at 200/s the run would measure the load generator's backlog, not swarm. A
+platform that knows its limit says so (``max_rate``); the run then caps the file's rate there
+and says it did. ``CHAOS_MAX_RATE`` overrides the platform's cap (``0``: no cap).
+
+Such a platform is slow in the tool's own waits too (a task starts in tens of seconds, a
+guest boots in minutes): its ``time_scale`` multiplies the run's set-up and restore deadlines.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Protocol, runtime_checkable
+
+from chaos.experiment.spec import Experiment
+from chaos.units import parse_rate
+
+
+@runtime_checkable
+class RateLimited(Protocol):
+    @property
+    def max_rate(self) -> float | None:
+        """Requests per second the cluster holds, or None for no known limit."""
+        ...
+
+
+@runtime_checkable
+class Slow(Protocol):
+    @property
+    def time_scale(self) -> float:
+        """How much longer than the local lab the cluster takes to start and heal (>= 1)."""
+        ...
+
+
+def scaled(seconds: float, platform: object) -> float:
+    """A set-up or restore deadline for ``platform``."""
+    return seconds * max(1.0, platform.time_scale) if isinstance(platform, Slow) else seconds
+
+
+def cap(platform: object) -> float | None:
+    override = os.environ.get("CHAOS_MAX_RATE")
+    if override is not None:
+        if override.strip() in ("0", ""):
+            return None
+        return parse_rate(override)  # UsageError (exit 2) on a bad value
+    return platform.max_rate if isinstance(platform, RateLimited) else None
+
+
+def for_platform(exp: Experiment, platform: object) -> tuple[Experiment, str | None]:
+    """``exp`` with its rate capped for ``platform``, and a line saying so (None: unchanged)."""
+    limit = cap(platform)
+    if limit is None or exp.load.rate <= limit:
+        return exp, None
+    capped = exp.model_copy(update={"load": exp.load.model_copy(update={"rate": limit})})
+    name = getattr(platform, "name", "this platform")
+    return capped, (
+        f"load rate {exp.load.rate:g}/s capped at {limit:g}/s for --platform {name} "
+        "(CHAOS_MAX_RATE overrides)"
+    )

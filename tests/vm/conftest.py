@@ -1,0 +1,157 @@
+"""Three real QEMU guests through the vagrant driver on libvirt (``vm`` tests).
+
+The package's guests are brought up once, with the real CLI (``chaos lab up --platform
+vagrant``: the box built from Debian packages when this machine has none, libvirtd started
+inside the tool's network namespace, three managers, swarm's own ingress mesh), and taken
+down by the last test of ``test_vm_e2e.py``, which checks that nothing is left on the host.
+Every test before it gets the guests powered, connected and Ready, with no services.
+
+Their own fault journal and lock directory (``CHAOS_JOURNAL``, ``CHAOS_LOCK_DIR`` when set,
+else temporary ones): nothing here touches the lab's.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from chaos.errors import ChaosError
+from chaos.platform.vagrant_libvirt import LibvirtVagrantPlatform
+from chaos.platform.view import Managers, cluster_view
+from chaos.swarm.client import EngineClient
+from chaos.swarm.steady import SteadyLeader
+
+REPO = Path(__file__).resolve().parents[2]
+CHAOS = Path(sys.executable).parent / "chaos"
+UP_TIMEOUT = 40 * 60.0
+STEADY_S = 10.0  # a fresh machine builds the box (minutes) and boots TCG guests
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    if os.geteuid() == 0:
+        return
+    skip = pytest.mark.skip(reason="the guests need root (libvirtd, namespaces)")
+    for item in items:
+        if "vm" in item.keywords:
+            item.add_marker(skip)
+
+
+_EARLY: list[subprocess.Popen[bytes]] = []
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """With ``CHAOS_VM_EARLY_UP=1``, start booting the guests as soon as the session is
+    collected, so their minutes of boot (at nice 19) overlap the tests that run before this
+    package; the ``vms`` fixture then waits for it. Off by default: the lab's latency tests
+    share the cores with the booting guests."""
+    wanted = any("vm" in item.keywords for item in session.items)
+    if not wanted or os.environ.get("CHAOS_VM_EARLY_UP") != "1" or os.geteuid() != 0:
+        return
+    log = (Path(session.config.rootpath) / "build").resolve()
+    log.mkdir(exist_ok=True)
+    with (log / "vm-early-up.log").open("wb") as out:
+        _EARLY.append(
+            subprocess.Popen(
+                ["nice", "-n", "19", str(CHAOS), "lab", "up", "--platform", "vagrant"],
+                cwd=REPO,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                env={
+                    **os.environ,
+                    "CHAOS_VAGRANT_ROOT": str(REPO),
+                    "CHAOS_VAGRANT_PROVIDER": "libvirt",
+                },
+            )
+        )
+
+
+@pytest.fixture(scope="package")
+def vm_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    state = tmp_path_factory.mktemp("vm-state")
+    return {
+        **os.environ,
+        "CHAOS_VAGRANT_ROOT": str(REPO),
+        "CHAOS_VAGRANT_PROVIDER": "libvirt",
+        "CHAOS_JOURNAL": os.environ.get("CHAOS_JOURNAL", str(state / "journal.jsonl")),
+        "CHAOS_LOCK_DIR": os.environ.get("CHAOS_LOCK_DIR", str(state / "locks")),
+    }
+
+
+def chaos(env: dict[str, str], *args: str, timeout: float) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(CHAOS), *args], env=env, cwd=REPO, capture_output=True, text=True,
+        timeout=timeout, check=False,
+    )  # fmt: skip
+
+
+@pytest.fixture(scope="package")
+def vms(vm_env: dict[str, str]) -> Iterator[LibvirtVagrantPlatform]:
+    started = time.monotonic()
+    for early in _EARLY:  # the boot started at collection: its result is this one's start
+        early.wait(UP_TIMEOUT)
+    up = chaos(vm_env, "lab", "up", "--platform", "vagrant", timeout=UP_TIMEOUT)
+    took = time.monotonic() - started
+    print(f"\nvm: chaos lab up --platform vagrant took {took:.0f}s\n{up.stdout}", flush=True)
+    assert up.returncode == 0, up.stdout[-3000:] + up.stderr[-3000:]
+    old = {k: os.environ.get(k) for k in vm_env}
+    os.environ.update(vm_env)  # the driver in this process reads the same settings
+    try:
+        yield LibvirtVagrantPlatform.connect()
+    finally:
+        # the e2e module's last test took them down; if it did not run, this does (harmless
+        # when nothing is up)
+        chaos(vm_env, "lab", "down", "--platform", "vagrant", timeout=600)
+        for key, value in old.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def restore(vp: LibvirtVagrantPlatform, timeout: float = 600.0) -> None:
+    """Every guest powered, connected and Ready under one leader; no services."""
+    for node in vp.node_names():
+        power = vp.power(node)
+        if power == "suspended":
+            vp.resume(node)
+        elif power == "halted" or not vp.engine_up(node):
+            vp.start(node)
+    deadline = time.monotonic() + timeout
+    # the same leader for a while: a node reconnected from a partition can depose the leader
+    # some seconds later (its raised raft term), slower on emulated guests than on the lab
+    steady = SteadyLeader(STEADY_S)
+    while True:
+        try:
+            for node in vp.node_names():
+                if vp.isolated(node):
+                    vp.reconnect(node)
+            view = cluster_view(vp)
+            leaders = [n.name for n in view if n.leader]
+            if len(leaders) == 1 and all(n.status == "ready" for n in view):
+                if steady.healthy(leaders[0]):
+                    break
+            else:
+                steady.unhealthy()
+        except ChaosError:
+            steady.unhealthy()
+        if time.monotonic() > deadline:
+            raise AssertionError(f"guests not Ready after {timeout:g}s: {cluster_view(vp)}")
+        time.sleep(2)
+
+    def remove_all(engine: EngineClient) -> None:
+        for svc in engine.services():
+            engine.remove_service(svc.name)
+
+    Managers(vp, timeout=10.0).call(remove_all)
+
+
+@pytest.fixture()
+def platform(vms: LibvirtVagrantPlatform) -> LibvirtVagrantPlatform:
+    restore(vms)
+    return vms
