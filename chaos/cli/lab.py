@@ -32,9 +32,9 @@ _platform = click.option(
 
 
 def _vagrant() -> VagrantPlatform:
-    from chaos.platform.vagrant import VagrantPlatform
+    from chaos.platform import vagrant_platform
 
-    return VagrantPlatform.connect()
+    return vagrant_platform()
 
 
 @click.group()

@@ -1,7 +1,7 @@
 """Delaying packets in user space: the lab's stand-in for ``tc netem`` (this kernel has none).
 
 ``python -m chaos.lab.delayer --delay 0.3 --jitter 0.1`` runs in a node's network namespace
-and cgroup (started by :meth:`chaos.lab.lab.Lab.degrade`; killed with the node, by
+and cgroup (started by :meth:`chaos.platform.lab.LabPlatform.degrade`; killed with the node, by
 ``undegrade`` and by ``lab down``). It serves the NFQUEUE that
 :func:`chaos.platform.degrade.degrade_script` sends the node's degraded traffic to: each
 packet is held for ``delay ± jitter`` (uniform) and then accepted, in one thread: a

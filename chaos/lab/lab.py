@@ -1,37 +1,28 @@
 """The local lab: a real multi-manager swarm of dockerd engines in network namespaces.
 
-``Lab.up()`` builds it, ``Lab.attach()`` finds the running one, ``down()`` removes all of it
-(also after a SIGKILL of any earlier process: it works from naming conventions, not only
-from the state file). Node power is emulated as a VM would feel it:
-
-- halt: cable pulled (host veth down), then every process of the node SIGKILLed through its
-  freezer cgroup; its mounts vanish with its mount namespace. No goodbye to the cluster.
-- start: cable plugged, engine booted from its persisted data root; it rejoins the swarm.
-- suspend / resume: the node's freezer cgroup FROZEN / THAWED (RAM kept, no FIN, no RST).
-- stop-engine: SIGTERM to dockerd, the graceful daemon stop of ``systemctl stop docker``.
+``Lab.up()`` builds it and ``Lab.attach()`` finds the running one; a :class:`Lab` answers for
+its nodes, engines and swarm and hands each other job to the module that holds it: node power
+and isolation (:mod:`chaos.lab.power`), the status table (:mod:`chaos.lab.status`), removing
+everything (:mod:`chaos.lab.teardown`: ``down``, ``leftovers``).
 """
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 from chaos.errors import ChaosError, NodeHaltedError, NodeNotFoundError, PlatformError, UsageError
-from chaos.journal import Journal
-from chaos.lab import cgroups, engines, images, network, system
+from chaos.lab import cgroups, engines, images, network, power, system
 from chaos.lab import state as lab_state
 from chaos.lab.config import (
     CGROUP,
-    CGROUP_ROOT,
     CLIENT_NETNS,
     RUN_DIR,
     STATE_DIR,
@@ -40,124 +31,22 @@ from chaos.lab.config import (
     LabNode,
 )
 from chaos.lab.mesh import publish_ports
+from chaos.lab.power import Power
 from chaos.lab.state import LabState, MeshKind
-from chaos.platform import isolation
+from chaos.lab.status import LabStatus, status_of
+from chaos.lab.teardown import Log, down, leftovers, quiet
 from chaos.platform.probe import wait_http
 from chaos.swarm.engine import DockerEngine
 from chaos.swarm.model import NodeView, PortRequest, ServiceRequest
 from chaos.swarm.steady import Readiness, SteadyLeader
 
-Power = Literal["running", "halted", "suspended"]
-Log = Callable[[str], None]
 SWARM_READY_TIMEOUT = 60.0
 MESHD_CGROUP = f"{CGROUP}/meshd"
-
-
-def _quiet(_msg: str) -> None:
-    pass
-
-
-@dataclass(frozen=True, slots=True)
-class NodeStatus:
-    """One row of ``chaos lab status``; the JSON form is a stable interface."""
-
-    name: str
-    ip: str
-    docker_host: str
-    power: Power
-    engine: Literal["running", "stopped"]
-    role: str
-    manager_status: str
-    status: str
-    availability: str
-    network: Literal["connected", "isolated"] = "connected"
-
-
-@dataclass(frozen=True, slots=True)
-class LabStatus:
-    nodes: tuple[NodeStatus, ...]
-    mesh: str
-    subnet: str
-    leader: str | None
-    mesh_detail: Mapping[str, Any]
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "nodes": [asdict(n) for n in self.nodes],
-            "mesh": self.mesh,
-            "subnet": self.subnet,
-            "leader": self.leader,
-            "mesh_detail": dict(self.mesh_detail),
-        }
 
 
 def ipvs_available() -> bool:
     """True when the kernel has IPVS, which swarm's own ingress mesh needs."""
     return Path("/proc/net/ip_vs").exists()
-
-
-def _mounts_under(*roots: Path) -> list[str]:
-    found: list[str] = []
-    try:
-        lines = Path("/proc/self/mountinfo").read_text().splitlines()
-    except OSError:
-        return found
-    for line in lines:
-        fields = line.split()
-        if len(fields) > 4 and any(fields[4].startswith(str(r) + "/") for r in roots):
-            found.append(fields[4])
-    return sorted(found, key=len, reverse=True)
-
-
-def leftovers() -> list[str]:
-    """What of a lab exists on this host now (empty: nothing)."""
-    found = [f"netns {ns}" for ns in network.lab_netns()]
-    if network.link_exists("chaoslab0"):
-        found.append("bridge chaoslab0")
-    pids = cgroups.pids(CGROUP)
-    if pids:
-        found.append(f"{len(pids)} processes in cgroup {CGROUP}")
-    found += [f"cgroup {p}" for p in _cgroup_dirs()]
-    found += [f"mount {m}" for m in _mounts_under(STATE_DIR, RUN_DIR)]
-    found += [f"dir {d}" for d in (STATE_DIR, RUN_DIR) if d.exists()]
-    return found
-
-
-def _cgroup_dirs() -> list[str]:
-    root = CGROUP_ROOT
-    if not root.is_dir():
-        return []
-    return [str(c / CGROUP) for c in sorted(root.iterdir()) if (c / CGROUP).is_dir()]
-
-
-def down(log: Log = _quiet) -> list[str]:
-    """Remove everything a lab made: processes, namespaces, veths, bridge, cgroups, mounts, dirs.
-
-    Idempotent and independent of the state file. Returns what was removed.
-    """
-    system.require_root()
-    removed: list[str] = []
-    killed = cgroups.kill_all(CGROUP)
-    if killed:
-        removed.append(f"{killed} processes (engines, containers, mesh supervisor)")
-    removed += network.delete_all()
-    for mount in _mounts_under(STATE_DIR, RUN_DIR):
-        system.run(["umount", "-l", mount], check=False)
-        removed.append(f"mount {mount}")
-    removed += [f"cgroup {p}" for p in cgroups.remove_tree(CGROUP)]
-    for directory in (STATE_DIR, RUN_DIR):
-        if directory.exists():
-            shutil.rmtree(directory, ignore_errors=True)
-            removed.append(f"dir {directory}")
-    forgotten = Journal().forget("lab")
-    if forgotten:
-        removed.append(f"{forgotten} journaled faults of the removed lab (nothing left to undo)")
-    for item in removed:
-        log(f"removed {item}")
-    still = leftovers()
-    if still:
-        raise PlatformError(f"lab down left {', '.join(still[:4])}; run `chaos lab down` again")
-    return removed
 
 
 class Lab:
@@ -183,7 +72,7 @@ class Lab:
         config: LabConfig | None = None,
         *,
         mesh: Literal["auto", "ingress", "emulated"] = "auto",
-        log: Log = _quiet,
+        log: Log = quiet,
     ) -> Lab:
         """Build the lab (or say it is already up). A stale lab is cleaned first."""
         config = config or LabConfig()
@@ -335,14 +224,6 @@ class Lab:
         known = ", ".join(n.name for n in self.nodes)
         raise NodeNotFoundError(f"no node named {name!r} in the lab; nodes are: {known}")
 
-    def power(self, name: str) -> Power:
-        node = self.node(name)
-        if cgroups.freeze_state(node.cgroup) in ("FROZEN", "FREEZING"):
-            return "suspended"
-        if not network.cable_plugged(node):
-            return "halted"
-        return "running"
-
     def engine(self, name: str, *, timeout: float = 10.0) -> DockerEngine:
         """A docker client for the node's engine; refuses halted or suspended nodes."""
         node = self.node(name)
@@ -375,113 +256,43 @@ class Lab:
                 errors.append(str(exc))
         raise PlatformError(errors[-1] if errors else "no manager of the lab is powered")
 
-    # -- power ----------------------------------------------------------------------------
+    # -- power (chaos.lab.power) ----------------------------------------------------------
+    def power(self, name: str) -> Power:
+        return power.power_of(self.node(name))
+
     def halt(self, name: str) -> str:
-        node = self.node(name)
-        if self.power(name) == "halted":
-            return f"{name} is already halted; nothing done"
-        network.set_cable(node, plugged=False)
-        killed = cgroups.kill_all(node.cgroup)
-        cgroups.remove_children(node.cgroup)
-        node.socket.unlink(missing_ok=True)
-        return f"{name} halted: cable pulled, {killed} processes killed (no goodbye to the swarm)"
+        return power.halt(self.node(name))
 
     def start(self, name: str) -> str:
-        node = self.node(name)
-        power = self.power(name)
-        if power == "suspended":
-            raise UsageError(f"{name} is suspended: resume it with `chaos lab resume {name}`")
-        if power == "running" and engines.alive(node):
-            return f"{name} is already running; nothing done"
-        if power == "halted":  # a machine boots with an empty table and no engine links
-            network.flush_conntrack(node.netns)
-            network.remove_engine_links(node.netns)
-        network.set_cable(node, plugged=True)
-        engines.start(node)
-        engines.wait_ready(node)
-        return f"{name} started: cable plugged, engine up ({node.docker_host})"
+        return power.start(self.node(name))
 
     def suspend(self, name: str) -> str:
-        node = self.node(name)
-        power = self.power(name)
-        if power == "suspended":
-            return f"{name} is already suspended; nothing done"
-        if power == "halted":
-            raise NodeHaltedError(f"{name} is halted: start it with `chaos lab start {name}`")
-        cgroups.set_frozen(node.cgroup, True)
-        return f"{name} suspended: every process of the node frozen"
+        return power.suspend(self.node(name))
 
     def resume(self, name: str) -> str:
-        node = self.node(name)
-        if self.power(name) != "suspended":
-            return f"{name} is not suspended; nothing done"
-        cgroups.set_frozen(node.cgroup, False)
-        return f"{name} resumed"
+        return power.resume(self.node(name))
 
     def stop_engine(self, name: str) -> str:
-        node = self.node(name)
-        power = self.power(name)
-        if power != "running":
-            raise NodeHaltedError(f"{name} is {power}: its engine cannot be stopped")
-        if not engines.stop(node):
-            return f"the engine of {name} is already stopped; nothing done"
-        return f"the engine of {name} stopped gracefully (SIGTERM)"
+        return power.stop_engine(self.node(name))
 
     def isolate(self, name: str) -> str:
         """Cut the node off the swarm (its swarm ports blocked both ways); it keeps running."""
-        node = self.node(name)
-        power = self.power(name)
-        if power != "running":
-            raise NodeHaltedError(f"{name} is {power}: only a running node can be isolated")
-        if network.is_isolated(node):
-            return f"{name} is already isolated; nothing done"
-        network.set_isolated(node, True)
-        return isolation.describe(name, isolated=True)
+        return power.isolate(self.node(name))
 
     def reconnect(self, name: str) -> str:
         """Undo :meth:`isolate` (whatever the node's power: the rules live in its namespace)."""
-        node = self.node(name)
-        if not network.is_isolated(node):
-            return f"{name} is already connected; nothing done"
-        network.set_isolated(node, False)
-        return isolation.describe(name, isolated=False)
+        return power.reconnect(self.node(name))
 
     def isolated(self, name: str) -> bool:
-        return network.is_isolated(self.node(name))
+        return power.isolated(self.node(name))
 
-    # -- status ---------------------------------------------------------------------------
     def status(self) -> LabStatus:
         try:
             views = {v.hostname: v for v in self.swarm_nodes()}
         except ChaosError:
             views = {}
-        rows = []
-        for node in self.nodes:
-            power = self.power(node.name)
-            view = views.get(node.name)
-            rows.append(
-                NodeStatus(
-                    name=node.name,
-                    ip=node.ip,
-                    docker_host=node.docker_host,
-                    power=power,
-                    engine="running" if engines.alive(node) else "stopped",
-                    role=view.role if view else "",
-                    manager_status=view.manager_status if view else "",
-                    status=view.state if view else "",
-                    availability=view.availability if view else "",
-                    network="isolated" if network.is_isolated(node) else "connected",
-                )
-            )
-        leader = next((v.hostname for v in views.values() if v.leader), None)
-        detail: Mapping[str, Any] = {}
-        if self.state.mesh == "emulated":
-            try:
-                detail = json.loads(lab_state.MESH_STATUS_FILE.read_text())
-            except (OSError, ValueError):
-                detail = {"error": "mesh supervisor has written no status"}
-            detail = {**detail, "supervisor": "running" if self.meshd_alive() else "stopped"}
-        return LabStatus(tuple(rows), self.state.mesh, self.config.subnet, leader, detail)
+        return status_of(self.nodes, views, mesh=self.state.mesh, subnet=self.config.subnet,
+                         meshd_alive=self.meshd_alive())  # fmt: skip
 
     # -- services -------------------------------------------------------------------------
     def publish(

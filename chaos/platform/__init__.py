@@ -10,9 +10,13 @@ from __future__ import annotations
 import hashlib
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from chaos.errors import UsageError
 from chaos.platform.base import NodeInfo, Platform
+
+if TYPE_CHECKING:
+    from chaos.platform.vagrant import VagrantPlatform
 
 PLATFORMS = ("lab", "vagrant", "ssh")
 
@@ -30,9 +34,7 @@ def get_platform(name: str, *, start: bool = True, inventory: Path | None = None
 
         return LabPlatform.connect(start=start)
     if name == "vagrant":
-        from chaos.platform.vagrant import VagrantPlatform
-
-        return VagrantPlatform.connect()
+        return vagrant_platform()
     if name == "ssh":
         from chaos.platform.ssh import SshPlatform
 
@@ -42,6 +44,19 @@ def get_platform(name: str, *, start: bool = True, inventory: Path | None = None
 
         return installed()
     raise UsageError(f"unknown platform {name!r}: use one of {', '.join(PLATFORMS)}")
+
+
+def vagrant_platform() -> VagrantPlatform:
+    """The vagrant driver for the provider in use (:func:`chaos.platform.vagrant.provider`):
+    libvirt's own (power through libvirtd, the guests in the tool's namespace) or Vagrant's
+    CLI for the others."""
+    from chaos.platform.vagrant import VagrantPlatform, provider
+
+    if provider() == "libvirt":
+        from chaos.platform.vagrant_libvirt import LibvirtVagrantPlatform
+
+        return LibvirtVagrantPlatform.connect()
+    return VagrantPlatform.connect()
 
 
 def cluster_id(name: str, inventory: Path | None = None) -> str:

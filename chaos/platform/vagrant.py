@@ -118,10 +118,6 @@ class VagrantPlatform:
     @classmethod
     def connect(cls) -> VagrantPlatform:
         root, state, prefix, start = settings()
-        if cls is VagrantPlatform and provider() == "libvirt":
-            from chaos.platform.vagrant_libvirt import LibvirtVagrantPlatform
-
-            return LibvirtVagrantPlatform.connect()
         return cls(root, state, prefix, start)
 
     # -- vagrant ------------------------------------------------------------------------
