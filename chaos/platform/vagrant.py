@@ -210,15 +210,16 @@ class VagrantPlatform:
 
     @property
     def mesh(self) -> str:
-        """``ingress`` when the first node's kernel has IPVS, else ``emulated`` (cached)."""
+        """``ingress`` when every node's kernel has IPVS (asked over ssh; swarm's ingress
+        needs it on each), else ``emulated`` (cached)."""
         if self._mesh is None:
             cache = self.state_dir / "mesh"
             if cache.is_file():
                 self._mesh = cache.read_text().strip()
             else:
-                first = self.node_names()[0]
                 try:
-                    self.ssh(first, _IPVS_PROBE)
+                    for node in self.node_names():
+                        self.ssh(node, _IPVS_PROBE)
                     self._mesh = "ingress"
                 except PlatformError:
                     self._mesh = "emulated"

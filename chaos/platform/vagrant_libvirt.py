@@ -47,9 +47,6 @@ Say = Callable[[str], None]
 # the guests' states, in the words of `vagrant status` that the base driver reads
 _VAGRANT_STATE = {"running": "running", "paused": "saved", "in shutdown": "running"}
 _STATE_TTL = 0.5
-_IPVS_PROBE = (
-    "test -e /proc/net/ip_vs || sudo -n modprobe ip_vs 2>/dev/null; test -e /proc/net/ip_vs"
-)
 # the guests under TCG serve tens of requests a second per service (../notes on this host)
 MAX_RATE_TCG = 30.0
 TIME_SCALE_TCG = 4.0
@@ -143,24 +140,6 @@ class LibvirtVagrantPlatform(VagrantPlatform):
         if cached.is_file():
             return cached.read_text().strip()
         return lv.domain_type()
-
-    @property
-    def mesh(self) -> str:
-        """``ingress`` when every guest's kernel has IPVS (asked over ssh), else ``emulated``."""
-        if self._mesh is None:
-            cache = self.state_dir / "mesh"
-            if cache.is_file():
-                self._mesh = cache.read_text().strip()
-            else:
-                try:
-                    for n in self._names:
-                        self.ssh(n, _IPVS_PROBE)
-                    self._mesh = "ingress"
-                except PlatformError:
-                    self._mesh = "emulated"
-                cache.parent.mkdir(parents=True, exist_ok=True)
-                cache.write_text(self._mesh)
-        return self._mesh
 
     def environment(self) -> dict[str, str]:
         env = super().environment()
