@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from chaos import faults
 from chaos.errors import ChaosError, UsageError
-from chaos.experiment import actions
+from chaos.experiment import actions, rate
 from chaos.experiment.actions import Context
 from chaos.experiment.observer import Observer, Snapshot
 from chaos.experiment.select import select
@@ -142,7 +142,10 @@ class StepRunner:
         nodes = self.resolve(step.node) if step.node is not None else ()
         if step.as_:
             self.refs[step.as_] = nodes
-        timeout = step.timeout if step.timeout is not None else DEFAULT_WAIT
+        # a slow platform (TCG guests) takes as much longer for swarm's own conditions as for
+        # the tool's set-up: the file's timeout is for a cluster of ordinary speed
+        timeout = rate.scaled(step.timeout if step.timeout is not None else DEFAULT_WAIT,
+                              self.ctx.platform)  # fmt: skip
         started = time.monotonic()
         since = self.observer.log.clock.now()
         check = self._condition(step, nodes)

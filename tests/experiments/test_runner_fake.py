@@ -135,6 +135,19 @@ def test_a_wait_that_times_out_fails_the_run(fake: FakePlatform, tmp_path: Path)
     assert any("timed out" in reason for reason in r.verdict_reasons)
 
 
+@pytest.mark.parametrize(("scale", "verdict"), [(1.0, "fail"), (3.0, "pass")])
+def test_a_slow_platform_waits_longer_for_swarm(
+    fake: FakePlatform, tmp_path: Path, scale: float, verdict: str
+) -> None:
+    # the fake sees a halted node Down after 1.5 s: past a 1 s wait, inside it at 3x (TCG guests)
+    fake.time_scale = scale  # type: ignore[attr-defined]
+    steps = [{"halt": "node-002"},
+             {"wait_for": {"condition": "node_status", "node": "node-002", "status": "down"},
+              "timeout": "1s"}]  # fmt: skip
+    outcome, r = run(experiment(steps), tmp_path)
+    assert outcome.verdict == verdict, r.verdict_reasons
+
+
 def test_a_failing_step_is_a_platform_error_and_still_restores(
     fake: FakePlatform, tmp_path: Path
 ) -> None:
