@@ -7,7 +7,8 @@ platform that knows its limit says so (``max_rate``); the run then caps the file
 and says it did. ``CHAOS_MAX_RATE`` overrides the platform's cap (``0``: no cap).
 
 Such a platform is slow in the tool's own waits too (a task starts in tens of seconds, a
-guest boots in minutes): its ``time_scale`` multiplies the run's set-up and restore deadlines.
+guest boots in minutes): its ``time_scale`` multiplies the run's set-up and restore deadlines
+and its ``wait_for`` timeouts.
 """
 
 from __future__ import annotations
