@@ -35,17 +35,18 @@ def test_clock_skew_thresholds() -> None:
     assert _clock({"a": 0.0}).status == "warn"
 
 
-@pytest.mark.lab
 @pytest.mark.timeout(120)
-def test_doctor_on_every_platform(platform: Platform) -> None:
+def test_doctor_on_every_platform(platform: Platform) -> None:  # lab marks on the real params
     report = diagnose(platform)
     assert report.healthy, report.lines()
     areas = {c.area for c in report.checks}
     assert areas == {"engines", "swarm", "ports", "mesh", "clock"}
     assert sum(c.area == "engines" and c.status == "ok" for c in report.checks) == 3
     mesh = next(c for c in report.checks if c.area == "mesh")
-    # no IPVS on this kernel: expected for the lab, something to fix on VMs or a real swarm
-    assert mesh.status == ("ok" if platform.name == "lab" else "warn")
+    # swarm's own mesh is ok; its emulation is expected on the lab (no IPVS on this kernel)
+    # and something to fix on VMs or a real swarm (the stand-in vagrant and ssh here)
+    expected = "ok" if platform.mesh == "ingress" or platform.name == "lab" else "warn"
+    assert mesh.status == expected, (platform.name, platform.mesh, mesh)
 
 
 @pytest.fixture()
