@@ -164,6 +164,7 @@ def main() -> int:
     order = [s for s in (signal.SIGKILL, signal.SIGINT, signal.SIGTERM)
              for _ in range(ns.per_signal)]  # fmt: skip
     rng.shuffle(order)
+    Lab.up(log=print)  # the running lab, or a fresh one
     if problems := settle(60):
         print(f"the lab is not healthy before the trial: {problems}", file=sys.stderr)
         return 3
