@@ -42,35 +42,6 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(skip)
 
 
-_EARLY: list[subprocess.Popen[bytes]] = []
-
-
-def pytest_collection_finish(session: pytest.Session) -> None:
-    """With ``CHAOS_VM_EARLY_UP=1``, start booting the guests as soon as the session is
-    collected, so their minutes of boot (at nice 19) overlap the tests that run before this
-    package; the ``vms`` fixture then waits for it. Off by default: the lab's latency tests
-    share the cores with the booting guests."""
-    wanted = any("vm" in item.keywords for item in session.items)
-    if not wanted or os.environ.get("CHAOS_VM_EARLY_UP") != "1" or os.geteuid() != 0:
-        return
-    log = (Path(session.config.rootpath) / "build").resolve()
-    log.mkdir(exist_ok=True)
-    with (log / "vm-early-up.log").open("wb") as out:
-        _EARLY.append(
-            subprocess.Popen(
-                ["nice", "-n", "19", str(CHAOS), "lab", "up", "--platform", "vagrant"],
-                cwd=REPO,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                env={
-                    **os.environ,
-                    "CHAOS_VAGRANT_ROOT": str(REPO),
-                    "CHAOS_VAGRANT_PROVIDER": "libvirt",
-                },
-            )
-        )
-
-
 @pytest.fixture(scope="package")
 def vm_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     state = tmp_path_factory.mktemp("vm-state")
@@ -93,8 +64,6 @@ def chaos(env: dict[str, str], *args: str, timeout: float) -> subprocess.Complet
 @pytest.fixture(scope="package")
 def vms(vm_env: dict[str, str]) -> Iterator[LibvirtVagrantPlatform]:
     started = time.monotonic()
-    for early in _EARLY:  # the boot started at collection: its result is this one's start
-        early.wait(UP_TIMEOUT)
     up = chaos(vm_env, "lab", "up", "--platform", "vagrant", timeout=UP_TIMEOUT)
     took = time.monotonic() - started
     print(f"\nvm: chaos lab up --platform vagrant took {took:.0f}s\n{up.stdout}", flush=True)
