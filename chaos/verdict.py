@@ -47,6 +47,33 @@ class ExitCode(IntEnum):
     INTERRUPTED = 130
 
 
+# what each code means, in the words of a run's summary and `chaos run --help`
+MEANING = {
+    ExitCode.PASS: "pass",
+    ExitCode.FAIL: "SLO violated",
+    ExitCode.USAGE: "invalid input",
+    ExitCode.PLATFORM: "platform error",
+    ExitCode.NOT_RESTORED: "cluster not restored",
+    ExitCode.UNKNOWN: "verdict unknown",
+    ExitCode.GUARD_TRIPPED: "guard tripped (restored)",
+    ExitCode.INTERNAL: "internal error (a bug)",
+    ExitCode.INTERRUPTED: "interrupted (restored)",
+}
+
+
+def meaning(code: int) -> str:
+    """What exit ``code`` means; a code of no run of ours reads as such."""
+    try:
+        return MEANING[ExitCode(code)]
+    except ValueError:
+        return "not an exit code of chaos run"
+
+
+def exit_table() -> str:
+    """Every exit code and its meaning, in one line (help texts)."""
+    return ", ".join(f"{int(c)} {m}" for c, m in MEANING.items())
+
+
 # a run that ended like this stops a suite or a sweep: the cluster is not in a state to go on,
 # or the operator asked to stop
 STOPS_A_SERIES = frozenset({ExitCode.NOT_RESTORED, ExitCode.INTERRUPTED})

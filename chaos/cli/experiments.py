@@ -23,6 +23,7 @@ from chaos.experiment.spec import load_experiment, parse_set
 from chaos.journal import Journal
 from chaos.platform import cluster_id, get_platform
 from chaos.sweep import AutoRepeat, Axis, auto_repeat, prepare, run_sweep
+from chaos.verdict import exit_table
 
 
 @click.command(name="list")
@@ -67,7 +68,7 @@ def plan(
         click.echo(line)
 
 
-@click.command()
+@click.command(epilog=f"Exit codes: {exit_table()}.")
 @click.argument("experiment", shell_complete=complete.experiment)
 @platform_option
 @click.option(
@@ -135,9 +136,8 @@ def run(
     repeat: int | str,
     budget: float | None,
 ) -> None:
-    """Run an experiment under load; exit 0 pass, 1 SLO violated, 2 invalid input,
-    3 platform error, 4 cluster not restored, 5 verdict unknown, 130 interrupted (by Ctrl-C,
-    SIGTERM, SIGHUP or `chaos stop`; restored first). With --sweep or --repeat: every setting
+    """Run an experiment under load (exit codes below; interrupted means Ctrl-C, SIGTERM,
+    SIGHUP or `chaos stop`, restored first). With --sweep or --repeat: every setting
     into reports/sweep-<date>-<name>/ and a comparison (sweep.md); exit 0 when every run
     finished, else 3, 4 or 130 as for one run; runs that are not comparable, 2."""
     if budget is not None and repeat != "auto":

@@ -15,7 +15,7 @@ Fault windows (seconds after t0):
 
 Markers: leader changes, node status changes to or from ``down`` (and every power change),
 task moves (a ``tasks`` event whose placement differs from the previous one), update state
-changes, and the first ``api_error`` of each outage.
+changes, the first ``api_error`` of each outage, and the guard's trip.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from chaos.analysis.phases import PhaseStats
 from chaos.report.model import Band, Marker
 from chaos.timeline import (
     Event,
+    GuardTripped,
     LeaderChange,
     NodePowerChange,
     NodeStatusChange,
@@ -140,4 +141,6 @@ def markers(events: Sequence[Event], outages: Sequence[Outage]) -> list[Marker]:
                 out.append(Marker(e.t, f"tasks: {e.detail}", "tasks"))
         elif isinstance(e, UpdateStateChange):
             out.append(Marker(e.t, e.detail or f"update {e.new}", "update"))
+        elif isinstance(e, GuardTripped):
+            out.append(Marker(e.t, f"guard tripped: {e.detail}", "guard"))
     return sorted(out, key=lambda m: m.t)

@@ -19,6 +19,10 @@ incompatible changes. Keys::
     failed_by_node    node -> failed requests from the fault start (as in result.json)
     node_ips          node -> its IP (the load's target)
     faulted           the nodes a fault step acted on
+    guard             {reason, tripped_s, detect_latency_s, restore_latency_s} when the
+                      run's guard stopped it (tripped_s after the fault start; the latencies
+                      from the violating window's end to the trip, and from the trip to the
+                      restore's start), else null
     leader_before, leader_after, restored, errors
     paths             {run_dir, result, report, load_dir}: report null when not written
 """
@@ -65,6 +69,13 @@ class JudgedHead(TypedDict):
     p99_ms: float | None
 
 
+class GuardHead(TypedDict):
+    reason: str
+    tripped_s: float | None
+    detect_latency_s: float
+    restore_latency_s: float | None
+
+
 class PathsHead(TypedDict):
     run_dir: str
     result: str
@@ -85,6 +96,7 @@ class Headline(TypedDict):
     failed_by_node: dict[str, int]
     node_ips: dict[str, str]
     faulted: list[str]
+    guard: GuardHead | None
     leader_before: str | None
     leader_after: str | None
     restored: bool
@@ -119,6 +131,19 @@ def paths(run_dir: Path, result: RunResult) -> PathsHead:
         result=str(run_dir / RESULT_FILE),
         report=str(report) if report.is_file() else None,
         load_dir=str(run_dir / result.load_dir),
+    )
+
+
+def guard(result: RunResult) -> GuardHead | None:
+    g = result.guard
+    if g is None:
+        return None
+    fault = next((p.start for p in result.phases if p.name == "fault"), None)
+    return GuardHead(
+        reason=g.reason,
+        tripped_s=None if fault is None else round(g.tripped - fault, 3),
+        detect_latency_s=g.detect_latency_s,
+        restore_latency_s=g.restore_latency_s,
     )
 
 
@@ -164,6 +189,7 @@ def headline(result: RunResult, *, exit_code: int, run_dir: Path) -> Headline:
         failed_by_node=dict(result.failed_by_node),
         node_ips=node_ips(result),
         faulted=faulted_nodes(result.events),
+        guard=guard(result),
         leader_before=result.leader_before,
         leader_after=result.leader_after,
         restored=result.restored,

@@ -30,6 +30,9 @@ DEFINITIONS: dict[str, str] = {
     "client_recovered_s": "Seconds from the fault start until the live IPs serve like the "
     "baseline again (1 s buckets within max(2x baseline error rate, 0.1%) and max(2x "
     "baseline p99, +50 ms)), sustained for 5 buckets.",
+    "guard": "The run's guard stopped it: seconds from the fault start to the trip; below, "
+    "from the end of the window that broke the guard's threshold to the trip, and from the "
+    "trip to the restore's start.",
     "outage_s": "Live IPs: end of the last bad 1 s bucket - start of the first bad bucket.",
     "dead_ip_errors": "Server-side failed requests on the faulted nodes' IPs from the fault "
     "start to the end.",
@@ -113,6 +116,20 @@ def headlines(result: RunResult) -> list[Headline]:
             tone=check_tone(result, "p99"),
         ),
     ]
+    if result.guard is not None:
+        g = result.guard
+        fault = next((p.start for p in result.phases if p.name == "fault"), None)
+        out.append(
+            Headline(
+                "guard",
+                "Guard tripped",
+                fmt.seconds(None if fault is None else g.tripped - fault),
+                DEFINITIONS["guard"],
+                sub=f"+{fmt.seconds(g.detect_latency_s)} to trip, "
+                f"+{fmt.seconds(g.restore_latency_s)} to restore",
+                tone="bad",
+            )
+        )
     rec = result.recovery
     for m in RECOVERY:
         text = fmt.seconds(getattr(rec, m.key))

@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 ChartKind = Literal["time", "percentile"]
 BandKind = Literal["phase", "power", "api"]
-MarkerKind = Literal["leader", "node", "tasks", "update", "api", "step"]
+MarkerKind = Literal["leader", "node", "tasks", "update", "api", "step", "guard"]
 Tone = Literal["good", "bad", "warn", "neutral"]
 
 

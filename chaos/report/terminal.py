@@ -17,17 +17,11 @@ from rich.text import Text
 
 from chaos import fmt
 from chaos.report.headline import CheckHead, Headline
-from chaos.verdict import ExitCode
+from chaos.verdict import meaning
 
 PLAIN_WIDTH = 120
-EXIT_MEANING = {
-    ExitCode.PASS: "pass", ExitCode.FAIL: "SLO violated", ExitCode.USAGE: "invalid input",
-    ExitCode.PLATFORM: "platform error", ExitCode.NOT_RESTORED: "cluster not restored",
-    ExitCode.UNKNOWN: "verdict unknown", ExitCode.INTERNAL: "internal error (a bug)",
-    ExitCode.INTERRUPTED: "interrupted (restored)",
-}  # fmt: skip
 VERDICT_STYLE = {"pass": "bold green", "fail": "bold red", "unknown": "bold yellow",
-                 "interrupted": "bold yellow"}  # fmt: skip
+                 "interrupted": "bold yellow", "guard_tripped": "bold magenta"}  # fmt: skip
 MARK = {"pass": ("✓", "green"), "fail": ("✗", "bold red"), "unknown": ("?", "yellow")}
 # how each check's value and threshold read (units as in chaos.analysis.checks)
 UNIT = {"error_rate": "fraction", "p99": "seconds", "recovery": "seconds",
@@ -105,8 +99,7 @@ def summary(head: Headline) -> RenderableType:
     top = Text()
     top.append(f"{head['experiment']}  ", style="bold")
     top.append(verdict.upper(), style=VERDICT_STYLE.get(verdict, "bold"))
-    meaning = next((m for c, m in EXIT_MEANING.items() if c == code), "?")
-    top.append(f"   exit {code} ({meaning})   run {head['run']}", style="dim")
+    top.append(f"   exit {code} ({meaning(code)})   run {head['run']}", style="dim")
     parts: list[RenderableType] = [top, *(Text(f"  {reason}") for reason in head["reasons"])]
 
     def section(title: str, body: RenderableType) -> None:
@@ -117,6 +110,17 @@ def summary(head: Headline) -> RenderableType:
         for c in head["checks"]:
             checks.add_row(*_check_row(c))
         section("checks", checks)
+    tripped = head["guard"]
+    if tripped is not None:
+        guard = _grid("l", "f")
+        guard.add_row("reason", tripped["reason"])
+        guard.add_row("tripped", f"{fmt.text_s(tripped['tripped_s'])} after the fault start")
+        guard.add_row(
+            "latency",
+            f"{fmt.text_s(tripped['detect_latency_s'])} from the violating window to the trip, "
+            f"{fmt.text_s(tripped['restore_latency_s'])} from the trip to the restore",
+        )
+        section("guard", guard)
     recovery = _grid("l", "f")
     for label, value in _recovery_rows(head):
         recovery.add_row(label, value)

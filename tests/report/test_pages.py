@@ -12,8 +12,12 @@ from typing import Any
 import pytest
 
 from chaos.analysis import RunResult, load_result
+from chaos.analysis.events import api_outages, guard_report
+from chaos.analysis.result import write_result
 from chaos.report import render_run
-from chaos.timeline import ApiError, ApiOk, StepEnd, StepStart
+from chaos.report.faults import markers
+from chaos.timeline import ApiError, ApiOk, GuardTripped, StepEnd, StepStart
+from chaos.verdict import Verdict
 from tests.report.browser import Chromium, Inspection
 from tests.report.conftest import RUN_NAMES
 
@@ -186,3 +190,47 @@ def test_run_without_load_data(chromium: Chromium, runs_dir: Path, tmp_path: Pat
     )
     _clean(page)
     assert "No load data" in page.value
+
+
+def test_a_run_its_guard_stopped(chromium: Chromium, runs_dir: Path, tmp_path: Path) -> None:
+    """The guard's trip is a card (when, and its two latencies), a marker on every timeline,
+    and the banner's colour; the verdict's reason is the guard's."""
+    run_dir = tmp_path / "guarded"
+    shutil.copytree(runs_dir / "leader-kill", run_dir)
+    result = load_result(run_dir / "result.json")
+    fault = next(p for p in result.phases if p.name == "fault")
+    reason = "error rate 61.0% > 50% over 5s on the live IPs"
+    trip = GuardTripped(
+        t=fault.start + 6.3, detail=reason, data_end=fault.start + 6.0, error_rate=0.61,
+        p99_ms=None, span_s=5.0,
+    )  # fmt: skip
+    guarded = result.model_copy(
+        update={
+            "verdict": Verdict.GUARD_TRIPPED,
+            "verdict_reasons": [f"guard tripped: {reason}"],
+            "events": sorted([*result.events, trip], key=lambda e: e.t),
+            "guard": guard_report([*result.events, trip]),
+        }
+    )
+    write_result(run_dir / "result.json", guarded)
+    render_run(run_dir)
+    info = _open(
+        chromium,
+        run_dir / "report.html",
+        f"""JSON.stringify({{
+          banner: document.querySelector('#verdict').className,
+          card: document.querySelector('#headline .card[data-key=guard]')?.innerText ?? null,
+          markers: {CHARTS_JS},
+          text: document.body.innerText,
+        }})""",
+        tmp_path / "guarded.png",
+    )
+    assert "guard_tripped" in info["banner"].split()
+    assert info["card"] is not None and "Guard tripped" in info["card"]
+    assert "6.30" in info["card"] and "+0.30 s to trip" in info["card"], info["card"]
+    assert f"guard tripped: {reason}" in info["text"]
+    # one marker more than the same run without the trip, on every timeline
+    plain = len(markers(result.events, api_outages(result.events, 1e9)))
+    for chart in json.loads(info["markers"]):
+        if chart["id"] in TIME_CHARTS:
+            assert chart["markers"] == plain + 1, chart["id"]

@@ -8,11 +8,13 @@ from pathlib import Path
 
 import pytest
 
+from chaos.analysis.events import GuardReport
 from chaos.analysis.result import load_result
 from chaos.cli.runend import print_run_end
 from chaos.fmt import NA
 from chaos.report.headline import headline
 from chaos.report.terminal import summary_lines
+from chaos.verdict import ExitCode, Verdict
 
 RUNS = Path(__file__).resolve().parents[1] / "fixtures" / "runs"
 
@@ -108,3 +110,39 @@ def test_no_result_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> N
         "error"
     ]
     assert code == 3 and err.startswith("results: r1/result.json\nno summary: ")
+
+
+def test_summary_of_a_run_its_guard_stopped(leader_kill: Path) -> None:
+    result = load_result(leader_kill / "result.json")
+    fault = next(p.start for p in result.phases if p.name == "fault")
+    trip = GuardReport(
+        reason="error rate 62.0% > 50% over 5s on the live IPs",
+        data_end=fault + 6.0,
+        tripped=fault + 6.3,
+        restore_started=fault + 6.35,
+        detect_latency_s=0.3,
+        restore_latency_s=0.05,
+    )
+    stopped = result.model_copy(
+        update={
+            "verdict": Verdict.GUARD_TRIPPED,
+            "verdict_reasons": [f"guard tripped: {trip.reason}"],
+            "guard": trip,
+        }
+    )
+    head = headline(stopped, exit_code=ExitCode.GUARD_TRIPPED, run_dir=leader_kill)
+    assert head["guard"] == {
+        "reason": trip.reason,
+        "tripped_s": pytest.approx(6.3, abs=1e-3),
+        "detect_latency_s": 0.3,
+        "restore_latency_s": 0.05,
+    }
+    lines = summary_lines(head)
+    assert lines[0].startswith("leader-kill  GUARD_TRIPPED   exit 6 (guard tripped (restored))")
+    assert f" reason   {trip.reason}" in lines
+    assert " tripped  6.30s after the fault start" in lines
+    assert any(line.startswith(" latency  0.30s from the violating window") for line in lines)
+    # a run its guard did not stop says nothing of a guard
+    plain = headline(result, exit_code=1, run_dir=leader_kill)
+    assert plain["guard"] is None
+    assert not any(line == "guard" for line in summary_lines(plain))

@@ -13,6 +13,7 @@
   var MARK = {
     leader: v("--mark-leader"), node: v("--mark-node"), tasks: v("--mark-tasks"),
     update: v("--mark-update"), api: v("--mark-api"), step: v("--mark-step"),
+    guard: v("--mark-guard"),
   };
   var AXIS = v("--axis"), GRID = v("--grid");
   var report = { charts: {} };
