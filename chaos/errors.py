@@ -9,7 +9,8 @@
     │   ├── NodeHaltedError
     │   ├── ClusterBusyError   another chaos command holds the cluster's lock
     │   └── EngineError        a docker engine call failed (cause kept)
-    │       └── NotFoundError  what the call named does not exist (a service, node, image)
+    │       ├── NotFoundError  what the call named does not exist (a service, node, image)
+    │       └── EngineUnreachableError  no answer at all (refused, reset, timed out)
     └── NotRestoredError       a fault could not be undone (exit 4)
 
 Request failures of the load generator are *data* (outcome records), never exceptions.
@@ -61,6 +62,15 @@ class EngineError(PlatformError):
 
 class NotFoundError(EngineError):
     """The engine answered that the service, node or image named does not exist."""
+
+
+class EngineUnreachableError(EngineError):
+    """The engine did not answer (the transport failed); ``timed_out``: it accepted the
+    call and then said nothing within the timeout (a frozen or overloaded engine)."""
+
+    def __init__(self, message: str, *, timed_out: bool = False) -> None:
+        super().__init__(message)
+        self.timed_out = timed_out
 
 
 class NotRestoredError(ChaosError):

@@ -14,8 +14,9 @@ from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic import Field, ValidationError
 
+from chaos.analysis.api import ApiLatency
 from chaos.analysis.checks import Check, CheckInputs, run_checks
 from chaos.analysis.events import GuardReport, guard_report
 from chaos.analysis.fingerprint import Fingerprint
@@ -181,6 +182,9 @@ class RunResult(Frozen):
     load_dir: str
     fingerprint: Fingerprint | None = None
     guard: GuardReport | None = None  # the live guard's trip and its latencies
+    # the manager API's latency per phase and manager (chaos.analysis.api; [] in results
+    # written before the prober, and for runs that never reached their phases)
+    api_latency: list[ApiLatency] = Field(default_factory=list)
 
 
 def load_result_of(load_dir: Path) -> LoadTotals | None:
@@ -204,6 +208,7 @@ def make_result(
     errors: Sequence[str],
     load_dir: str,
     fingerprint: Fingerprint | None = None,
+    api: Sequence[ApiLatency] = (),
 ) -> RunResult:
     """The :class:`RunResult` of an analysed run plus what only the runner knows."""
     return RunResult(
@@ -228,6 +233,7 @@ def make_result(
         load_dir=load_dir,
         fingerprint=fingerprint,
         guard=guard_report(events),
+        api_latency=list(api),
     )
 
 

@@ -19,6 +19,8 @@ from chaos.analysis import (
     leader_after,
     make_result,
 )
+from chaos.analysis.api import FILE as API_FILE
+from chaos.analysis.api import api_latency, read_calls
 from chaos.errors import ChaosError
 from chaos.experiment.spec import Experiment
 from chaos.experiment.state import RunState
@@ -119,4 +121,5 @@ def build_result(
         restored=state.restored,
         errors=errors,
         load_dir="load",
+        api=api_latency(read_calls(state.out_dir / API_FILE), phase_spans(state)),
     )  # fmt: skip

@@ -35,6 +35,7 @@ from chaos import faults, lock
 from chaos.errors import ChaosError, PlatformError, UsageError
 from chaos.experiment import actions, rate
 from chaos.experiment.actions import Context
+from chaos.experiment.apiprobe import ApiProber
 from chaos.experiment.guard import Guard, Trip
 from chaos.experiment.live import LiveView
 from chaos.experiment.loadproc import LoadProcess
@@ -308,6 +309,13 @@ class Execution:
     stopper: Stopper
     grid: float = 0.1  # the load's window width, seconds (set from its config)
 
+    def __post_init__(self) -> None:
+        observer = self.observer
+        self.prober = ApiProber(
+            self.ctx.platform, self.log.clock, self.st.out_dir,
+            managers=lambda: [n for n, v in observer.snapshot.nodes.items() if v.role == "manager"],
+        )  # fmt: skip
+
     async def phases(self) -> None:
         exp, st = self.exp, self.st
         load_dir = st.out_dir / "load"
@@ -336,12 +344,14 @@ class Execution:
             await anyio.to_thread.run_sync(self.observer.start)
             self.live.observer = self.observer
             st.leader_before = self.observer.snapshot.leader
+            self.prober.start()
             async with anyio.create_task_group() as tg:
                 tg.start_soon(self._watch, loader, tg.cancel_scope)
                 await self._schedule()
                 tg.cancel_scope.cancel()
         finally:
             self.observer.signal_stop()  # winds down while the load does: restore sooner
+            self.prober.stop()
             with anyio.CancelScope(shield=True):
                 await anyio.to_thread.run_sync(loader.stop)
                 if st.phases and st.phases[-1][0] != "end":

@@ -177,6 +177,15 @@ class FakeSwarm:
     def managers(self) -> list[_Node]:
         return [n for n in self.nodes.values() if n.role == "manager"]
 
+    def proxy_delay(self, node: str) -> float:
+        """Seconds a control call on ``node`` waits on the network: a follower forwards it to
+        the leader and back, and each delayed end (its swarm traffic degraded) delays the
+        packet each way, as the lab's delayer does (a round trip pays its delay twice)."""
+        if self.leader is None or node == self.leader:
+            return 0.0
+        ends = (self.degraded.get(node), self.degraded.get(self.leader))
+        return sum(2 * d.delay_s for d in ends if d is not None and d.traffic == "swarm")
+
     def quorum(self) -> bool:
         managers = self.managers()
         return sum(n.heard for n in managers) > len(managers) / 2
@@ -433,6 +442,10 @@ class FakeEngine:
 
     # -- reads ----------------------------------------------------------------------------
     def nodes(self) -> list[NodeView]:
+        with self.swarm.lock:
+            self._manager()
+            wait = self.swarm.proxy_delay(self.node)
+        time.sleep(wait)
         with self.swarm.lock:
             self._manager()
             return [self._view(n) for n in self.swarm.nodes.values()]

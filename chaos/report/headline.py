@@ -23,6 +23,8 @@ incompatible changes. Keys::
                       run's guard stopped it (tripped_s after the fault start; the latencies
                       from the violating window's end to the trip, and from the trip to the
                       restore's start), else null
+    api_latency       [{phase, node, calls, timeouts, errors, p50_ms, p99_ms, max_ms}]: the
+                      manager API's latency per phase and manager (as in result.json)
     leader_before, leader_after, restored, errors
     paths             {run_dir, result, report, load_dir}: report null when not written
 """
@@ -35,6 +37,7 @@ from typing import TypedDict
 from urllib.parse import urlsplit
 
 from chaos import faults
+from chaos.analysis.api import ApiLatency
 from chaos.analysis.result import RunResult
 from chaos.timeline import Event, StepEnd
 
@@ -76,6 +79,17 @@ class GuardHead(TypedDict):
     restore_latency_s: float | None
 
 
+class ApiHead(TypedDict):
+    phase: str
+    node: str
+    calls: int
+    timeouts: int
+    errors: int
+    p50_ms: float | None
+    p99_ms: float | None
+    max_ms: float | None
+
+
 class PathsHead(TypedDict):
     run_dir: str
     result: str
@@ -97,6 +111,7 @@ class Headline(TypedDict):
     node_ips: dict[str, str]
     faulted: list[str]
     guard: GuardHead | None
+    api_latency: list[ApiHead]
     leader_before: str | None
     leader_after: str | None
     restored: bool
@@ -147,6 +162,19 @@ def guard(result: RunResult) -> GuardHead | None:
     )
 
 
+def api_head(a: ApiLatency) -> ApiHead:
+    return ApiHead(
+        phase=a.phase,
+        node=a.node,
+        calls=a.calls,
+        timeouts=a.timeouts,
+        errors=a.errors,
+        p50_ms=a.p50_ms,
+        p99_ms=a.p99_ms,
+        max_ms=a.max_ms,
+    )
+
+
 def headline(result: RunResult, *, exit_code: int, run_dir: Path) -> Headline:
     r = result.recovery
     judged = None
@@ -190,6 +218,7 @@ def headline(result: RunResult, *, exit_code: int, run_dir: Path) -> Headline:
         node_ips=node_ips(result),
         faulted=faulted_nodes(result.events),
         guard=guard(result),
+        api_latency=[api_head(a) for a in result.api_latency],
         leader_before=result.leader_before,
         leader_after=result.leader_after,
         restored=result.restored,

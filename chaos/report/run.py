@@ -104,6 +104,8 @@ def build_run_page(run: Run) -> str:
         notes=result.recovery.notes,
         phase_head=tables.PHASE_HEAD,
         phase_rows=tables.phase_rows(result),
+        api_head=tables.API_HEAD,
+        api_rows=tables.api_rows(result),
         check_head=tables.CHECK_HEAD,
         check_rows=tables.check_rows(result),
         event_head=tables.EVENT_HEAD,

@@ -15,6 +15,7 @@ from chaos.timeline import ApiError, LeaderChange, NodePowerChange, StepEnd, Ste
 PHASE_HEAD = ["Phase", "Node", "Target", "Span", "Sent", "OK", "Errors", "Error rate", "p50",
               "p99", "max", "Error kinds"]  # fmt: skip
 CHECK_HEAD = ["Check", "Status", "Value", "Threshold", "Message"]
+API_HEAD = ["Phase", "Manager", "Calls", "Timeouts", "Errors", "p50", "p99", "max"]
 EVENT_HEAD = ["t (s)", "Kind", "Detail"]
 SKIPPED_SETTINGS = ("name", "description", "expect", "steps")
 
@@ -45,6 +46,24 @@ def phase_rows(result: RunResult) -> list[Row]:
                     tone="warn" if q.error_count else "neutral",
                 )
             )  # fmt: skip
+    return rows
+
+
+def api_rows(result: RunResult) -> list[Row]:
+    """The manager API's latency (``node ls`` on each manager once a second), per phase."""
+    rows = []
+    last = ""
+    for a in result.api_latency:
+        failed = a.timeouts + a.errors
+        rows.append(
+            Row(
+                ["" if a.phase == last else a.phase, a.node, fmt.count(a.calls),
+                 fmt.count(a.timeouts), fmt.count(a.errors), fmt.ms(a.p50_ms),
+                 fmt.ms(a.p99_ms), fmt.ms(a.max_ms)],
+                tone="warn" if failed else "neutral",
+            )
+        )  # fmt: skip
+        last = a.phase
     return rows
 
 

@@ -93,6 +93,32 @@ def _grid(*justify: str) -> Table:
     return table
 
 
+API_PHASES = ("baseline", "fault", "observe")
+
+
+def _api_rows(head: Headline) -> Table | None:
+    """Per manager: p50 / p99 in the baseline, the fault and observe phases, and the calls
+    that failed there (timeouts, errors)."""
+    rows = head["api_latency"]
+    if not rows:
+        return None
+    table = _grid("l", "r", "r", "r", "l")
+    table.add_row("", *(Text(p, style="dim") for p in API_PHASES), "")
+    for node in sorted({a["node"] for a in rows}):
+        cells = []
+        failed = 0
+        for phase in API_PHASES:
+            a = next((a for a in rows if a["node"] == node and a["phase"] == phase), None)
+            if a is None:
+                cells.append("-")
+                continue
+            cells.append(f"{fmt.text_ms(a['p50_ms'])} / {fmt.text_ms(a['p99_ms'])}")
+            failed += a["timeouts"] + a["errors"] if phase != "baseline" else 0
+        note = Text(f"{failed} failed after the fault" if failed else "", style="red")
+        table.add_row(node, *cells, note)
+    return table
+
+
 def summary(head: Headline) -> RenderableType:
     verdict = head["verdict"]
     code = head["exit_code"]
@@ -134,6 +160,9 @@ def summary(head: Headline) -> RenderableType:
                 f"({fmt.pct(judged['error_rate'])}), p99 {fmt.ms(judged['p99_ms'])}"
             ),
         )
+    api = _api_rows(head)
+    if api is not None:
+        section("manager API latency (node ls on each manager, p50 / p99)", api)
     if head["failed_by_node"]:
         nodes = _grid("l", "l", "r", "l")
         for node, failed in head["failed_by_node"].items():

@@ -17,7 +17,7 @@ import docker
 import docker.errors
 import requests.exceptions
 
-from chaos.errors import EngineError, NotFoundError, UsageError
+from chaos.errors import EngineError, EngineUnreachableError, NotFoundError, UsageError
 from chaos.swarm.model import (
     ContainerView,
     NodeView,
@@ -54,7 +54,10 @@ def _translated(what: str, where: str) -> Iterator[None]:
     except docker.errors.DockerException as exc:
         raise EngineError(f"{what} on {where} failed: {exc}") from exc
     except _FAILURES as exc:  # the transport: the engine did not answer
-        raise EngineError(f"{what} on {where} failed: engine unreachable ({exc})") from exc
+        timed_out = isinstance(exc, requests.exceptions.Timeout | TimeoutError)
+        raise EngineUnreachableError(
+            f"{what} on {where} failed: engine unreachable ({exc})", timed_out=timed_out
+        ) from exc
 
 
 def _update_config(policy: UpdatePolicy) -> dict[str, Any] | None:

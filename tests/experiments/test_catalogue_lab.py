@@ -317,6 +317,17 @@ def test_slow_leader_keeps_leading_and_its_api_slows(lab: Lab, tmp_path: Path) -
     assert victim == r.leader_before
     # expect: heartbeats still arrive well inside the election timeout
     assert r.leader_after == victim and r.recovery.leader_elected_s is None
+    # expect: manager API calls slow down by about a second: a follower forwards them to the
+    # leader, paying its 400 +- 100 ms each way; the leader's own calls stay local
+    api = {(a.phase, a.node): a for a in r.api_latency}
+    followers = sorted({n for _p, n in api} - {victim})
+    assert len(followers) == 2, api
+    for node in followers:
+        base, fault = api[("baseline", node)].p50_ms, api[("fault", node)].p50_ms
+        assert base is not None and base < 100, api[("baseline", node)]
+        assert fault is not None and fault > 500, api[("fault", node)]
+    own = api[("fault", victim)].p50_ms
+    assert own is not None and own < 200, api[("fault", victim)]
     assert_slo_holds(ran)  # the data plane is not delayed
     assert r.restored
 

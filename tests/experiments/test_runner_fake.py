@@ -287,6 +287,26 @@ def test_stress_and_degrade_for_a_duration_heal_themselves(
     assert r.restored and Journal().pending() == []
 
 
+def test_a_slow_leader_slows_the_followers_api_calls_and_not_its_own(
+    fake: FakePlatform, tmp_path: Path
+) -> None:
+    # the fake forwards a follower's control call to the leader, paying the leader's swarm
+    # delay each way (as swarmkit proxies it over 2377): the prober's times show it
+    steps = [{"degrade": {"node": "leader", "delay": "300ms", "duration": "3s"}}]
+    _, r = run(experiment(steps, phases={"warmup": "0.5s", "baseline": "2s", "observe": "1s"}),
+               tmp_path)  # fmt: skip
+    rows = {(a.phase, a.node): a for a in r.api_latency}
+    assert {n for _p, n in rows} == {"node-001", "node-002", "node-003"}
+    for node in ("node-002", "node-003"):
+        base, fault = rows[("baseline", node)], rows[("fault", node)]
+        assert base.p50_ms is not None and base.p50_ms < 100
+        assert fault.calls >= 2 and fault.p50_ms is not None and fault.p50_ms >= 600
+    leader = rows[("fault", "node-001")]
+    assert leader.p50_ms is not None and leader.p50_ms < 100  # its own calls stay local
+    lines = (tmp_path / "run" / "api.jsonl").read_text().splitlines()
+    assert len(lines) >= sum(a.calls for a in r.api_latency)
+
+
 def test_a_fault_left_on_is_healed_by_the_restore(fake: FakePlatform, tmp_path: Path) -> None:
     steps = [{"degrade": {"node": "node-002", "loss": "30%"}}, {"stress": "node-003"}]
     _, r = run(experiment(steps), tmp_path)
