@@ -183,7 +183,8 @@ def plan(exp: Experiment, nodes: list[NodeInfo], seed: int, supported: frozenset
         if isinstance(step, DegradeStep) and step.delay and "delay" not in supported:
             raise UsageError(
                 f"{exp.source or exp.name}: steps.{i}: this platform cannot delay packets "
-                "(no netem here): degrade with loss only, or run it on the lab"
+                "(no netem, no packet delayer): degrade with loss only, or run it on another "
+                "platform"
             )
         if target is not None:
             try:

@@ -33,9 +33,9 @@ from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, mo
 from chaos import netns as ns
 from chaos.errors import NodeHaltedError, NodeNotFoundError, PlatformError, UsageError
 from chaos.lab.mesh import publish_ports
-from chaos.platform import degrade, isolation, remote, stress
+from chaos.platform import isolation
 from chaos.platform.base import Power
-from chaos.platform.degrade import Degradation
+from chaos.platform.remote import ShellFaults
 from chaos.platform.sshlink import Forwards, SshTarget, port_open, remote_socket
 from chaos.swarm.engine import DockerEngine
 from chaos.swarm.model import PortRequest
@@ -132,7 +132,7 @@ def load_inventory(path: Path) -> Inventory:
     return inv
 
 
-class SshPlatform:
+class SshPlatform(ShellFaults):
     name = "ssh"
 
     def __init__(self, inventory: Inventory, source: Path, state_dir: Path = STATE_DIR) -> None:
@@ -255,6 +255,7 @@ class SshPlatform:
             "unstress": True,
             "degrade": True,  # iptables loss over ssh (root or passwordless sudo)
             "undegrade": True,
+            "delay": True,  # netem (tc, ifb) on the node's swarm interface
         }.get(action, False)
 
     # -- faults -------------------------------------------------------------------------
@@ -296,28 +297,6 @@ class SshPlatform:
         if self.power(node) != "running":
             return False
         return self._sh(node)(isolation.status_script()).strip() == "isolated"
-
-    def stress(self, node: str, cpu: int, memory: int) -> str:
-        remote.require_running(node, self.power(node))
-        self._sh(node)(stress.stress_script(cpu, memory))
-        return f"{node} stressed: {cpu} busy CPU loops, {memory / 2**20:.0f} MiB held"
-
-    def unstress(self, node: str) -> str:
-        if self.power(node) != "running":
-            return f"{node} is {self.power(node)}: its stress went with its power"
-        self._sh(node)(stress.unstress_script())
-        return f"{node}: stress stopped"
-
-    def degrade(self, node: str, degradation: Degradation) -> str:
-        remote.require_running(node, self.power(node))
-        self._sh(node)(degrade.degrade_script(degradation))
-        return f"{node} degraded: {degradation.describe()}"
-
-    def undegrade(self, node: str) -> str:
-        if self.power(node) != "running":
-            return f"{node} is {self.power(node)}: its rules went with its power"
-        self._sh(node)(degrade.undegrade_script())
-        return f"{node}: network no longer degraded"
 
     def _sh(self, node: str) -> Callable[[str], str]:
         target = self._target(self._node(node).ssh)

@@ -36,9 +36,9 @@ from chaos import faults
 from chaos import netns as ns
 from chaos.errors import MissingBinaryError, NodeHaltedError, NodeNotFoundError, PlatformError
 from chaos.lab.mesh import publish_ports
-from chaos.platform import degrade, isolation, remote, stress
+from chaos.platform import isolation
 from chaos.platform.base import Power
-from chaos.platform.degrade import Degradation
+from chaos.platform.remote import ShellFaults
 from chaos.platform.sshlink import Forwards, SshTarget, remote_socket
 from chaos.swarm.engine import DockerEngine
 from chaos.swarm.model import PortRequest
@@ -80,7 +80,7 @@ def settings() -> tuple[Path, Path, str, int]:
     return root, state, prefix, start
 
 
-class VagrantPlatform:
+class VagrantPlatform(ShellFaults):
     name = "vagrant"
 
     def __init__(
@@ -249,8 +249,7 @@ class VagrantPlatform:
         return DockerEngine(url, name=node).ping(timeout=2.0)
 
     def supports(self, action: str) -> bool:
-        # no delay: the guests' netem is not driven yet (chaos plan says so)
-        return action in faults.capabilities() and action != "delay"
+        return action in faults.capabilities()
 
     # -- power --------------------------------------------------------------------------
     def halt(self, node: str) -> str:
@@ -310,28 +309,6 @@ class VagrantPlatform:
         if self.power(node) != "running":
             return False
         return self.ssh(node, isolation.status_script()).strip() == "isolated"
-
-    def stress(self, node: str, cpu: int, memory: int) -> str:
-        remote.require_running(node, self.power(node))
-        self._sh(node)(stress.stress_script(cpu, memory))
-        return f"{node} stressed: {cpu} busy CPU loops, {memory / 2**20:.0f} MiB held"
-
-    def unstress(self, node: str) -> str:
-        if self.power(node) != "running":
-            return f"{node} is {self.power(node)}: its stress went with its power"
-        self._sh(node)(stress.unstress_script())
-        return f"{node}: stress stopped"
-
-    def degrade(self, node: str, degradation: Degradation) -> str:
-        remote.require_running(node, self.power(node))
-        self._sh(node)(degrade.degrade_script(degradation))
-        return f"{node} degraded: {degradation.describe()}"
-
-    def undegrade(self, node: str) -> str:
-        if self.power(node) != "running":
-            return f"{node} is {self.power(node)}: its rules went with its power"
-        self._sh(node)(degrade.undegrade_script())
-        return f"{node}: network no longer degraded"
 
     def _sh(self, node: str) -> Callable[[str], str]:
         return lambda script: self.ssh(node, script)
