@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from chaos.analysis import RunResult, load_result, write_result
+from chaos.verdict import Verdict
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "runs"
 ROLLING = FIXTURES / "rolling-update"
@@ -25,6 +26,7 @@ def derive(
     settings: dict[str, Any] | None = None,
     no_judged: bool = False,
     errors: list[str] | None = None,
+    verdict: tuple[str, list[str]] | None = None,
     full: bool = False,
 ) -> Path:
     """Copy ``src`` (``result.json`` only unless ``full``) to ``dst`` with numbers changed.
@@ -60,6 +62,8 @@ def derive(
         update["judged_latency_ms"] = None
     if errors is not None:
         update["errors"] = errors
+    if verdict is not None:
+        update["verdict"], update["verdict_reasons"] = Verdict(verdict[0]), verdict[1]
     out: RunResult = r.model_copy(update=update)
     write_result(dst / "result.json", out)
     return dst

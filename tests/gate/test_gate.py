@@ -84,6 +84,30 @@ def test_a_run_that_failed_itself_is_not_valid(tmp_path: Path) -> None:
     assert report.exit_code == 1
 
 
+def test_an_interrupted_run_is_skipped_and_alone_judges_nothing(tmp_path: Path) -> None:
+    stopped = derive(
+        ROLLING, tmp_path / "stopped", verdict=("interrupted", ["SIGTERM: not judged"])
+    )
+    report = gate.gate([stopped], None, gate.Thresholds())
+    assert statuses(report) == {("absolute", "run_valid"): "skipped"}
+    assert report.exit_code == 1  # nothing was judged: a gate cannot vouch for it
+    assert gate.lines(report)[-1] == "gate: FAIL (no run was judged: 1 interrupted)"
+    # beside a judged run it takes no part, and the gate passes on the judged one
+    report = gate.gate([stopped, ROLLING], None, gate.Thresholds())
+    assert report.exit_code == 0 and report.skipped == 1
+    junit = ET.fromstring(gate.junit(report))
+    assert junit.find("testsuite").get("skipped") == "1"  # type: ignore[union-attr]
+
+
+def test_a_run_its_guard_stopped_fails_the_gate(tmp_path: Path) -> None:
+    reason = "guard tripped: error rate 62.0% > 50% over 5s on the live IPs"
+    run = derive(ROLLING, tmp_path / "guarded", verdict=("guard_tripped", [reason]))
+    report = gate.gate([run], None, gate.Thresholds())
+    check = next(c for c in report.checks if c.metric == "run_valid")
+    assert (check.status, check.message) == ("fail", reason)
+    assert report.exit_code == 1
+
+
 # -- the baseline rule ---------------------------------------------------------------------
 @pytest.mark.parametrize(
     ("baseline", "tolerance", "floor", "limit"),

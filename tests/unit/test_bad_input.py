@@ -62,9 +62,25 @@ def test_a_malformed_experiment_is_one_line(case: str, tmp_path: Path) -> None:
 
 
 def test_random_bytes_are_one_line(tmp_path: Path) -> None:
+    """12 KB of noise wherever a command reads a file: an experiment, a suite, an inventory,
+    a run's result.json (report, gate, compare)."""
     path = tmp_path / "noise.yaml"
     path.write_bytes(os.urandom(12_000))
-    assert_one_line_exit_2(chaos("validate", str(path)), "noise.yaml")
+    run_dir = tmp_path / "20261201-000000-noise"
+    run_dir.mkdir()
+    (run_dir / "result.json").write_bytes(os.urandom(12_000))
+    for args, needle in (
+        (("validate", str(path)), "noise.yaml"),
+        (("plan", str(path)), "noise.yaml"),
+        (("run", str(path), "--out", str(tmp_path / "out")), "noise.yaml"),
+        (("suite", str(path)), "noise.yaml"),
+        (("run", "baseline", "--platform", "ssh", "--inventory", str(path)), "noise.yaml"),
+        (("report", str(run_dir)), "result.json"),
+        (("gate", str(run_dir)), "result.json"),
+        (("compare", str(run_dir), str(run_dir)), "result.json"),
+    ):
+        assert_one_line_exit_2(chaos(*args), needle)
+    assert not (tmp_path / "out").exists()  # nothing of a run began
 
 
 def test_a_file_as_out_is_one_line() -> None:
