@@ -7,7 +7,8 @@
 ``recovery`` against the experiment file's ``slo`` (as saved in ``result.json``), each
 overridable by an option; the run's own ``leader_election`` and ``dropped`` checks as saved;
 and ``run_valid`` (:mod:`chaos.gate.validity`: the run finished, restored the cluster, had no
-run error and measured the system, not the load generator). Definitions as in
+run error and measured the system, not the load generator; a run its guard stopped fails it,
+with the guard's reason: it hurt its users more than agreed). Definitions as in
 :mod:`chaos.analysis.checks`.
 
 **Groups** (:mod:`chaos.gate.runs`): runs of the same experiment with the same settings
