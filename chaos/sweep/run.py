@@ -34,8 +34,9 @@ from chaos.analysis.fingerprint import Fingerprint
 from chaos.errors import ChaosError, UsageError
 from chaos.experiment import catalogue
 from chaos.experiment.runner import REPORTS, RunOptions, run_experiment
+from chaos.experiment.schedule import Schedule
 from chaos.experiment.spec import Experiment, canonical_key
-from chaos.fmt import seconds
+from chaos.fmt import seconds, text_estimate
 from chaos.repeats import RunOne, repeat_seed, run_repeat, stopped_after
 from chaos.sweep.files import (
     LOG_FILE,
@@ -55,6 +56,7 @@ from chaos.sweep.model import SweepSummary
 from chaos.sweep.page import write_sweep_page
 from chaos.sweep.recommend import fewest_to_be_sure
 from chaos.sweep.summary import check_sweep_runs, summarise
+from chaos.ui.progress import Series
 from chaos.verdict import ExitCode
 
 Clock = Callable[[], float]
@@ -113,6 +115,8 @@ class _Session:
     record: SweepLog = field(default_factory=SweepLog)
     code: int = 0
     first: tuple[str, Fingerprint] | None = None
+    series: Series | None = None  # a fixed sweep's runs: [i/N], elapsed and time left
+    budget_s: float | None = None  # --repeat auto's budget
 
     def reps(self, cell: Cell) -> int:
         return sum(r.slug == cell.slug for r in self.record.runs)
@@ -136,13 +140,22 @@ class _Session:
         rel = f"{cell.slug}/rep-{n}"
         rep_dir = self.sweep_dir / rel
         seed = repeat_seed(self.opts.seed, n)
-        self.log(f"{progress} {cell.label}, repeat {n}")
+        if self.series is not None:
+            self.series.start(f"{cell.label}, repeat {n}")
+        else:
+            left = "" if self.budget_s is None else (
+                f", {text_estimate(max(0.0, self.budget_s - self.elapsed()))} of the budget left"
+            )  # fmt: skip
+            self.log(f"{progress} {cell.label}, repeat {n}  "
+                     f"({text_estimate(self.elapsed())} elapsed{left})")  # fmt: skip
         t0 = self.clock()
         outcome = run_repeat(self.run_one, self.exps[cell.slug], self.opts, seed, rep_dir)
         took = self.clock() - t0
-        self.log(
-            f"  verdict: {outcome.verdict} (exit {outcome.exit_code}, {seconds(took)}) -> {rep_dir}"
-        )
+        said = f"verdict: {outcome.verdict} (exit {outcome.exit_code}) -> {rep_dir}"
+        if self.series is not None:
+            self.series.done(said)
+        else:
+            self.log(f"  {said} ({seconds(took)})")
         done = LoggedRun(
             slug=cell.slug, rep=n, seed=seed, seconds=round(took, 3),
             exit_code=outcome.exit_code, verdict=str(outcome.verdict),
@@ -227,11 +240,16 @@ def _fixed(session: _Session, cells: Sequence[Cell], repeat: int) -> None:
     session.log(
         f"sweep {session.sweep_dir}: {len(cells)} settings x {repeat} repeats = {total} runs"
     )
-    done = 0
-    for cell in cells:
-        for n in range(1, repeat + 1):
-            done += 1
-            session.run(cell, n, f"[{done}/{total}]")
+    expected = [
+        Schedule.of(session.exps[c.slug]).expected_s() for c in cells for _ in range(repeat)
+    ]
+    with Series(
+        f"sweep {session.sweep_dir.name}", expected, out=session.log, clock=session.clock
+    ) as series:
+        session.series = series
+        for cell in cells:
+            for n in range(1, repeat + 1):
+                session.run(cell, n, "")
 
 
 def _auto(session: _Session, cells: Sequence[Cell], auto: AutoRepeat) -> str:
@@ -242,6 +260,7 @@ def _auto(session: _Session, cells: Sequence[Cell], auto: AutoRepeat) -> str:
         f"runs each, then more of the settings not yet sure at {auto.level:.0%}, up to "
         f"{auto.max_repeat} each{budget}"
     )
+    session.budget_s = auto.budget_s
     wanted = list(cells)
     while True:
         todo = [c for c in wanted if session.reps(c) < auto.max_repeat]

@@ -11,7 +11,10 @@ from click.testing import CliRunner
 
 from chaos import sweep
 from chaos.cli import cli
+from chaos.experiment import catalogue
 from chaos.experiment.runner import RunOptions, RunOutcome
+from chaos.experiment.schedule import Schedule
+from chaos.fmt import text_estimate
 from chaos.verdict import Verdict
 from tests.gate.helpers import ROLLING, derive
 
@@ -199,3 +202,33 @@ class _NoLock:
 
     def __exit__(self, *args: object) -> None:
         return None
+
+
+def test_every_run_says_how_far_the_sweep_is(tmp_path: Path) -> None:
+    """A fixed sweep: [i/N], the time so far and the estimate of what is left (the schedule
+    scaled by how long the finished runs took); --repeat auto: the budget left."""
+    clock = Clock()
+    runs = Runs(clock, {1: [20, 22], 3: [60, 61]}, took=lambda p, n: 120.0)
+    out = tmp_path / "fixed"
+    lines: list[str] = []
+    sweep.run_sweep(
+        "rolling-update", {}, [sweep.parse_axis("update.parallelism=1,3")], 2,
+        RunOptions("lab", 5, out, False, False), log=lines.append, run_one=runs, clock=clock,
+    )  # fmt: skip
+    starts = [ln for ln in lines if ln.startswith("[")]
+    assert [s.split("]")[0] + "]" for s in starts] == ["[1/4]", "[2/4]", "[3/4]", "[4/4]"]
+    # before any run: four times the experiment's schedule (phases and step bounds)
+    expected = Schedule.of(catalogue.load("rolling-update", {})).expected_s()
+    assert starts[0].endswith(f"(0s elapsed, ~{text_estimate(4 * expected)} left)"), starts[0]
+    # after one run of 120 s, three that take as long
+    assert starts[1].endswith("(2m00s elapsed, ~6m00s left)"), starts[1]
+    assert starts[3].endswith("(6m00s elapsed, ~2m00s left)"), starts[3]
+    assert any("verdict: pass (exit 0)" in ln and "(took 2m00s)" in ln for ln in lines)
+
+    clock = Clock()
+    runs = Runs(clock, {1: [20, 24, 22], 3: [21, 23, 25]}, took=lambda p, n: 100.0)
+    auto = sweep.AutoRepeat(min_repeat=2, max_repeat=2, budget_s=600.0)
+    _, _, lines = run(tmp_path, "1,3", runs, clock, auto)
+    starts = [ln for ln in lines if ln.startswith("[run ")]
+    assert starts[0].endswith("(0s elapsed, 10m00s of the budget left)"), starts[0]
+    assert starts[2].endswith("(3m20s elapsed, 6m40s of the budget left)"), starts[2]
