@@ -1,4 +1,9 @@
-"""Shared fixtures: the real local lab (root only), restored to a healthy state per test."""
+"""Shared fixtures: the real local lab (root only), restored to a healthy state per test.
+
+The fixtures bring the lab up, restore it and take it down under the lab's lock, as `chaos
+lab up|down` do: a test session started while a run holds the lab (another session, a
+user's `chaos run`) fails its lab tests with the holder's name instead of tearing the lab
+down under that run."""
 
 from __future__ import annotations
 
@@ -8,9 +13,13 @@ from collections.abc import Iterator
 
 import pytest
 
+from chaos import lock
 from chaos.errors import ChaosError
 from chaos.lab import Lab, down, engines
 from chaos.lab import state as lab_state
+from chaos.platform import cluster_id
+
+LAB = cluster_id("lab")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -25,10 +34,12 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 @pytest.fixture(scope="session")
 def lab_session() -> Iterator[Lab]:
     """One lab for the whole session, removed at the end (``down`` leaves nothing)."""
-    lab = Lab.up()
+    with lock.holding(LAB, "test session"):
+        lab = Lab.up()
     yield lab
     if not os.environ.get("CHAOS_KEEP_LAB"):  # set it to inspect a failed run's lab
-        down()
+        with lock.holding(LAB, "test session", remove=True):
+            down()
 
 
 @pytest.fixture()
@@ -36,7 +47,8 @@ def lab(lab_session: Lab) -> Lab:
     """The session's lab with every node powered, connected and Ready under a steady leader,
     and no services. Restored before each test only: whatever a test leaves, the next test's
     restore (or the session's ``down``) deals with, so it is not paid twice."""
-    return restore(lab_session)
+    with lock.holding(LAB, "test fixture"):
+        return restore(lab_session)
 
 
 def restore(lab: Lab) -> Lab:
