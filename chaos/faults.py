@@ -16,6 +16,7 @@ here imports the docker SDK at run time, so reports (which read this registry) n
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import IntEnum
@@ -164,12 +165,20 @@ def _label(add: bool) -> Inject:
 def _kill_task(act: Act, node: str, arg: Any) -> str:
     """``arg``: {"container": id, "signal": "KILL"|"TERM", "grace": seconds}."""
     container, signal = str(arg["container"]), str(arg["signal"])
+    grace = float(arg.get("grace", 10.0))
     with act.platform.engine(node) as engine:
+        began = time.monotonic()
         if signal == "TERM":
-            engine.stop_container(container, float(arg.get("grace", 10.0)))
+            code = engine.stop_container(container, grace)
         else:
-            engine.kill_container(container)
-    how = "stopped (SIGTERM, then SIGKILL after its grace)" if signal == "TERM" else "SIGKILLed"
+            code = engine.kill_container(container)
+        took = time.monotonic() - began
+    if signal != "TERM":
+        how = f"SIGKILLed (exit {code})"
+    elif code == 137:
+        how = f"sent SIGTERM, still running after its {grace:g} s grace: SIGKILLed (exit 137)"
+    else:
+        how = f"stopped by SIGTERM in {took:.1f} s (exit {code}, within its {grace:g} s grace)"
     return f"task container {container[:12]} on {node} {how}"
 
 

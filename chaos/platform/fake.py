@@ -522,11 +522,13 @@ class FakeEngine:
             self.swarm.killed.append(container_id)
             self.swarm.failed_at[(task.service_id, task.slot)] = time.monotonic()
 
-    def kill_container(self, container_id: str) -> None:
+    def kill_container(self, container_id: str) -> int:
         self._kill(container_id)
+        return 137  # 128 + SIGKILL
 
-    def stop_container(self, container_id: str, grace: float) -> None:
+    def stop_container(self, container_id: str, grace: float) -> int:
         self._kill(container_id)
+        return 0  # the fake's servers stop on SIGTERM at once, as the lab's web image does
 
     # -- changes --------------------------------------------------------------------------
     def create_service(self, req: ServiceRequest) -> str:

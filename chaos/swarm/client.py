@@ -64,12 +64,13 @@ class EngineClient(Protocol):
 
     def task_containers(self) -> list[ContainerView]: ...
 
-    def kill_container(self, container_id: str) -> None:
-        """SIGKILL a container on this engine."""
+    def kill_container(self, container_id: str) -> int:
+        """SIGKILL a container on this engine; its exit code (137) once it has exited."""
         ...
 
-    def stop_container(self, container_id: str, grace: float) -> None:
-        """SIGTERM, then SIGKILL after ``grace`` seconds (``docker stop``)."""
+    def stop_container(self, container_id: str, grace: float) -> int:
+        """SIGTERM, then SIGKILL after ``grace`` seconds (``docker stop``); the exit code: the
+        process's own when it stopped within its grace, 137 when the grace ran out."""
         ...
 
     # changes (manager calls)

@@ -262,13 +262,19 @@ class DockerEngine:
             docs = self._api.containers(filters={"label": "com.docker.swarm.task.id"})
             return [ContainerView.parse(doc) for doc in docs]
 
-    def kill_container(self, container_id: str) -> None:
+    def kill_container(self, container_id: str) -> int:
         with _translated(f"kill {container_id[:12]}", self.name):
             self._api.kill(container_id, signal="KILL")
+        return self._exit_code(container_id)
 
-    def stop_container(self, container_id: str, grace: float) -> None:
+    def stop_container(self, container_id: str, grace: float) -> int:
         with _translated(f"stop {container_id[:12]}", self.name):
             self._api.stop(container_id, timeout=max(0, round(grace)))
+        return self._exit_code(container_id)
+
+    def _exit_code(self, container_id: str) -> int:
+        with _translated(f"wait {container_id[:12]}", self.name):
+            return int(self._api.wait(container_id, timeout=30)["StatusCode"])
 
     def services(self) -> list[ServiceView]:
         with _translated("service ls", self.name):

@@ -6,6 +6,7 @@ SIGKILL."""
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import time
@@ -48,7 +49,7 @@ def connect_times(lab: Lab, src: str, dst: str, port: int, n: int, timeout: floa
 def test_kill_task_is_replaced_and_counted(lab: Lab, tmp_path: Path) -> None:
     ran = run("task-kill", tmp_path)
     r = ran.result
-    assert "SIGKILLed" in ran.events(StepEnd)[0].detail
+    assert "SIGKILLed (exit 137)" in ran.events(StepEnd)[0].detail
     running = [e.running for e in ran.events(TasksChange)]
     assert 2 in running and running[-1] == 3, running  # one short, then replaced
     assert r.recovery.service_converged_s is not None and r.recovery.service_converged_s > 1
@@ -56,6 +57,19 @@ def test_kill_task_is_replaced_and_counted(lab: Lab, tmp_path: Path) -> None:
     # expect: the mesh drops a dead container within a poll: few errors, well under the SLO
     assert_slo_holds(r, ran.code)
     assert r.restored and Journal().pending() == []
+
+
+def test_a_graceful_kill_stops_the_task_by_sigterm_within_its_grace(
+    lab: Lab, tmp_path: Path
+) -> None:
+    # the lab's web image traps SIGTERM and exits 0: a graceful stop never needs the SIGKILL
+    ran = run("task-kill", tmp_path, "steps.0.kill_task.signal=TERM")
+    detail = ran.events(StepEnd)[0].detail
+    assert re.search(r"stopped by SIGTERM in \d+\.\d s \(exit 0, within its 10 s grace\)",
+                     detail), detail  # fmt: skip
+    running = [e.running for e in ran.events(TasksChange)]
+    assert 2 in running and running[-1] == 3, running  # replaced as a killed one is
+    assert ran.result.restored and Journal().pending() == []
 
 
 def test_degrade_delays_and_drops_swarm_traffic_both_ways_and_heals(lab: Lab) -> None:

@@ -51,9 +51,11 @@ def experiment(steps: list[Any], **over: Any) -> Experiment:
     return parse_experiment(yaml.safe_load(yaml.safe_dump(doc)), "fake-run.yaml")
 
 
-def run(exp: Experiment, out: Path, **opts: Any) -> tuple[RunOutcome, RunResult]:
+def run(
+    exp: Experiment, out: Path, seed: int = 1, **opts: Any
+) -> tuple[RunOutcome, RunResult]:
     out = out / "run"  # beside the test's journal and locks
-    outcome = run_experiment(exp, RunOptions("fake", seed=1, out_dir=out, live=False, **opts))
+    outcome = run_experiment(exp, RunOptions("fake", seed=seed, out_dir=out, live=False, **opts))
     return outcome, load_result(out / "result.json")
 
 
@@ -265,9 +267,16 @@ def test_kill_task_kills_one_task_and_swarm_replaces_it(fake: FakePlatform, tmp_
 
 def test_a_share_of_tasks_is_chosen_by_the_seed(fake: FakePlatform, tmp_path: Path) -> None:
     steps = [{"kill_task": {"share": "67%", "signal": "TERM"}}]  # of every node's tasks
-    run(experiment(steps), tmp_path / "a")
-    first = len(fake.swarm.killed)
-    assert first == 2  # round(0.67 * 3)
+    picked = []
+    # Random(seed).sample of 2 of 3: [0, 2] for seeds 1-3, [0, 1] for 4, [1, 2] for 5
+    for i, seed in enumerate((1, 1, 4, 5)):
+        before = len(fake.swarm.killed)
+        _, r = run(experiment(steps), tmp_path / str(i), seed=seed)
+        assert len(fake.swarm.killed) - before == 2  # round(0.67 * 3) of the 3 running
+        (end,) = [e for e in r.events if isinstance(e, StepEnd)]
+        picked.append(end.nodes)
+    assert picked[0] == picked[1]  # the same seed picks the same tasks
+    assert len(set(picked)) > 1, picked  # and the seed decides: another picks others
 
 
 def test_stress_and_degrade_for_a_duration_heal_themselves(
