@@ -139,9 +139,15 @@ def judge(checks: Sequence[JudgedCheck], validity: Validity) -> tuple[Verdict, l
     return Verdict.PASS, reasons
 
 
-def exit_code(verdict: Verdict, *, restored: bool, platform_failed: bool) -> ExitCode:
+def exit_code(
+    verdict: Verdict, *, restored: bool, platform_failed: bool, vanished: bool = False
+) -> ExitCode:
     """The process's exit code for a finished run. ``platform_failed``: the run itself hit a
-    platform error (a step or set-up failed), which outranks unknown but not fail."""
+    platform error (a step or set-up failed), which outranks unknown but not fail;
+    ``vanished``: the cluster itself disappeared under the run (its network torn down by
+    another process): a platform error, with nothing left to restore."""
+    if vanished:
+        return ExitCode.PLATFORM
     if not restored:
         return ExitCode.NOT_RESTORED
     if verdict is Verdict.INTERRUPTED:

@@ -193,15 +193,15 @@ def kill_tasks(
 
 
 def stress(ctx: Context, step: StressStep, node: str) -> str:
-    if step.action == "unstress":
-        return heal(ctx, "unstress", node)
+    if step.action in faults.HEALS:
+        return heal(ctx, step.action, node)
     payload = {"cpu": step.cpu, "memory": step.memory}
     return inject(ctx, "stress", node, payload, payload)
 
 
 def degrade(ctx: Context, step: DegradeStep, node: str, port: int) -> str:
-    if step.action == "undegrade":
-        return heal(ctx, "undegrade", node)
+    if step.action in faults.HEALS:
+        return heal(ctx, step.action, node)
     d = Degradation(step.loss, step.delay, step.jitter, step.traffic, port)
     return inject(ctx, "degrade", node, d, d.as_json())
 

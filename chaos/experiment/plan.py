@@ -83,7 +83,7 @@ def describe_step(step: Step) -> str:
 
 def _held(step: StressStep | DegradeStep) -> str:
     name = step.action.replace("_", "-")
-    if step.action in ("unstress", "undegrade"):
+    if step.action in faults.HEALS:
         return f"{name} {step.target}"
     if isinstance(step, StressStep):
         what = f"{step.cpu} cpu loops" + (f", {step.memory / 2**20:.0f} MiB" if step.memory else "")

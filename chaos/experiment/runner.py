@@ -64,7 +64,7 @@ from chaos.timeline import (
     StepEnd,
     StepStart,
 )
-from chaos.verdict import ExitCode, Verdict, exit_code
+from chaos.verdict import Verdict, exit_code
 
 REPORTS = Path("reports")
 SETUP_TIMEOUT = 90.0
@@ -476,9 +476,9 @@ def finish(
     result = build_result(exp=exp, platform=platform, state=st, targets=targets)
     write_result(st.out_dir / "result.json", result)
     verdict = Verdict(result.verdict)
-    code = exit_code(verdict, restored=st.restored, platform_failed=bool(st.errors))
-    if st.vanished:
-        code = ExitCode.PLATFORM
+    code = exit_code(
+        verdict, restored=st.restored, platform_failed=bool(st.errors), vanished=st.vanished
+    )
     lines = [f"results: {st.out_dir}/result.json", f"verdict: {verdict}"]
     lines += [f"  {r}" for r in result.verdict_reasons]
     lines += [f"  error: {e}" for e in st.errors if not any(e in r for r in result.verdict_reasons)]

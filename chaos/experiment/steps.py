@@ -100,10 +100,10 @@ class StepRunner:
             return actions.kill_tasks(ctx, step, where, self.rng, self.stop_grace)
         if isinstance(step, StressStep):
             said = "; ".join(actions.stress(ctx, step, n) for n in nodes)
-            return nodes, self._for_a_while(step, nodes, said, "unstress")
+            return nodes, self._for_a_while(step, nodes, said, faults.kind("stress").heal)
         if isinstance(step, DegradeStep):
             said = "; ".join(actions.degrade(ctx, step, n, self.port) for n in nodes)
-            return nodes, self._for_a_while(step, nodes, said, "undegrade")
+            return nodes, self._for_a_while(step, nodes, said, faults.kind("degrade").heal)
         if isinstance(step, ServiceUpdateStep):
             return nodes, actions.update_service(ctx, step)
         if isinstance(step, ServiceStep):

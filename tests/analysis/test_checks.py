@@ -195,7 +195,14 @@ def test_generator_limited_reason() -> None:
         (Verdict.INTERRUPTED, True, False, ExitCode.INTERRUPTED),
         (Verdict.INTERRUPTED, False, False, ExitCode.NOT_RESTORED),  # not restored first
         (Verdict.PASS, False, False, ExitCode.NOT_RESTORED),
+        (Verdict.GUARD_TRIPPED, True, False, ExitCode.GUARD_TRIPPED),
     ],
 )
 def test_exit_code(verdict: Verdict, restored: bool, platform_failed: bool, code: int) -> None:
     assert exit_code(verdict, restored=restored, platform_failed=platform_failed) == code
+
+
+def test_a_cluster_that_vanished_is_a_platform_error_not_an_unrestored_one() -> None:
+    # its network was torn down under the run: nothing is left to restore, and no result lies
+    got = exit_code(Verdict.INTERRUPTED, restored=False, platform_failed=True, vanished=True)
+    assert got == ExitCode.PLATFORM
