@@ -19,10 +19,13 @@ What differs from VirtualBox, and why:
   when the timeline says, not after vagrant's start-up. Boot and graceful halt stay
   ``vagrant up``/``vagrant halt``. Commands on a guest use ssh with its ``vagrant
   ssh-config`` (not ``vagrant ssh``, for the same reason).
+- **Emulated guests get only idle CPU** where the tool runs libvirtd (:func:`chaos.vm.
+  libvirt.idle_guests`): the host's own measuring (the load generator) comes first.
 - **``down`` leaves nothing**: ``vagrant destroy -f``, then every ``chaosvm-`` domain,
   network and volume, the uploaded box volume and the storage pool it defined, the guests'
-  QEMU logs, the tool's own libvirtd and virtlogd (by pid), the namespace, the ``.vagrant``
-  folder the tool's ``up`` created, and the state directory. The box stays in Vagrant and
+  QEMU logs, the tool's own libvirtd and virtlogd (by pid), the guests' ``machine`` cgroups
+  it made, the namespace, the ``.vagrant`` folder the tool's ``up`` created, and the state
+  directory. The box stays in Vagrant and
   its cache (``chaos lab box``), as a package would.
 """
 
@@ -234,6 +237,10 @@ class LibvirtVagrantPlatform(VagrantPlatform):
         elif self.netns is not None and not ns.exists(self.netns):
             raise PlatformError(f"network namespace {self.netns} (CHAOS_VAGRANT_NETNS) is gone")
         self.daemons.ensure(say)
+        idle = self.daemons.ours() and kind == "qemu"
+        if idle:
+            lv.idle_guests()
+            say("guests' cgroup: idle (they get only the CPU nothing else on this host wants)")
         self._mark(
             netns=made_netns,
             pool=not lv.pool_defined(),
@@ -271,12 +278,17 @@ class LibvirtVagrantPlatform(VagrantPlatform):
                 self._vagrant("destroy -f", self._v.destroy)
         removed = lv.remove_objects(lambda _m: None, pool_made=marks.get("pool", False))
         stopped = self.daemons.stop()
+        # the partition the tool's own libvirtd made its guests' cgroups in (an empty leftover
+        # of any earlier up of the tool's included: no other libvirtd runs beside the tool's)
+        groups = lv.remove_guest_groups() if stopped or marks.get("daemons", False) else []
         if self.netns is not None and self.owns_netns:
             lv.delete_netns(self.netns)
         _remove_vagrant_dir(self.root / ".vagrant", self._names)
         shutil.rmtree(self.state_dir, ignore_errors=True)
         self._mesh = None
         what = [f"{len(removed)} libvirt objects", f"{len(closed)} ssh forwards closed"]
+        if groups:
+            what.append(f"{len(groups)} cgroups")
         if stopped:
             what.append(f"stopped {', '.join(stopped)}")
         took = time.monotonic() - started

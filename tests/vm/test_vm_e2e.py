@@ -101,6 +101,7 @@ def test_down_leaves_nothing(vms: LibvirtVagrantPlatform, vm_env: dict[str, str]
         for comm in ("libvirtd", "virtlogd", "qemu-system-x86", "dnsmasq"):
             assert not _alive(comm), comm
         assert not lv.RUN_DIR.exists()
+        assert lv.guest_groups() == []  # the guests' (idle) cgroups
     links = subprocess.run(["ip", "-o", "link"], capture_output=True, text=True, check=True)
     assert not re.search(r"\b(virbr\d+|vnet\d+|chaosvm\S*):", links.stdout), links.stdout
     assert not vms.forwards.dir.exists() or not list(vms.forwards.dir.glob("*.pid"))
