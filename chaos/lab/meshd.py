@@ -10,8 +10,9 @@ A task the managers are stopping (its desired state no longer ``running``: an up
 scale-down, a drain, a rescheduled task) leaves the rules before its container stops, as
 swarm's agent takes its endpoint out of the load balancer and waits 2 s before stopping it.
 
-As gossip does, a node whose engine stops answering keeps its backends for ``SUSPICION``
-seconds and is then dropped. A node whose swarm ports are blocked
+As gossip does, a node whose engine stops answering keeps its backends until it has been
+silent for ``SUSPICION`` seconds, and is then dropped; each node is watched by a thread of its
+own, so a frozen engine holds up nothing else. A node whose swarm ports are blocked
 (:mod:`chaos.platform.isolation`) is silent to gossip though its engine answers: the others
 drop it after the suspicion time, and it keeps only its own tasks, as swarm's mesh would on
 both sides of the partition.
@@ -21,8 +22,10 @@ from __future__ import annotations
 
 import signal
 import sys
+import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable
+from functools import partial
 from types import FrameType
 
 from chaos.errors import ChaosError
@@ -44,62 +47,85 @@ from chaos.swarm.engine import DockerEngine
 from chaos.swarm.model import ContainerView
 
 INTERVAL = 0.5
-SUSPICION = 4.0  # memberlist: a node silent this long after a failed probe is dead
+# memberlist's LAN defaults, as swarm's gossip (libnetwork's networkdb) runs them: every node
+# probes a peer each second with a 500 ms timeout, and a peer that missed its probe is
+# suspected for 4 s (4 x log10(n), at least 1, times the probe interval) before it is declared
+# dead and its load-balancer entries go. A node silent this long is dead to the others; on the
+# VMs, swarm's own mesh kept sending connections to a powered-off node's task for about 5 s.
+SUSPICION = 5.0
 API_TIMEOUT = 1.0
 
 
 class Supervisor:
-    def __init__(self, nodes: list[LabNode]) -> None:
+    """The mesh's state, fed by threads that never hold up one another: one poller per node
+    (its engine's task containers and whether its swarm ports are blocked: what its gossip
+    would advertise, and whether it can) and one for the managers (which services asked for
+    the mesh, which tasks they are stopping). The rule cycle reads their latest answers, so a
+    frozen engine (a call that waits out its timeout) delays nothing but its own poller."""
+
+    def __init__(
+        self, nodes: list[LabNode], clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self.nodes = nodes
+        self.clock = clock  # when each node was last heard, and how long ago that is
         self.engines = {
             n.name: DockerEngine(n.docker_host, name=n.name, timeout=API_TIMEOUT) for n in nodes
         }
         self.addrs = {n.name: n.ip for n in nodes}
-        self.failing_since: dict[str, float] = {}
+        self.lock = threading.Lock()
+        started = clock()
+        self.heard: dict[str, float] = {n.name: started for n in nodes}  # last good listing
         self.seen: dict[str, list[ContainerView]] = {}  # the last listing of each node
+        self.isolated: set[str] = set()
         self.services: list[MeshService] = []  # from the last manager that answered
         self.retiring: set[str] = set()  # tasks the managers are stopping (the last answer)
         self.source = ""
+        self.error = "no manager answered yet"
         self.applied: dict[str, str] = {}
         self.routed: dict[str, set[Backend]] = {}  # per node: the backends its rules name
         self.forgotten = 0  # stale connection-tracking entries deleted so far
         self.hooked: set[str] = set()
         self.preferred: str | None = None
-        self.isolated: set[str] = set()
-        self.stopping = False
-        self.pool = ThreadPoolExecutor(max_workers=len(nodes))
+        self.stopping = threading.Event()
 
+    # -- the pollers ------------------------------------------------------------------------
     def _listing(self, name: str) -> list[ContainerView] | None:
         try:
             return self.engines[name].task_containers()
         except ChaosError:
             return None
 
-    def survey(self) -> frozenset[str]:
-        """List every node's task containers; returns the nodes dead to gossip (silent for
-        ``SUSPICION`` seconds, or isolated that long)."""
-        now = time.monotonic()
-        names = list(self.engines)
-        listings = dict(zip(names, self.pool.map(self._listing, names), strict=True))
-        cut = list(self.pool.map(network.is_isolated, self.nodes))
-        self.isolated = {n.name for n, off in zip(self.nodes, cut, strict=True) if off}
-        for name, listing in listings.items():
+    def poll_node(self, node: LabNode) -> None:
+        """One look at a node: what it runs, and whether it is cut off from gossip."""
+        listing = self._listing(node.name)
+        cut = network.is_isolated(node)
+        with self.lock:
             if listing is not None:
-                self.seen[name] = listing
-            if listing is not None and name not in self.isolated:
-                self.failing_since.pop(name, None)
+                self.seen[node.name] = listing
+            if cut:
+                self.isolated.add(node.name)
             else:
-                self.failing_since.setdefault(name, now)
-        return frozenset(n for n, t in self.failing_since.items() if now - t >= SUSPICION)
+                self.isolated.discard(node.name)
+            if listing is not None and not cut:
+                self.heard[node.name] = self.clock()
 
-    def refresh_services(self) -> str:
-        """The meshed services from a manager (connected ones first); '' or the last error."""
+    def dead(self) -> frozenset[str]:
+        """The nodes silent to gossip (no answer, or cut off) for ``SUSPICION`` seconds."""
+        now = self.clock()
+        with self.lock:
+            return frozenset(n for n, t in self.heard.items() if now - t >= SUSPICION)
+
+    def refresh_services(self) -> None:
+        """The meshed services from a manager (connected ones first)."""
+        with self.lock:
+            isolated, heard = set(self.isolated), dict(self.heard)
+        now = self.clock()
         managers = sorted(
             (n for n in self.nodes if n.manager),
             key=lambda n: (
-                n.name in self.isolated,
+                n.name in isolated,
+                now - heard[n.name] > 2 * INTERVAL,  # answering its poller lately
                 n.name != self.preferred,
-                n.name in self.failing_since,
             ),
         )
         error = "no manager answers"
@@ -110,13 +136,16 @@ class Supervisor:
             except ChaosError as exc:
                 error = str(exc)
                 continue
-            self.services = meshed_services(services)
-            # tasks being stopped: swarm's agent disables their endpoint in gossip and waits
-            # 2 s before it stops the container, so new connections stop reaching them first
-            self.retiring = {t.id for t in tasks if t.desired_state != "running"}
-            self.preferred = self.source = node.name
-            return ""
-        return error
+            with self.lock:
+                self.services = meshed_services(services)
+                # tasks being stopped: swarm's agent disables their endpoint in gossip and
+                # waits 2 s before it stops the container, so new connections stop first
+                self.retiring = {t.id for t in tasks if t.desired_state != "running"}
+                self.preferred = self.source = node.name
+                self.error = ""
+            return
+        with self.lock:
+            self.error = error
 
     def view(self, node: str, dead: frozenset[str]) -> dict[str, list[ContainerView]]:
         """The containers ``node`` can route to: its own only when it is cut off; else those
@@ -130,25 +159,24 @@ class Supervisor:
         }
 
     def cycle(self) -> None:
-        dead = self.survey()
-        error = self.refresh_services()
-        everyone = mesh_entries(self.services, self.view("", dead), self.addrs)
+        dead = self.dead()
+        with self.lock:
+            services, isolated = list(self.services), set(self.isolated)
+            everyone = mesh_entries(services, self.view("", dead), self.addrs)
+            own = {n: mesh_entries(services, self.view(n, dead), self.addrs) for n in isolated}
+            source, error = self.source, self.error
         for lab_node in self.nodes:
-            entries = (
-                mesh_entries(self.services, self.view(lab_node.name, dead), self.addrs)
-                if lab_node.name in self.isolated
-                else everyone
-            )
+            entries = own.get(lab_node.name, everyone)
             if self.apply(lab_node, node_rules(lab_node.ip, entries)):
                 self.forget_removed(lab_node, entries)
         lab_state.write_json_atomic(
             lab_state.MESH_STATUS_FILE,
             {
                 "updated": time.time(),
-                "source": "" if error else self.source,
+                "source": "" if error else source,
                 "error": error,
                 "dead_nodes": sorted(dead),
-                "isolated_nodes": sorted(self.isolated),
+                "isolated_nodes": sorted(isolated),
                 "services": describe(everyone),
                 "conntrack_forgotten": self.forgotten,
             },
@@ -205,18 +233,47 @@ class Supervisor:
         """Engines re-create their own chains on restart; make sure ours are still hooked."""
         self.hooked.clear()
 
-    def serve(self) -> None:
-        last_rehook = time.monotonic()
-        while not self.stopping:
+    def _every(self, interval: float, work: Callable[[], None], what: str) -> None:
+        """Run ``work`` every ``interval`` seconds until stopped; a failure is logged and the
+        next beat tries again (the mesh must outlive any one bad call)."""
+        while not self.stopping.is_set():
             started = time.monotonic()
             try:
-                self.cycle()
-            except Exception as exc:  # the mesh must outlive any one bad cycle
-                print(f"meshd: {exc!r}", file=sys.stderr, flush=True)
-            if started - last_rehook > 5.0:
+                work()
+            except Exception as exc:
+                print(f"meshd: {what}: {exc!r}", file=sys.stderr, flush=True)
+            self.stopping.wait(max(0.0, interval - (time.monotonic() - started)))
+
+    def serve(self) -> None:
+        threads = [
+            threading.Thread(
+                target=self._every,
+                args=(INTERVAL, partial(self.poll_node, n), n.name),
+                name=f"gossip-{n.name}",
+                daemon=True,
+            )
+            for n in self.nodes
+        ]
+        threads.append(
+            threading.Thread(
+                target=self._every,
+                args=(INTERVAL, self.refresh_services, "managers"),
+                name="managers",
+                daemon=True,
+            )
+        )
+        for thread in threads:
+            thread.start()
+        last_rehook = time.monotonic()
+
+        def rules() -> None:
+            nonlocal last_rehook
+            self.cycle()
+            if time.monotonic() - last_rehook > 5.0:
                 self.rehook_all()
-                last_rehook = started
-            time.sleep(max(0.0, INTERVAL - (time.monotonic() - started)))
+                last_rehook = time.monotonic()
+
+        self._every(INTERVAL, rules, "rules")
 
 
 def main() -> int:
@@ -227,7 +284,7 @@ def main() -> int:
     supervisor = Supervisor(st.config.lab_nodes())
 
     def _stop(_sig: int, _frame: FrameType | None) -> None:
-        supervisor.stopping = True
+        supervisor.stopping.set()
 
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)

@@ -1,0 +1,121 @@
+"""The emulated mesh's supervisor without a lab: which nodes gossip would call dead, and that
+an engine which stops answering (a frozen node: its call hangs) holds up neither the other
+nodes' pollers nor the rule cycle. The suspicion runs on an injected clock."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+
+import pytest
+
+from chaos.errors import EngineError
+from chaos.lab import meshd, network
+from chaos.lab.config import LabNode
+from chaos.swarm.model import ContainerView
+
+NODES = [LabNode(f"node-00{i}", i, f"10.213.77.1{i}", True) for i in (1, 2, 3)]
+PATIENCE = 30.0  # seconds to wait for the threads to get somewhere (not a bound on speed)
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.t = 100.0
+
+    def __call__(self) -> float:
+        return self.t
+
+
+class World:
+    """Each node's engine: a frozen one's call hangs until thawed, a halted one's fails."""
+
+    def __init__(self) -> None:
+        self.thawed = {n.name: threading.Event() for n in NODES}
+        for event in self.thawed.values():
+            event.set()
+        self.halted: set[str] = set()
+        self.polls = {n.name: 0 for n in NODES}
+        self.cycles = 0
+        self.changed = threading.Condition()
+
+    def listing(self, name: str) -> list[ContainerView]:
+        self.thawed[name].wait()
+        with self.changed:
+            self.polls[name] += 1
+            self.changed.notify_all()
+        if name in self.halted:
+            raise EngineError(f"{name}: engine unreachable (connection refused)")
+        return []
+
+    def cycle(self) -> None:
+        with self.changed:
+            self.cycles += 1
+            self.changed.notify_all()
+
+    def until(self, what: str, ok: Callable[[], bool]) -> None:
+        with self.changed:
+            assert self.changed.wait_for(ok, timeout=PATIENCE), what
+
+
+@pytest.fixture()
+def running(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[meshd.Supervisor, World, Clock]]:
+    monkeypatch.setattr(meshd, "INTERVAL", 0.01)
+    clock = Clock()
+    sup = meshd.Supervisor(NODES, clock=clock)
+    world = World()
+    for node in NODES:
+        monkeypatch.setattr(sup.engines[node.name], "task_containers",
+                            lambda name=node.name: world.listing(name))  # fmt: skip
+    monkeypatch.setattr(network, "is_isolated", lambda node: False)
+    monkeypatch.setattr(sup, "refresh_services", lambda: None)
+    monkeypatch.setattr(sup, "cycle", world.cycle)
+    thread = threading.Thread(target=sup.serve, daemon=True)
+    thread.start()
+    yield sup, world, clock
+    sup.stopping.set()
+    for event in world.thawed.values():
+        event.set()
+    thread.join(timeout=PATIENCE)
+
+
+def test_a_frozen_node_is_dead_after_the_suspicion_and_holds_up_nothing(
+    running: tuple[meshd.Supervisor, World, Clock],
+) -> None:
+    sup, world, clock = running
+    world.until("every node polled", lambda: min(world.polls.values()) >= 2)
+    world.thawed["node-002"].clear()  # frozen: its next call hangs
+    clock.t += meshd.SUSPICION - 0.1
+    assert sup.dead() == frozenset()  # suspected, not dead yet
+    clock.t += 0.2
+    polls, cycles = dict(world.polls), world.cycles
+    # the others are still heard (polled anew since) and the rule cycle keeps its beat, while
+    # node-002's poller hangs in its call
+    world.until(
+        "the others polled and the rules applied while node-002 hangs",
+        lambda: (
+            world.polls["node-001"] > polls["node-001"] + 2
+            and world.polls["node-003"] > polls["node-003"] + 2
+            and world.cycles > cycles + 2
+        ),
+    )
+    assert sup.dead() == frozenset({"node-002"})
+    world.thawed["node-002"].set()  # thawed: heard again at its next answer
+    world.until("node-002 answers again", lambda: world.polls["node-002"] > polls["node-002"])
+    assert sup.dead() == frozenset()
+
+
+def test_an_engine_that_refuses_is_dead_after_the_suspicion(
+    running: tuple[meshd.Supervisor, World, Clock],
+) -> None:
+    sup, world, clock = running
+    world.halted.add("node-001")
+    polls = world.polls["node-001"]
+    world.until("node-001 refused", lambda: world.polls["node-001"] > polls + 1)
+    assert sup.dead() == frozenset()
+    clock.t += meshd.SUSPICION
+    polls = dict(world.polls)
+    world.until(
+        "the others heard at the new time",
+        lambda: all(world.polls[n] > polls[n] + 1 for n in ("node-002", "node-003")),
+    )
+    assert sup.dead() == frozenset({"node-001"})
