@@ -8,8 +8,14 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
+from typing import Annotated, Any, TypeVar
+
+from pydantic import BeforeValidator
 
 from chaos.errors import UsageError
+
+_N = TypeVar("_N", int, float)
 
 
 def _number(value: object, what: str, example: str) -> float | None:
@@ -112,3 +118,21 @@ def parse_fraction(text: str | float | int, *, what: str = "ratio") -> float:
     if not 0.0 <= value <= 1.0:
         raise UsageError(f"invalid {what} {text!r}: must lie between 0% and 100%")
     return value
+
+
+# The units as pydantic field types, for every validated file (experiments, inventories): a
+# parser's UsageError becomes a ValueError there, so the message carries the field's path.
+def _field(parse: Callable[[Any], _N]) -> Callable[[Any], _N]:
+    def validate(value: Any) -> _N:
+        try:
+            return parse(value)
+        except UsageError as exc:
+            raise ValueError(str(exc)) from None
+
+    return validate
+
+
+Seconds = Annotated[float, BeforeValidator(_field(parse_duration))]
+Bytes = Annotated[int, BeforeValidator(_field(parse_bytes))]
+Rate = Annotated[float, BeforeValidator(_field(parse_rate))]
+Fraction = Annotated[float, BeforeValidator(_field(parse_fraction))]

@@ -34,27 +34,8 @@ from pydantic import (
 
 from chaos import faults
 from chaos.errors import UsageError
-from chaos.units import parse_bytes, parse_duration, parse_fraction, parse_rate
+from chaos.units import Bytes, Fraction, Rate, Seconds
 from chaos.yamlfile import parse_yaml, read_yaml
-
-
-def _field(parse: Callable[[Any], float]) -> Callable[[Any], float]:
-    """A unit parser as a field validator: its UsageError becomes a ValueError, so the
-    message carries the field's path."""
-
-    def validate(value: Any) -> float:
-        try:
-            return parse(value)
-        except UsageError as exc:
-            raise ValueError(str(exc)) from None
-
-    return validate
-
-
-Seconds = Annotated[float, BeforeValidator(_field(parse_duration))]
-Bytes = Annotated[int, BeforeValidator(_field(parse_bytes))]
-Rate = Annotated[float, BeforeValidator(_field(parse_rate))]
-Fraction = Annotated[float, BeforeValidator(_field(parse_fraction))]
 
 NODE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 ROLE_TARGETS = ("leader", "follower", "worker", "any")

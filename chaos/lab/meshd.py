@@ -63,9 +63,7 @@ class Supervisor:
     the mesh, which tasks they are stopping). The rule cycle reads their latest answers, so a
     frozen engine (a call that waits out its timeout) delays nothing but its own poller."""
 
-    def __init__(
-        self, nodes: list[LabNode], clock: Callable[[], float] = time.monotonic
-    ) -> None:
+    def __init__(self, nodes: list[LabNode], clock: Callable[[], float] = time.monotonic) -> None:
         self.nodes = nodes
         self.clock = clock  # when each node was last heard, and how long ago that is
         self.engines = {

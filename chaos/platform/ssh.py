@@ -28,7 +28,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import cast
 
-from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from chaos import netns as ns
 from chaos.errors import NodeHaltedError, NodeNotFoundError, PlatformError, UsageError
@@ -39,6 +46,7 @@ from chaos.platform.remote import ShellFaults
 from chaos.platform.sshlink import Forwards, SshTarget, port_open, remote_socket
 from chaos.swarm.engine import DockerEngine
 from chaos.swarm.model import PortRequest
+from chaos.units import Rate
 from chaos.yamlfile import read_yaml
 
 STATE_DIR = Path("/run/swarm-chaos/ssh")
@@ -83,6 +91,11 @@ class Inventory(BaseModel):
     # every image it needs is on every node
     registry: bool = True
     mesh: str = "ingress"
+    # what the nodes hold, for slow machines (emulated VMs, small boards): a run caps its
+    # load rate there, and waits ``time_scale`` times longer than on the lab for set-up,
+    # restore and wait_for steps (chaos.experiment.rate)
+    max_rate: Rate | None = None
+    time_scale: float = Field(default=1.0, ge=1.0, le=20.0)
     commands: Commands = Commands()
     nodes: list[NodeEntry]
 
@@ -198,6 +211,16 @@ class SshPlatform(ShellFaults):
         return self._target(self._node(node).ssh).run(command, timeout=15.0)
 
     # -- facts --------------------------------------------------------------------------
+    @property
+    def max_rate(self) -> float | None:
+        """The inventory's ``max_rate``: what its nodes hold (None: no known limit)."""
+        return self.inventory.max_rate
+
+    @property
+    def time_scale(self) -> float:
+        """The inventory's ``time_scale``: how much longer than the lab its nodes take."""
+        return self.inventory.time_scale
+
     @property
     def mesh(self) -> str:
         return self.inventory.mesh

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from chaos.errors import UsageError
+from chaos.experiment import catalogue, rate
 from chaos.lab import Lab
 from chaos.platform import get_platform
 from chaos.platform.ssh import SshPlatform, load_inventory
@@ -35,6 +36,8 @@ GOOD = "nodes:\n  - name: a\n    ssh: admin@10.0.0.1\n  - name: b\n    ssh: 10.0
         ("mesh: ipvs\nnodes:\n  - {name: a, ssh: h}\n", "must be ingress or emulated"),
         ("ssh_config: /nonexistent\nnodes:\n  - {name: a, ssh: h}\n", "does not exist"),
         ("commands: {reboot: x}\nnodes:\n  - {name: a, ssh: h}\n", "commands.reboot"),
+        ("max_rate: fast\nnodes:\n  - {name: a, ssh: h}\n", "max_rate: Value error, invalid"),
+        ("time_scale: 0.5\nnodes:\n  - {name: a, ssh: h}\n", "time_scale"),
     ],
 )
 def test_bad_inventory_is_one_usage_line(tmp_path: Path, text: str, message: str) -> None:
@@ -98,6 +101,20 @@ def test_plan_refuses_a_fault_the_inventory_cannot_do(
         capture_output=True, text=True, check=False,
     )  # fmt: skip
     assert done.returncode == 2 and "cannot halt" in done.stderr
+
+
+def test_slow_nodes_cap_the_rate_and_stretch_the_waits(tmp_path: Path) -> None:
+    path = tmp_path / "slow.yaml"
+    path.write_text("max_rate: 30/s\ntime_scale: 4\n" + GOOD)
+    platform = SshPlatform.connect(path)
+    exp = catalogue.load("leader-kill", {})
+    capped, said = rate.for_platform(exp, platform)
+    assert (exp.load.rate, capped.load.rate) == (200.0, 30.0)
+    assert said is not None and "capped at 30/s for --platform ssh" in said
+    assert rate.scaled(90.0, platform) == 360.0
+    fast = tmp_path / "fast.yaml"
+    fast.write_text(GOOD)
+    assert rate.for_platform(exp, SshPlatform.connect(fast)) == (exp, None)
 
 
 def test_example_inventory_is_valid() -> None:
