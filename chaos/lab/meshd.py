@@ -10,6 +10,10 @@ A task the managers are stopping (its desired state no longer ``running``: an up
 scale-down, a drain, a rescheduled task) leaves the rules before its container stops, as
 swarm's agent takes its endpoint out of the load balancer and waits 2 s before stopping it.
 
+Each node's own rules are written only while its engine answers, as a node's agent programs
+its own ingress: a node that is down keeps what its kernel kept (nothing after a boot, which
+empties its tables) and is written anew, in full, once it answers again.
+
 As gossip does, a node whose engine stops answering keeps its backends until it has been
 silent for ``SUSPICION`` seconds, and is then dropped; each node is watched by a thread of its
 own, so a frozen engine holds up nothing else. A node whose swarm ports are blocked
@@ -74,6 +78,7 @@ class Supervisor:
         started = clock()
         self.heard: dict[str, float] = {n.name: started for n in nodes}  # last good listing
         self.seen: dict[str, list[ContainerView]] = {}  # the last listing of each node
+        self.answering: set[str] = set()  # nodes whose engine answered their last poll
         self.isolated: set[str] = set()
         self.services: list[MeshService] = []  # from the last manager that answered
         self.retiring: set[str] = set()  # tasks the managers are stopping (the last answer)
@@ -100,6 +105,13 @@ class Supervisor:
         with self.lock:
             if listing is not None:
                 self.seen[node.name] = listing
+                self.answering.add(node.name)
+            elif node.name in self.answering:
+                # down, frozen or rebooting: its rules are whatever its kernel kept (none after
+                # a boot), so once it answers again they are written anew, hooks and all
+                self.answering.discard(node.name)
+                self.applied.pop(node.name, None)
+                self.hooked.discard(node.name)
             if cut:
                 self.isolated.add(node.name)
             else:
@@ -163,7 +175,10 @@ class Supervisor:
             everyone = mesh_entries(services, self.view("", dead), self.addrs)
             own = {n: mesh_entries(services, self.view(n, dead), self.addrs) for n in isolated}
             source, error = self.source, self.error
+            answering = set(self.answering)
         for lab_node in self.nodes:
+            if lab_node.name not in answering:
+                continue  # a node's agent programs its own mesh; one that is down cannot
             entries = own.get(lab_node.name, everyone)
             if self.apply(lab_node, node_rules(lab_node.ip, entries)):
                 self.forget_removed(lab_node, entries)

@@ -103,6 +103,19 @@ def flush_conntrack(netns: str) -> None:
     run(["conntrack", "-F"], netns=netns, check=False)
 
 
+def flush_rules(netns: str) -> None:
+    """Empty every iptables table of a namespace (rules and chains of its own): a machine
+    boots with none. The engine re-creates its own at start, the mesh supervisor the mesh's
+    once the node's engine answers it again, as swarm's agent re-programs the ingress of a
+    node that rejoined; rules of ours that were on the node (an isolation, a degraded
+    network) went with the power, as they do on a VM."""
+    script = "".join(
+        f"iptables -w 5 -t {table} -F; iptables -w 5 -t {table} -X; "
+        for table in ("filter", "nat", "mangle", "raw")
+    )
+    run(["sh", "-c", script], netns=netns, check=False)
+
+
 # what a node's own configuration gives it (the lab's cable and loopback): a boot keeps these
 NODE_LINKS = frozenset({"lo", "eth0"})
 

@@ -3,8 +3,11 @@
 - halt: cable pulled (host veth down), then every process of the node SIGKILLed through its
   freezer cgroup; its mounts vanish with its mount namespace. No goodbye to the cluster.
 - start: cable plugged, engine booted from its persisted data root; it rejoins the swarm. A
-  boot after a halt starts with an empty connection table and none of the engine's links.
-- suspend / resume: the node's freezer cgroup FROZEN / THAWED (RAM kept, no FIN, no RST).
+  boot after a halt starts as a machine does: an empty connection table, no iptables rules
+  (the engine's and the mesh's come back with the engine), none of the engine's links.
+- suspend / resume: the node's freezer cgroup FROZEN / THAWED (RAM kept, no FIN, no RST),
+  and its cable unplugged meanwhile: a paused machine's kernel answers nothing either (no
+  SYN-ACK, no ARP), where the lab's shared kernel would still forward for a frozen node.
 - stop-engine: SIGTERM to dockerd, the graceful daemon stop of ``systemctl stop docker``.
 - isolate / reconnect: the node's swarm ports blocked both ways; it keeps running.
 """
@@ -45,8 +48,9 @@ def start(node: LabNode) -> str:
         raise UsageError(f"{node.name} is suspended: resume it with `chaos lab resume {node.name}`")
     if power == "running" and engines.alive(node):
         return f"{node.name} is already running; nothing done"
-    if power == "halted":  # a machine boots with an empty table and no engine links
+    if power == "halted":  # a machine boots with empty tables and no engine links
         network.flush_conntrack(node.netns)
+        network.flush_rules(node.netns)
         network.remove_engine_links(node.netns)
     network.set_cable(node, plugged=True)
     engines.start(node)
@@ -60,14 +64,16 @@ def suspend(node: LabNode) -> str:
         return f"{node.name} is already suspended; nothing done"
     if power == "halted":
         raise NodeHaltedError(f"{node.name} is halted: start it with `chaos lab start {node.name}`")
+    network.set_cable(node, plugged=False)
     cgroups.set_frozen(node.cgroup, True)
-    return f"{node.name} suspended: every process of the node frozen"
+    return f"{node.name} suspended: every process of the node frozen, its network silent"
 
 
 def resume(node: LabNode) -> str:
     if power_of(node) != "suspended":
         return f"{node.name} is not suspended; nothing done"
     cgroups.set_frozen(node.cgroup, False)
+    network.set_cable(node, plugged=True)
     return f"{node.name} resumed"
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 import subprocess
 import sys
 from collections import Counter
@@ -10,11 +11,28 @@ from pathlib import Path
 
 import pytest
 
+from chaos import netns as ns
 from chaos.lab import Lab
+from chaos.lab.config import CLIENT_NETNS
 from tests.lab.helpers import deploy_web, get, leader, poll, swarm_snapshot, views_by_name
 
 pytestmark = pytest.mark.lab
 CHAOS = [str(Path(sys.executable).with_name("chaos"))]
+
+
+def connect(ip: str, port: int, timeout: float) -> str:
+    """A TCP connect from the lab's client namespace: connected, refused or timeout."""
+
+    def once() -> str:
+        try:
+            with socket.create_connection((ip, port), timeout=timeout):
+                return "connected"
+        except ConnectionRefusedError:
+            return "refused"
+        except OSError:
+            return "timeout"
+
+    return ns.call_in(CLIENT_NETNS, once)
 
 
 def chaos(*args: str, user: str | None = None) -> subprocess.CompletedProcess[str]:
@@ -148,12 +166,22 @@ def test_a_halted_node_boots_without_the_old_containers_links(lab: Lab) -> None:
     subprocess.run([*ip, "link", "add", "stale0", "type", "veth", "peer", "name", "stale1"],
                    check=True)  # fmt: skip
     subprocess.run([*ip, "link", "set", "stale0", "master", "docker0"], check=True)
+    # nor any iptables rule: the engine's come back with it, the mesh's once it answers
+    ipt = ["ip", "netns", "exec", node.netns, "iptables", "-w", "5"]
+    subprocess.run([*ipt, "-t", "nat", "-N", "STALE-RULES"], check=True)
     lab.start(node.name)
     links = json.loads(subprocess.run([*ip, "-j", "link", "show"], check=True,
                                       capture_output=True, text=True).stdout)  # fmt: skip
     names = {link["ifname"] for link in links}
     assert not names & {"stale0", "stale1"}, names
     assert {"lo", "eth0"} <= names
+    nat = subprocess.run([*ipt, "-t", "nat", "-S"], check=True, capture_output=True, text=True)
+    assert "STALE-RULES" not in nat.stdout, nat.stdout
+    poll(
+        lambda: "CHAOS-MESH" in subprocess.run([*ipt, "-t", "nat", "-S"], check=True,
+                                               capture_output=True, text=True).stdout or None,
+        30, "the mesh's rules written anew on the booted node",
+    )  # fmt: skip
     poll(lambda: views_by_name(lab)[node.name].state == "ready" or None, 60, "back Ready")
 
 
@@ -163,12 +191,16 @@ def test_suspend_and_resume_a_follower(lab: Lab) -> None:
     assert "suspended" in lab.suspend(follower)
     assert lab.power(follower) == "suspended"
     assert "already suspended" in lab.suspend(follower)
+    # a paused machine answers nothing, not even a SYN: its swarm port times out
+    ip = lab.node(follower).ip
+    assert connect(ip, 2377, timeout=1.0) == "timeout"
     poll(
         lambda: views_by_name(lab)[follower].manager_status == "Unreachable",
         40,
         f"{follower} to be Unreachable while frozen",
     )
     assert "resumed" in lab.resume(follower)
+    assert connect(ip, 2377, timeout=5.0) == "connected"
     poll(
         lambda: (
             views_by_name(lab)[follower].manager_status == "Reachable"

@@ -11,6 +11,7 @@ import pytest
 
 from chaos.errors import EngineError
 from chaos.lab import meshd, network
+from chaos.lab import state as lab_state
 from chaos.lab.config import LabNode
 from chaos.swarm.model import ContainerView
 
@@ -109,8 +110,8 @@ def test_an_engine_that_refuses_is_dead_after_the_suspicion(
 ) -> None:
     sup, world, clock = running
     world.halted.add("node-001")
-    polls = world.polls["node-001"]
-    world.until("node-001 refused", lambda: world.polls["node-001"] > polls + 1)
+    refused = world.polls["node-001"]
+    world.until("node-001 refused", lambda: world.polls["node-001"] > refused + 1)
     assert sup.dead() == frozenset()
     clock.t += meshd.SUSPICION
     polls = dict(world.polls)
@@ -119,3 +120,46 @@ def test_an_engine_that_refuses_is_dead_after_the_suspicion(
         lambda: all(world.polls[n] > polls[n] + 1 for n in ("node-002", "node-003")),
     )
     assert sup.dead() == frozenset({"node-001"})
+
+
+def test_a_node_that_stopped_answering_gets_its_rules_anew_when_back(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A node that was down (halted, frozen, rebooting) is not programmed meanwhile, and is
+    programmed again in full once its engine answers: a booted machine has no rules left."""
+    sup = meshd.Supervisor(NODES)
+    ran: list[tuple[str, str]] = []
+
+    def run(argv: list[str], **kw: object) -> object:
+        ran.append((str(kw.get("netns")), argv[0]))
+        return type("Done", (), {"returncode": 0, "stdout": "", "stderr": ""})()
+
+    monkeypatch.setattr(meshd, "run", run)
+    monkeypatch.setattr(lab_state, "write_json_atomic", lambda *a: None)
+    monkeypatch.setattr(network, "is_isolated", lambda node: False)
+    down: set[str] = set()
+
+    def listing(name: str) -> list[ContainerView]:
+        if name in down:
+            raise EngineError(f"{name}: engine unreachable (connection refused)")
+        return []
+
+    for node in NODES:
+        monkeypatch.setattr(sup.engines[node.name], "task_containers",
+                            lambda name=node.name: listing(name))  # fmt: skip
+
+    def beat() -> list[str]:
+        ran.clear()
+        for node in NODES:
+            sup.poll_node(node)
+        sup.cycle()
+        return sorted({ns for ns, cmd in ran if cmd == "iptables-restore"})
+
+    assert beat() == [n.netns for n in NODES]  # first written everywhere
+    assert beat() == []  # unchanged: nothing rewritten
+    down.add("node-002")
+    assert beat() == []  # node-002 is not programmed while it does not answer
+    assert ("chaoslab-node-002", "iptables-restore") not in ran
+    down.clear()
+    assert beat() == [NODES[1].netns]  # back: written anew, though its rules did not change
+    assert (NODES[1].netns, "iptables") in ran  # and hooked again
