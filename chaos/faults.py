@@ -259,6 +259,11 @@ FAULTS: Mapping[str, FaultKind] = {
     for k in (
         FaultKind("halt", "start", "power", _platform_op("halt"), Effect("halted", False),
                   "halted", capability="halt", removes_leader=True, on_node=True, shade=True),
+        # the tutorial's `vagrant halt`: the OS shuts down cleanly (its engine stopped first,
+        # connections closed, gossip told), then the power goes
+        FaultKind("shutdown", "start", "power", _platform_op("shutdown"), Effect("halted", False),
+                  "shut down", capability="shutdown", removes_leader=True, on_node=True,
+                  shade=True),
         FaultKind("stop_engine", "start", "power", _platform_op("stop_engine"),
                   Effect("running", False), "engine stopped", capability="stop_engine",
                   removes_leader=True, on_node=True, shade=True),

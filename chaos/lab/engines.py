@@ -17,6 +17,7 @@ from pathlib import Path
 
 from chaos.errors import PlatformError
 from chaos.lab import cgroups
+from chaos.lab import state as lab_state
 from chaos.lab.config import LabNode
 from chaos.lab.system import spawn_daemon, which
 from chaos.swarm.engine import DockerEngine
@@ -45,6 +46,7 @@ def start(node: LabNode) -> None:
     # A boot starts with an empty /run, as on a VM: a killed engine leaves pid files of
     # dockerd and containerd whose pids may linger (or be reused) and block the start.
     shutil.rmtree(node.run_dir, ignore_errors=True)
+    (lab_state.GOSSIP_LEFT_DIR / node.name).unlink(missing_ok=True)  # it will join again
     for path in (node.run_dir, node.data_root, node.engine_log.parent):
         path.mkdir(parents=True, exist_ok=True)
     join = cgroups.join_script(cgroups.ensure(node.cgroup), cgroups.ensure_cpu(node.cgroup))
@@ -115,6 +117,10 @@ def stop(node: LabNode, timeout: float = ENGINE_STOP_TIMEOUT) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline and cgroups.pids(node.cgroup):
         time.sleep(0.1)
+    # the engine stops swarm, then its containers, and leaves the gossip cluster last
+    # (networkdb's memberlist.Leave): the others drop its tasks at once, not after a suspicion
+    lab_state.GOSSIP_LEFT_DIR.mkdir(parents=True, exist_ok=True)
+    (lab_state.GOSSIP_LEFT_DIR / node.name).touch()
     cgroups.kill_all(node.cgroup)
     cgroups.remove_children(node.cgroup)
     node.socket.unlink(missing_ok=True)

@@ -263,6 +263,9 @@ class Lab:
     def halt(self, name: str) -> str:
         return power.halt(self.node(name))
 
+    def shutdown(self, name: str) -> str:
+        return power.shutdown(self.node(name))
+
     def start(self, name: str) -> str:
         return power.start(self.node(name))
 

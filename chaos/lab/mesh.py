@@ -9,8 +9,9 @@ masqueraded when they leave the node. A service joins the mesh through the label
 
 Backends are what swarm's gossip would advertise: the running (and healthy) task containers
 that each reachable node's own engine lists, for the services whose label asks for the mesh.
-A node whose engine stops answering keeps its backends for a suspicion time (memberlist:
-1 s probe + 4 s suspicion on a small cluster) and is then dropped.
+A node whose engine stops answering keeps its backends until it has been silent for the
+suspicion time (memberlist: 1 s probes, 500 ms timeout, 4 s suspicion on a small cluster: 5 s)
+and is then dropped (:mod:`chaos.lab.meshd`).
 """
 
 from __future__ import annotations

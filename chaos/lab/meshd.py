@@ -99,10 +99,14 @@ class Supervisor:
             return None
 
     def poll_node(self, node: LabNode) -> None:
-        """One look at a node: what it runs, and whether it is cut off from gossip."""
+        """One look at a node: what it runs, whether it is cut off from gossip, and whether
+        its engine said goodbye (a graceful stop leaves the gossip cluster: no suspicion)."""
         listing = self._listing(node.name)
         cut = network.is_isolated(node)
+        left = listing is None and (lab_state.GOSSIP_LEFT_DIR / node.name).exists()
         with self.lock:
+            if left:
+                self.heard[node.name] = min(self.heard[node.name], self.clock() - SUSPICION)
             if listing is not None:
                 self.seen[node.name] = listing
                 self.answering.add(node.name)

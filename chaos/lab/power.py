@@ -8,7 +8,10 @@
 - suspend / resume: the node's freezer cgroup FROZEN / THAWED (RAM kept, no FIN, no RST),
   and its cable unplugged meanwhile: a paused machine's kernel answers nothing either (no
   SYN-ACK, no ARP), where the lab's shared kernel would still forward for a frozen node.
-- stop-engine: SIGTERM to dockerd, the graceful daemon stop of ``systemctl stop docker``.
+- stop-engine: SIGTERM to dockerd, the graceful daemon stop of ``systemctl stop docker``
+  (it leaves the gossip cluster: the others' mesh drops it at once).
+- shutdown: the tutorial's graceful ``vagrant halt``: the engine stopped as above, then the
+  power goes as in a halt.
 - isolate / reconnect: the node's swarm ports blocked both ways; it keeps running.
 """
 
@@ -40,6 +43,19 @@ def halt(node: LabNode) -> str:
     cgroups.remove_children(node.cgroup)
     node.socket.unlink(missing_ok=True)
     return f"{node.name} halted: cable pulled, {killed} processes killed (no goodbye to the swarm)"
+
+
+def shutdown(node: LabNode) -> str:
+    """A clean power-off: the OS stops the engine gracefully, then the machine is off."""
+    power = power_of(node)
+    if power == "halted":
+        return f"{node.name} is already off; nothing done"
+    if power == "suspended":
+        raise NodeHaltedError(f"{node.name} is suspended: resume it before shutting it down")
+    stopped = engines.stop(node)
+    halt(node)
+    how = "engine stopped gracefully (SIGTERM), " if stopped else ""
+    return f"{node.name} shut down: {how}then powered off"
 
 
 def start(node: LabNode) -> str:

@@ -15,6 +15,9 @@ from chaos.lab.config import STATE_DIR, LabConfig
 STATE_FILE = STATE_DIR / "state.json"
 MESH_STATUS_FILE = STATE_DIR / "mesh.json"
 MESH_LOG = STATE_DIR / "meshd.log"
+# a node whose engine stopped gracefully said goodbye to gossip (memberlist's leave): the
+# others drop it at once, not after a suspicion (chaos.lab.meshd); one file per node
+GOSSIP_LEFT_DIR = STATE_DIR / "left"
 MeshKind = Literal["ingress", "emulated"]
 
 

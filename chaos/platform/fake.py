@@ -721,6 +721,15 @@ class FakePlatform:
             self.swarm.node_down(node)
         return f"{node} halted"
 
+    def shutdown(self, node: str) -> str:
+        """As a halt: the fake's swarm tells no goodbye from a power cut either."""
+        n = self._act("shutdown", node)
+        with self.swarm.lock:
+            n.power, n.engine = "halted", False
+            self.swarm.lose_leader(node)
+            self.swarm.node_down(node)
+        return f"{node} shut down"
+
     def start(self, node: str) -> str:
         n = self._act("start", node)  # outside the lock: a slow action stalls nothing else
         with self.swarm.lock:

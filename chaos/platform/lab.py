@@ -65,6 +65,9 @@ class LabPlatform:
     def halt(self, node: str) -> str:
         return self.lab.halt(node)
 
+    def shutdown(self, node: str) -> str:
+        return self.lab.shutdown(node)
+
     def start(self, node: str) -> str:
         return self.lab.start(node)
 

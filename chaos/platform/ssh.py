@@ -58,6 +58,7 @@ class Commands(BaseModel):
     engine_stop: str = "sudo systemctl stop docker"
     engine_start: str = "sudo systemctl start docker"
     power_off: str | None = None
+    shutdown: str | None = None  # a clean power-off (e.g. `virsh shutdown`), run here
     power_on: str | None = None
     power_status: str | None = None
     suspend: str | None = None
@@ -272,6 +273,7 @@ class SshPlatform(ShellFaults):
             "reconnect": True,
             "start": True,
             "halt": c.power_off is not None and c.power_on is not None,
+            "shutdown": c.shutdown is not None and c.power_on is not None,
             "suspend": c.suspend is not None and c.resume is not None,
             "resume": c.resume is not None,
             "stress": True,  # shell loops over ssh
@@ -286,6 +288,11 @@ class SshPlatform(ShellFaults):
         self._local("power_off", node)
         self.forwards.close(node)
         return f"{node} powered off: commands.power_off"
+
+    def shutdown(self, node: str) -> str:
+        self._local("shutdown", node, timeout=600.0)
+        self.forwards.close(node)
+        return f"{node} shut down: commands.shutdown"
 
     def start(self, node: str) -> str:
         if self.power(node) == "halted":

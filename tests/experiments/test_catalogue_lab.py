@@ -15,6 +15,7 @@ from chaos.timeline import (
     NodePowerChange,
     NodeRoleChange,
     NodeStatusChange,
+    StepEnd,
     TasksChange,
     UpdateStateChange,
 )
@@ -78,6 +79,25 @@ def test_leader_kill_elects_a_new_leader_and_errors_hit_the_dead_ip(
         assert rec.client_recovered_s < 15.0, rec
     # expect: a new leader in 10-20 s (< the SLO's 30 s), live-IP errors for a few seconds
     # only (< 10 %), recovered well inside 60 s: the SLO holds
+    assert_slo_holds(ran.result, ran.code)
+
+
+def test_leader_shutdown_elects_a_new_leader_and_the_mesh_drops_it_at_once(
+    lab: Lab, tmp_path: Path
+) -> None:
+    ran = run("leader-shutdown", tmp_path)
+    r = ran.result
+    (victim,) = ran.step_nodes(0)
+    assert victim == r.leader_before
+    assert "engine stopped gracefully" in ran.events(StepEnd)[0].detail
+    # expect: no leadership transfer on a shutdown: a full election, as for a halt
+    elected = r.recovery.leader_elected_s
+    assert r.leader_after not in (None, victim)
+    assert elected is not None and 5.0 < elected < 60.0
+    # expect: the goodbye to gossip drops its tasks at once: the live IPs lose (almost)
+    # nothing, where a power cut costs them gossip's 5 s of suspicion (~100 connections each)
+    assert r.recovery.live_ip_errors < 60, r.failed_by_node
+    assert r.restored
     assert_slo_holds(ran.result, ran.code)
 
 

@@ -51,9 +51,7 @@ def experiment(steps: list[Any], **over: Any) -> Experiment:
     return parse_experiment(yaml.safe_load(yaml.safe_dump(doc)), "fake-run.yaml")
 
 
-def run(
-    exp: Experiment, out: Path, seed: int = 1, **opts: Any
-) -> tuple[RunOutcome, RunResult]:
+def run(exp: Experiment, out: Path, seed: int = 1, **opts: Any) -> tuple[RunOutcome, RunResult]:
     out = out / "run"  # beside the test's journal and locks
     outcome = run_experiment(exp, RunOptions("fake", seed=seed, out_dir=out, live=False, **opts))
     return outcome, load_result(out / "result.json")
@@ -108,6 +106,19 @@ def test_halting_the_leader_elects_another_and_the_restore_starts_it(
     assert r.failed_by_node["node-001"] > 0  # its IP refused while it was off
     assert_slo_holds(r, outcome.exit_code)
     assert fake.swarm.calls == ["halt node-001", "start node-001"]  # the restore healed it
+    assert r.restored and healthy(fake)
+
+
+def test_a_shutdown_leader_is_replaced_and_started_again_by_the_restore(
+    fake: FakePlatform, tmp_path: Path
+) -> None:
+    steps = [{"shutdown": "leader"}, {"wait_for": "leader_elected", "timeout": "10s"}]
+    _, r = run(experiment(steps), tmp_path)
+    assert r.leader_after not in (None, "node-001")
+    assert fake.swarm.calls == ["shutdown node-001", "start node-001"]
+    ends = [e for e in r.events if isinstance(e, StepEnd)]
+    assert ends[0].action == "shutdown" and ends[0].nodes == ("node-001",)
+    assert r.failed_by_node["node-001"] > 0  # its IP is a dead IP while it is off
     assert r.restored and healthy(fake)
 
 

@@ -48,7 +48,7 @@ def test_every_catalogue_experiment_is_valid() -> None:
     assert names >= {
         "baseline", "follower-kill", "leader-kill", "leader-freeze", "quorum-loss",
         "rolling-update", "bad-update", "scale-out", "drain-leader", "label-placement",
-        "global-service", "demote-promote", "stack-deploy", "leader-isolate",
+        "global-service", "demote-promote", "stack-deploy", "leader-isolate", "leader-shutdown",
     }  # fmt: skip
     for path in files:
         e = load_experiment(path)
@@ -256,9 +256,9 @@ def test_every_fault_kind_has_a_heal_and_the_spec_names_every_step_action() -> N
     for step in ("power", "node", "label", "task", "stress", "degrade"):
         for action in faults.step_actions(step):
             assert spec.STEP_KINDS[action] == step
-    assert set(spec.POWER_ACTIONS) == {"halt", "stop_engine", "suspend", "isolate", "start",
-                                       "resume", "reconnect"}  # fmt: skip
-    assert faults.healed_by("start") == {"halt", "stop_engine"}
-    caps = ("halt", "stop_engine", "suspend", "isolate", "stress", "degrade", "start", "resume",
-            "reconnect", "delay")  # fmt: skip
+    assert set(spec.POWER_ACTIONS) == {"halt", "shutdown", "stop_engine", "suspend", "isolate",
+                                       "start", "resume", "reconnect"}  # fmt: skip
+    assert faults.healed_by("start") == {"halt", "shutdown", "stop_engine"}
+    caps = ("halt", "shutdown", "stop_engine", "suspend", "isolate", "stress", "degrade",
+            "start", "resume", "reconnect", "delay")  # fmt: skip
     assert faults.capabilities() == caps
