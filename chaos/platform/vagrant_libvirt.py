@@ -35,8 +35,9 @@ import contextlib
 import json
 import os
 import shutil
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from chaos import netns as ns
@@ -249,12 +250,41 @@ class LibvirtVagrantPlatform(VagrantPlatform):
         started = time.monotonic()
         say(f"vagrant up: {len(self._names)} guests ({kind}); a TCG guest boots in minutes")
         # the box has everything the Vagrantfile's provisioning would install
-        self._vagrant("up --no-provision", self._v.up, no_provision=True)
+        with self._watching(say):
+            self._vagrant("up --no-provision", self._v.up, no_provision=True)
         self._status_at = 0.0
         for n in self._names:
             self._forget(n)
         self._check_addresses()
         say(f"vms up in {time.monotonic() - started:.0f}s: {', '.join(self._names)}")
+
+    @contextlib.contextmanager
+    def _watching(self, say: Say) -> Iterator[None]:
+        """While vagrant works, tell a spinner (``say.doing``, when ``say`` has one) each
+        guest's state and vagrant's last line: minutes of TCG boot are not a silent wait."""
+        doing = getattr(say, "doing", None)
+        stop = threading.Event()
+
+        def watch() -> None:
+            while not stop.wait(2.0):
+                with contextlib.suppress(PlatformError, OSError):
+                    states = lv.domain_states()
+                    guests = ", ".join(
+                        f"{n} {states.get(self.domain(n), 'not defined')}" for n in self._names
+                    )
+                    last = self._last_log_line().removeprefix("==> ")
+                    if doing is not None:
+                        doing(f"{guests}; {last[:80]}")
+
+        thread = threading.Thread(target=watch, name="vagrant-up", daemon=True)
+        if doing is not None:
+            thread.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            if thread.is_alive():
+                thread.join(timeout=5.0)
 
     def _check_addresses(self) -> None:
         """Every guest has the address swarm will advertise (a guest that lost it would join
