@@ -61,6 +61,9 @@ class Fingerprinted(Protocol):
 
 UNREACHABLE = "unreachable"
 EXPERIMENT_FIELDS = ("service", "load")
+# what differs between the same cluster shape on two platforms (the lab and the VMs): a
+# comparison that is *about* the platforms lets these differ, and nothing else of the ground
+PLATFORM_FIELDS = ("platform", "mesh", "engine_versions")
 
 
 class Fingerprint(Frozen):

@@ -55,6 +55,12 @@ def report(run_dirs: tuple[Path, ...], index_dir: Path | None) -> None:
     show_default=True,
     help="The page to write.",
 )
-def compare(run_dirs: tuple[Path, ...], out: Path) -> None:
+@click.option(
+    "--across-platforms",
+    is_flag=True,
+    help="Allow runs of different platforms (the lab against the VMs): their platform, mesh "
+    "and engine versions may differ; the node count may not.",
+)
+def compare(run_dirs: tuple[Path, ...], out: Path, across_platforms: bool) -> None:
     """Runs side by side: deltas against the first, timelines aligned at the first fault."""
-    _done("compare", render_compare(list(run_dirs), out))
+    _done("compare", render_compare(list(run_dirs), out, across_platforms=across_platforms))

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from chaos import fmt
 from chaos.analysis import RunResult, check_comparable, fingerprint_of
-from chaos.analysis.fingerprint import EXPERIMENT_FIELDS
+from chaos.analysis.fingerprint import EXPERIMENT_FIELDS, PLATFORM_FIELDS
 from chaos.errors import UsageError
 from chaos.report import metrics, tables
 from chaos.report.faults import fault_phase, first_fault
@@ -230,14 +230,29 @@ def distribution_overlay(runs: Sequence[Run], labels: Sequence[str]) -> Chart:
     )
 
 
-def render_compare(run_dirs: Sequence[Path], out: Path) -> Path:
-    """Write the comparison page of ``run_dirs`` (deltas against the first) to ``out``."""
+def render_compare(run_dirs: Sequence[Path], out: Path, *, across_platforms: bool = False) -> Path:
+    """Write the comparison page of ``run_dirs`` (deltas against the first) to ``out``.
+    ``across_platforms``: the runs may come from different platforms (the lab and the VMs:
+    their platform, mesh and engine versions differ, not the node count)."""
     if len(run_dirs) < 2:
         raise UsageError("compare needs at least two run directories")
     runs = [read_run(d) for d in run_dirs]
-    # the experiments may differ (that is what is compared); the ground under them may not
+    # the experiments may differ (that is what is compared); the ground under them may not,
+    # unless the platforms are what is compared
     prints = [(str(r.dir), fingerprint_of(r.result, str(r.dir))) for r in runs]
-    check_comparable("compare", prints, allowed=EXPERIMENT_FIELDS)
+    allowed = EXPERIMENT_FIELDS + (PLATFORM_FIELDS if across_platforms else ())
+    try:
+        check_comparable("compare", prints, allowed=allowed)
+    except UsageError as exc:
+        if across_platforms:
+            raise
+        try:  # only the platforms differ: say how to compare them
+            check_comparable("compare", prints, allowed=EXPERIMENT_FIELDS + PLATFORM_FIELDS)
+        except UsageError:
+            raise exc from None
+        raise UsageError(
+            f"{exc}; to put runs of different platforms side by side, add --across-platforms"
+        ) from None
     results = [r.result for r in runs]
     diffs = differing_settings(results)
     labels = run_labels(runs, diffs)

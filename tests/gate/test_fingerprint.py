@@ -130,8 +130,29 @@ def test_compare_allows_other_experiments_and_refuses_other_ground(tmp_path: Pat
     got = CliRunner().invoke(cli, ["compare", str(a), str(b), "--out", str(tmp_path / "x.html")])
     assert got.exit_code == 2
     assert got.output == (
-        f'chaos: error: compare: {a} and {b} are not comparable: platform "lab" vs "vagrant"\n'
+        f'chaos: error: compare: {a} and {b} are not comparable: platform "lab" vs "vagrant"; '
+        "to put runs of different platforms side by side, add --across-platforms\n"
     )
+
+
+def test_compare_across_platforms_puts_the_lab_beside_the_vms(tmp_path: Path) -> None:
+    lab = derive(LEADER, tmp_path / "lab", full=True)
+    vms = with_environment(derive(LEADER, tmp_path / "vms", full=True), platform="vagrant",
+                           mesh="ingress")  # fmt: skip
+    out = tmp_path / "platforms.html"
+    got = CliRunner().invoke(cli, ["compare", str(lab), str(vms), "--across-platforms",
+                                   "--out", str(out)])  # fmt: skip
+    assert got.exit_code == 0, got.output
+    page = out.read_text()
+    assert "vagrant" in page and "ingress" in page  # the page says where each ran
+    # the platforms may differ, not the cluster's shape
+    five = recorded(derive(LEADER, tmp_path / "five", full=True))
+    r = load_result(five / "result.json")
+    assert r.fingerprint is not None
+    bigger = r.fingerprint.model_copy(update={"platform": "vagrant", "nodes": 5})
+    write_result(five / "result.json", r.model_copy(update={"fingerprint": bigger}))
+    with pytest.raises(UsageError, match="nodes 3 vs 5"):
+        render_compare([lab, five], tmp_path / "no.html", across_platforms=True)
 
 
 def test_gate_refuses_a_baseline_on_other_ground(tmp_path: Path) -> None:
