@@ -21,9 +21,6 @@ from chaos.vm import libvirt as lv
 from tests.vm.conftest import REPO, chaos
 
 pytestmark = [pytest.mark.vm, pytest.mark.timeout(2400)]
-# pass, SLO violated, or unknown (the load generator lagging on a 2-core host running three
-# emulated guests): the run finished and restored; 2, 3 and 4 are the platform's failures
-VERDICTS = (0, 1, 5)
 
 
 def test_swarm_formed_with_ingress_mesh(platform: LibvirtVagrantPlatform) -> None:
@@ -46,8 +43,16 @@ def test_leader_kill(
         vm_env, "run", "leader-kill", "--platform", "vagrant", "--seed", "1", "--quiet",
         "--set", "phases.observe=60s", "--out", str(out), timeout=2000,
     )  # fmt: skip
-    assert done.returncode in VERDICTS, done.stdout[-3000:] + done.stderr[-3000:]
+    assert (out / "result.json").is_file(), done.stdout[-3000:] + done.stderr[-3000:]
+    assert done.returncode not in (2, 3, 4, 70), done.stdout[-3000:] + done.stderr[-3000:]
     result = json.loads((out / "result.json").read_text())
+    # expect (leader-kill.yaml): a new leader within the SLO's 30 s, and live-IP errors only
+    # while swarm's mesh still sends to the dead node's task: both checks pass. Client
+    # recovery is not asserted here: under TCG a booting guest starves the other two of CPU
+    # (their p99 passes a second for minutes), which measures the emulator, not swarm.
+    checks = {c["name"]: c for c in result["checks"]}
+    for name in ("error_rate", "leader_election"):
+        assert checks[name]["status"] == "pass", checks[name]
     # the catalogue's 200/s, capped at what the guests hold
     assert result["load"]["run"]["rate"] == (platform.max_rate or 200.0)
     assert result["environment"]["platform"] == "vagrant"
