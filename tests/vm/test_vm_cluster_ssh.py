@@ -71,6 +71,11 @@ def test_follower_kill_over_ssh_on_the_guests(
     assert r.environment.platform == "ssh" and r.environment.mesh == "ingress"
     assert r.restored, r.errors
     assert r.leader_after == r.leader_before  # a follower's loss keeps quorum and leader
+    # expect (follower-kill.yaml): live-IP errors only while swarm's mesh still sends to the
+    # dead node's task, well inside the SLO (recovery is not asserted under TCG: a booting
+    # guest starves the others of CPU, which measures the emulator)
+    (rate,) = [c for c in r.checks if c.name == "error_rate"]
+    assert rate.status == "pass", rate
     halted = [e for e in r.events if e.kind == "step_end" and e.detail.endswith("power_off")]
     assert halted, [e.detail for e in r.events if e.kind == "step_end"]
     # the follower's IP failed while it was off; the live ones were served by swarm's mesh
