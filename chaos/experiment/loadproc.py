@@ -122,11 +122,28 @@ class LoadProcess:
         return info
 
     def failure(self) -> str:
-        """Why the child ended early: its own words (``error.txt``) or its exit status."""
+        """Why the child ended early: its own words (``error.txt``), else how it died, which
+        is then written to ``error.txt`` too (a signal or the kernel's OOM killer leave the
+        child no time to say it): the load directory always says why it stopped."""
         try:
             return (self.out_dir / ERROR_FILE).read_text().splitlines()[0]
         except (OSError, IndexError):
-            return f"exit {self._proc.exitcode}"
+            pass
+        code = self._proc.exitcode
+        if code is not None and code < 0:
+            try:
+                name = signal.Signals(-code).name
+            except ValueError:
+                name = f"signal {-code}"
+            why = f"the load generator was killed by {name}"
+            if -code == signal.SIGKILL:
+                why += " (by another process, or the kernel's out-of-memory killer)"
+        else:
+            why = f"the load generator exited with status {code}"
+        with contextlib.suppress(OSError):
+            self.out_dir.mkdir(parents=True, exist_ok=True)
+            (self.out_dir / ERROR_FILE).write_text(why + "\n")
+        return why
 
     def alive(self) -> bool:
         return self._proc.is_alive()
