@@ -33,7 +33,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from pathlib import Path
-from typing import TypedDict
+from typing import TypedDict, cast
 from urllib.parse import urlsplit
 
 from chaos import faults
@@ -163,16 +163,8 @@ def guard(result: RunResult) -> GuardHead | None:
 
 
 def api_head(a: ApiLatency) -> ApiHead:
-    return ApiHead(
-        phase=a.phase,
-        node=a.node,
-        calls=a.calls,
-        timeouts=a.timeouts,
-        errors=a.errors,
-        p50_ms=a.p50_ms,
-        p99_ms=a.p99_ms,
-        max_ms=a.max_ms,
-    )
+    """The same fields as result.json's ``api_latency`` rows (checked by the tests)."""
+    return cast(ApiHead, a.model_dump(mode="json"))
 
 
 def headline(result: RunResult, *, exit_code: int, run_dir: Path) -> Headline:

@@ -7,20 +7,19 @@ from __future__ import annotations
 
 import os
 import re
-import socket
 import subprocess
 import time
 from pathlib import Path
 
 import pytest
 
-from chaos import netns as ns
 from chaos.journal import Journal
 from chaos.lab import Lab, cgroups
 from chaos.lab.pressure import degraded, stressed
 from chaos.platform.degrade import Degradation
 from chaos.platform.lab import LabPlatform
 from chaos.timeline import StepEnd, TasksChange
+from tests import netprobe
 from tests.experiments.helpers import CHAOS, assert_slo_holds, run
 from tests.experiments.test_recover_lab import start_run
 from tests.lab.helpers import poll
@@ -30,20 +29,7 @@ pytestmark = pytest.mark.lab
 
 def connect_times(lab: Lab, src: str, dst: str, port: int, n: int, timeout: float) -> list[float]:
     """TCP connect times from ``src``'s namespace to ``dst``'s port (inf: no connection)."""
-    ip = lab.node(dst).ip
-
-    def probe() -> list[float]:
-        out = []
-        for _ in range(n):
-            started = time.monotonic()
-            try:
-                with socket.create_connection((ip, port), timeout=timeout):
-                    out.append(time.monotonic() - started)
-            except OSError:
-                out.append(float("inf"))
-        return out
-
-    return ns.call_in(lab.node(src).netns, probe)
+    return netprobe.connect_times(lab.node(src).netns, lab.node(dst).ip, port, n, timeout)
 
 
 def test_kill_task_is_replaced_and_counted(lab: Lab, tmp_path: Path) -> None:

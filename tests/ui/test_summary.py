@@ -8,11 +8,12 @@ from pathlib import Path
 
 import pytest
 
+from chaos.analysis.api import ApiLatency
 from chaos.analysis.events import GuardReport
 from chaos.analysis.result import load_result
 from chaos.cli.runend import print_run_end
 from chaos.fmt import NA
-from chaos.report.headline import headline
+from chaos.report.headline import ApiHead, headline
 from chaos.report.terminal import summary_lines
 from chaos.verdict import ExitCode, Verdict
 
@@ -146,3 +147,30 @@ def test_summary_of_a_run_its_guard_stopped(leader_kill: Path) -> None:
     plain = headline(result, exit_code=1, run_dir=leader_kill)
     assert plain["guard"] is None
     assert not any(line == "guard" for line in summary_lines(plain))
+
+
+def test_the_manager_api_latency_in_the_headline_and_the_summary(leader_kill: Path) -> None:
+    assert set(ApiHead.__annotations__) == set(ApiLatency.model_fields)  # one set of fields
+    result = load_result(leader_kill / "result.json")
+    rows = [
+        ApiLatency(phase="baseline", node="node-002", calls=10, timeouts=0, errors=0,
+                   p50_ms=20.5, p99_ms=31.0, max_ms=31.0),
+        ApiLatency(phase="fault", node="node-002", calls=12, timeouts=2, errors=1,
+                   p50_ms=951.6, p99_ms=2489.6, max_ms=2489.6),
+    ]  # fmt: skip
+    head = headline(result.model_copy(update={"api_latency": rows}), exit_code=1,
+                    run_dir=leader_kill)  # fmt: skip
+    assert head["api_latency"][1] == {
+        "phase": "fault", "node": "node-002", "calls": 12, "timeouts": 2, "errors": 1,
+        "p50_ms": 951.6, "p99_ms": 2489.6, "max_ms": 2489.6,
+    }  # fmt: skip
+    lines = summary_lines(head)
+    at = lines.index("manager API latency (node ls on each manager, p50 / p99)")
+    assert lines[at + 1].split() == ["baseline", "fault", "observe"]
+    assert lines[at + 2].split() == [
+        "node-002", "20.5ms", "/", "31.0ms", "951.6ms", "/", "2489.6ms", "-",
+        "3", "failed", "after", "the", "fault",
+    ]  # fmt: skip
+    # a result without the prober's rows has no such section
+    assert not any(line.startswith("manager API") for line in summary_lines(
+        headline(result, exit_code=1, run_dir=leader_kill)))  # fmt: skip

@@ -5,14 +5,11 @@ guests' network is: TCP connects to the guest's swarm port (2377) against its ss
 
 from __future__ import annotations
 
-import socket
-import time
-
 import pytest
 
-from chaos import netns as ns
 from chaos.platform.degrade import IFB, Degradation
 from chaos.platform.vagrant_libvirt import LibvirtVagrantPlatform
+from tests import netprobe
 
 pytestmark = [pytest.mark.vm, pytest.mark.timeout(600)]
 
@@ -20,20 +17,8 @@ pytestmark = [pytest.mark.vm, pytest.mark.timeout(600)]
 def connect_times(
     vp: LibvirtVagrantPlatform, node: str, port: int, n: int, timeout: float = 3.0
 ) -> list[float]:
-    ip = vp.node_ip(node)
-
-    def probe() -> list[float]:
-        out = []
-        for _ in range(n):
-            started = time.monotonic()
-            try:
-                with socket.create_connection((ip, port), timeout=timeout):
-                    out.append(time.monotonic() - started)
-            except OSError:
-                out.append(float("inf"))
-        return out
-
-    return ns.call_in(vp.client_netns, probe)
+    """From the tool's namespace, where the guests' network is."""
+    return netprobe.connect_times(vp.client_netns, vp.node_ip(node), port, n, timeout)
 
 
 def leftovers(vp: LibvirtVagrantPlatform, node: str) -> str:
