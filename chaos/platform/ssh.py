@@ -24,6 +24,7 @@ import contextlib
 import platform as host_platform
 import shlex
 import subprocess
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import cast
@@ -50,6 +51,7 @@ from chaos.units import Rate
 from chaos.yamlfile import read_yaml
 
 STATE_DIR = Path("/run/swarm-chaos/ssh")
+POWER_TTL = 0.5  # seconds a node's power reading is kept (see SshPlatform.power)
 
 
 class Commands(BaseModel):
@@ -154,6 +156,7 @@ class SshPlatform(ShellFaults):
         self.source = source
         self.forwards = Forwards(state_dir / "forwards")
         self._nodes = {n.name: n for n in inventory.nodes}
+        self._power: dict[str, tuple[float, Power]] = {}
         # Unlike the vagrant platform (whose forwards live from `lab up` to `lab down`), an
         # existing cluster has no "down": forwards end with the command that started them.
         atexit.register(self.close)
@@ -245,6 +248,18 @@ class SshPlatform(ShellFaults):
         return entry.ip or _split_ssh(entry.ssh)[1]
 
     def power(self, node: str) -> Power:
+        """The inventory's ``power_status``, else whether the node's ssh port answers; kept
+        for ``POWER_TTL`` seconds (a run's observer asks every node ten times a second, and
+        each answer costs a command or a connect here)."""
+        now = time.monotonic()
+        cached = self._power.get(node)
+        if cached is not None and now - cached[0] < POWER_TTL:
+            return cached[1]
+        power = self._read_power(node)
+        self._power[node] = (time.monotonic(), power)
+        return power
+
+    def _read_power(self, node: str) -> Power:
         if self.inventory.commands.power_status is not None:
             out = self._local("power_status", node, timeout=15.0).strip()
             if out not in ("running", "halted", "suspended"):
@@ -286,19 +301,23 @@ class SshPlatform(ShellFaults):
     # -- faults -------------------------------------------------------------------------
     def halt(self, node: str) -> str:
         self._local("power_off", node)
+        self._power.pop(node, None)  # changed by us: read it anew
         self.forwards.close(node)
         return f"{node} powered off: commands.power_off"
 
     def shutdown(self, node: str) -> str:
         self._local("shutdown", node, timeout=600.0)
+        self._power.pop(node, None)  # changed by us: read it anew
         self.forwards.close(node)
         return f"{node} shut down: commands.shutdown"
 
     def start(self, node: str) -> str:
+        self._power.pop(node, None)  # the tool changes it: read it anew
         if self.power(node) == "halted":
             if self.inventory.commands.power_on is None:
                 raise PlatformError(f"{node} is unreachable and the inventory has no power_on")
             self._local("power_on", node)
+            self._power.pop(node, None)
             return f"{node} powered on: commands.power_on"
         self._remote(node, self.inventory.commands.engine_start)
         self.forwards.close(node)
@@ -306,10 +325,12 @@ class SshPlatform(ShellFaults):
 
     def suspend(self, node: str) -> str:
         self._local("suspend", node)
+        self._power.pop(node, None)  # changed by us: read it anew
         return f"{node} suspended: commands.suspend"
 
     def resume(self, node: str) -> str:
         self._local("resume", node)
+        self._power.pop(node, None)  # changed by us: read it anew
         return f"{node} resumed: commands.resume"
 
     def stop_engine(self, node: str) -> str:
