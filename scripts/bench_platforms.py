@@ -17,8 +17,9 @@ repeats, per platform. The measures (seconds after the fault start unless said):
 - ``leader elected``, ``node Down seen``, ``tasks rescheduled``, ``API unavailable`` (total),
   ``client recovered``: as in result.json (docs/metrics.md);
 - ``live-IP errors``: failed requests on the live node IPs from the fault start to the end,
-  and their share of what was sent there; ``live-IP error span``: from the first to the last
-  100 ms window with a failure on a live IP (the errors' own duration, not the latency);
+  and their share of what was sent there; ``live-IP first burst``: from the first 100 ms
+  window with a failure on a live IP until a gap of 2 s without one (the mesh still sending
+  to the dead node's task), and the failures after that burst;
 - ``dead-IP errors``: the faulted nodes' IPs, by kind;
 - ``restarted node serves``: from the faulted node's ``ready`` after its restart to the first
   second of its IP's 5 s in a row with at most 10 % failures (``never`` when that did not
@@ -44,6 +45,7 @@ EXPERIMENTS = (
     "leader-isolate",
 )  # fmt: skip
 Result = dict[str, Any]
+BURST_GAP_S = 2.0
 Window = dict[str, Any]
 
 
@@ -92,20 +94,29 @@ def targets_of(r: Result) -> dict[str, str]:
     return {n["target"]: n["node"] for p in r["phases"] for n in p["nodes"]}
 
 
-def live_errors(r: Result, ws: Sequence[Window]) -> tuple[int, int, float | None]:
-    """(failed, sent, span in seconds) on the live IPs from the fault start."""
+def live_errors(r: Result, ws: Sequence[Window]) -> tuple[int, int, float, int]:
+    """On the live IPs from the fault start: (failed, sent, the first burst's duration, the
+    failures after it). The first burst: the windows with a failure from the first one on,
+    until a gap of ``BURST_GAP_S`` without any (the mesh still sending to the dead task)."""
     start = fault_start(r)
     if start is None:
-        return 0, 0, None
+        return 0, 0, 0.0, 0
     names = targets_of(r)
     dead = faulted(r)
     mine = [w for w in ws if w["t"] >= start - 1e-9 and names.get(w["target"]) not in dead]
     failed = sum(sum(w["errors"].values()) for w in mine)
     sent = sum(w["total"] - sum(v for k, v in w["errors"].items() if k in ("dropped", "pool"))
                for w in mine)  # fmt: skip
-    bad = [w["t"] for w in mine if w["errors"]]
-    span = (max(bad) - min(bad) + 0.1) if bad else 0.0
-    return failed, sent, span
+    bad = sorted({w["t"] for w in mine if w["errors"]})
+    if not bad:
+        return failed, sent, 0.0, 0
+    end = bad[0]
+    for t in bad[1:]:
+        if t - end > BURST_GAP_S:
+            break
+        end = t
+    later = sum(sum(w["errors"].values()) for w in mine if w["t"] > end + 1e-9)
+    return failed, sent, end - bad[0] + 0.1, later
 
 
 def dead_kinds(r: Result, ws: Sequence[Window]) -> Counter[str]:
@@ -168,8 +179,11 @@ def measures(run: Path) -> dict[str, Any]:
     r = json.loads((run / "result.json").read_text())
     ws = windows(run)
     rec = r["recovery"]
-    failed, sent, span = live_errors(r, ws)
+    failed, sent, burst, later = live_errors(r, ws)
+    load, phases = r["experiment"]["settings"]["load"], r["experiment"]["settings"]["phases"]
     out: dict[str, Any] = {
+        "settings": f"rate {r['load']['run']['rate']:g}/s, observe {phases['observe']:g} s, "
+        f"{load['connection']} connections",
         "verdict": r["verdict"],
         "leader elected": rec["leader_elected_s"],
         "node Down seen": rec["node_down_detected_s"],
@@ -178,7 +192,8 @@ def measures(run: Path) -> dict[str, Any]:
         "client recovered": rec["client_recovered_s"],
         "live-IP errors": failed,
         "live-IP error share": (failed / sent) if sent else None,
-        "live-IP error span": span,
+        "live-IP first burst": burst,
+        "live-IP errors after it": later,
         "dead-IP errors": dict(dead_kinds(r, ws)),
         "restarted node serves": restarted_serves(r, ws),
     }
@@ -215,6 +230,7 @@ def kinds(values: Sequence[dict[str, int]]) -> str:
 SHOW: dict[str, Callable[[float], str]] = {
     "live-IP errors": lambda v: f"{v:.0f}",
     "live-IP error share": lambda v: f"{v:.1%}",
+    "live-IP errors after it": lambda v: f"{v:.0f}",
     "update errors": lambda v: f"{v:.0f}",
 }
 
@@ -223,8 +239,12 @@ def table(experiment: str, by_platform: dict[str, list[dict[str, Any]]]) -> list
     platforms = list(by_platform)
     reps = {p: len(v) for p, v in by_platform.items()}
     head = " | ".join(f"{p} ({reps[p]} runs)" for p in platforms)
-    lines = [f"### {experiment}", "", f"| measure | {head} |", "|---|" + "---|" * len(platforms)]
-    keys = [k for k in next(iter(by_platform.values()))[0] if k != "dead-IP errors"]
+    settings = sorted({m["settings"] for runs in by_platform.values() for m in runs})
+    lines = [f"### {experiment} ({'; '.join(settings)})", "",
+             f"| measure | {head} |", "|---|" + "---|" * len(platforms)]  # fmt: skip
+    keys = [
+        k for k in next(iter(by_platform.values()))[0] if k not in ("dead-IP errors", "settings")
+    ]
     for key in keys:
         cells = []
         for p in platforms:
@@ -261,7 +281,7 @@ def main() -> None:
                     run_one(platform, experiment, rep, args)
             if platform == "vagrant" and not args.keep_vms:
                 chaos("lab", "down", "--platform", "vagrant")
-    print(f"Rate {args.rate}, observe {args.observe}, seeds 1..{args.repeat}; median (range).\n")
+    print(f"Seeds 1..{args.repeat}; median (range) over the runs in {args.out}.\n")
     for experiment in experiments:
         by_platform: dict[str, list[dict[str, Any]]] = {}
         for platform in platforms:
