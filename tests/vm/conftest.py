@@ -30,7 +30,12 @@ from chaos.swarm.steady import SteadyLeader
 REPO = Path(__file__).resolve().parents[2]
 CHAOS = Path(sys.executable).parent / "chaos"
 UP_TIMEOUT = 40 * 60.0
-STEADY_S = 10.0  # a fresh machine builds the box (minutes) and boots TCG guests
+# The same leader this long before a test starts. After a partition it takes longer: a
+# reconnected guest's raised raft term can depose the leader seconds later (slower on
+# emulated guests than on the lab), so the test after one that cut a node off waits longer.
+STEADY_S = 3.0
+STEADY_AFTER_PARTITION_S = 10.0
+_PREVIOUS: list[str] = []  # the name of the test that ran last in this package
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -83,7 +88,7 @@ def vms(vm_env: dict[str, str]) -> Iterator[LibvirtVagrantPlatform]:
                 os.environ[key] = value
 
 
-def restore(vp: LibvirtVagrantPlatform, timeout: float = 600.0) -> None:
+def restore(vp: LibvirtVagrantPlatform, timeout: float = 600.0, steady_s: float = STEADY_S) -> None:
     """Every guest powered, connected and Ready under one leader; no services."""
     for node in vp.node_names():
         power = vp.power(node)
@@ -94,7 +99,7 @@ def restore(vp: LibvirtVagrantPlatform, timeout: float = 600.0) -> None:
     deadline = time.monotonic() + timeout
     # the same leader for a while: a node reconnected from a partition can depose the leader
     # some seconds later (its raised raft term), slower on emulated guests than on the lab
-    steady = SteadyLeader(STEADY_S)
+    steady = SteadyLeader(steady_s)
     while True:
         try:
             for node in vp.node_names():
@@ -121,6 +126,10 @@ def restore(vp: LibvirtVagrantPlatform, timeout: float = 600.0) -> None:
 
 
 @pytest.fixture()
-def platform(vms: LibvirtVagrantPlatform) -> LibvirtVagrantPlatform:
-    restore(vms)
-    return vms
+def platform(
+    vms: LibvirtVagrantPlatform, request: pytest.FixtureRequest
+) -> Iterator[LibvirtVagrantPlatform]:
+    partitioned = bool(_PREVIOUS) and any(w in _PREVIOUS[-1] for w in ("isolate", "loss"))
+    restore(vms, steady_s=STEADY_AFTER_PARTITION_S if partitioned else STEADY_S)
+    yield vms
+    _PREVIOUS.append(request.node.name)
