@@ -14,6 +14,7 @@ import statistics
 import time
 
 from chaos.lab import Lab, down
+from chaos.lab.web import deploy_web
 from chaos.swarm.engine import DockerEngine
 
 
@@ -22,7 +23,7 @@ def one_run() -> tuple[float, float, float]:
     started = time.monotonic()
     lab = Lab.up()
     up_done = time.monotonic()
-    lab.deploy_web(replicas=2)
+    deploy_web(lab, replicas=2)
     serving = time.monotonic()
     down_started = time.monotonic()
     down()

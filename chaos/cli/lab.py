@@ -10,6 +10,7 @@ import click
 
 from chaos import lock
 from chaos.lab import Lab, LabConfig, down
+from chaos.lab import web as web_service
 from chaos.lab.config import DEFAULT_SUBNET
 from chaos.platform import cluster_id
 from chaos.ui.progress import Stages
@@ -139,7 +140,7 @@ _power_command("reconnect", "Undo isolate: open the node's swarm ports again.")
 @click.argument("args", nargs=-1, type=click.UNPROCESSED)
 def docker_cmd(node: str, args: tuple[str, ...]) -> None:
     """Run the docker CLI against NODE: chaos lab docker node-001 -- node ls"""
-    sys.exit(Lab.attach().docker_cli(node, list(args)))
+    sys.exit(web_service.docker_cli(Lab.attach(), node, list(args)))
 
 
 @lab.command()
@@ -150,7 +151,8 @@ def docker_cmd(node: str, args: tuple[str, ...]) -> None:
 def web(replicas: int, image: str, port: int, name: str) -> None:
     """Deploy (or redeploy) the demo web service and wait until every node IP answers."""
     with lock.holding(cluster_id("lab")):
-        target = Lab.attach()
-        lines = target.deploy_web(name=name, image=image, replicas=replicas, published=port)
+        lines = web_service.deploy_web(
+            Lab.attach(), name=name, image=image, replicas=replicas, published=port
+        )
     for line in lines:
         _say(line)

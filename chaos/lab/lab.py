@@ -8,12 +8,8 @@ everything (:mod:`chaos.lab.teardown`: ``down``, ``leftovers``).
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
 import sys
 import time
-from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Literal
@@ -23,7 +19,6 @@ from chaos.lab import cgroups, engines, images, network, power, system
 from chaos.lab import state as lab_state
 from chaos.lab.config import (
     CGROUP,
-    CLIENT_NETNS,
     RUN_DIR,
     STATE_DIR,
     WEB_PORT,
@@ -35,9 +30,8 @@ from chaos.lab.power import Power
 from chaos.lab.state import LabState, MeshKind
 from chaos.lab.status import LabStatus, status_of
 from chaos.lab.teardown import Log, down, leftovers, quiet
-from chaos.platform.probe import wait_http
 from chaos.swarm.engine import DockerEngine
-from chaos.swarm.model import NodeView, PortRequest, ServiceRequest
+from chaos.swarm.model import NodeView, PortRequest
 from chaos.swarm.steady import Readiness, SteadyLeader
 
 SWARM_READY_TIMEOUT = 60.0
@@ -303,50 +297,3 @@ class Lab:
     ) -> tuple[tuple[PortRequest, ...], dict[str, str]]:
         """Ports and labels that publish ``target`` as ``published`` on every node IP."""
         return publish_ports(self.state.mesh, published, target)
-
-    def deploy_web(
-        self,
-        *,
-        name: str = "web",
-        image: str = "chaoslab/web:1",
-        replicas: int = 2,
-        published: int = WEB_PORT,
-        timeout: float = 60.0,
-    ) -> list[str]:
-        """Replace service ``name`` with a fresh one and wait until every node IP answers."""
-        if not image.startswith(images.REPOSITORY + ":"):
-            known = ", ".join(i.ref for i in images.IMAGES)
-            raise UsageError(
-                f"image {image!r} is not in the lab (no registry here); use one of {known}"
-            )
-        if replicas < 1:
-            raise UsageError("--replicas must be at least 1")
-        engine = self.manager_engines()[0]
-        removed = engine.remove_service(name)
-        ports, labels = self.publish(published, WEB_PORT)
-        started = time.monotonic()
-        engine.create_service(
-            ServiceRequest(name=name, image=image, replicas=replicas, ports=ports, labels=labels)
-        )
-        urls = [f"http://{n.ip}:{published}/" for n in self.nodes]
-        bodies = wait_http(urls, timeout=timeout, netns=CLIENT_NETNS)
-        took = time.monotonic() - started
-        lines = [f"removed the old service {name}"] if removed else []
-        lines.append(
-            f"service {name}: {replicas} x {image}, answering on every node IP in {took:.1f}s"
-        )
-        lines += [f"  {url} -> {body.strip()}" for url, body in bodies.items()]
-        return lines
-
-    def docker_cli(self, name: str, args: Sequence[str]) -> int:
-        """Run the docker CLI against one node, like ``vagrant ssh node -c 'docker …'``."""
-        node = self.node(name)
-        self.engine(name)  # refuses halted / suspended nodes with a clear message
-        docker = shutil.which(
-            "docker", path="/usr/bin:/usr/local/bin:" + os.environ.get("PATH", "")
-        )
-        if docker is None:
-            raise PlatformError("the docker CLI is not installed: apt-get install docker.io")
-        env = {**os.environ, "DOCKER_HOST": node.docker_host}
-        env.pop("DOCKER_CONTEXT", None)
-        return subprocess.run([docker, *args], env=env, check=False).returncode
