@@ -42,7 +42,7 @@ def test_kill_task_is_replaced_and_counted(lab: Lab, tmp_path: Path) -> None:
     assert r.leader_after == r.leader_before
     # expect: the mesh drops a dead container within a poll: few errors, well under the SLO
     assert_slo_holds(r, ran.code)
-    assert r.restored and Journal().pending() == []
+    assert r.restored and Journal().pending(platform="lab") == []
 
 
 def test_a_graceful_kill_stops_the_task_by_sigterm_within_its_grace(
@@ -55,7 +55,7 @@ def test_a_graceful_kill_stops_the_task_by_sigterm_within_its_grace(
                      detail), detail  # fmt: skip
     running = [e.running for e in ran.events(TasksChange)]
     assert 2 in running and running[-1] == 3, running  # replaced as a killed one is
-    assert ran.result.restored and Journal().pending() == []
+    assert ran.result.restored and Journal().pending(platform="lab") == []
 
 
 def test_degrade_delays_and_drops_swarm_traffic_both_ways_and_heals(lab: Lab) -> None:
@@ -138,7 +138,7 @@ def test_the_guard_stops_a_run_that_breaks_its_threshold(lab: Lab, tmp_path: Pat
     # delivery (up to the load's 1 s timeout); restoring once the requests in flight are done
     assert g.tripped - fault.start <= 2.0 + 1.0 + 1.0, g
     assert g.restore_started - g.tripped <= 1.0 + 1.0, g
-    assert r.restored and Journal().pending() == []
+    assert r.restored and Journal().pending(platform="lab") == []
 
 
 def test_recover_leaves_nothing_of_a_degraded_and_stressed_node(lab: Lab, tmp_path: Path) -> None:
@@ -172,5 +172,5 @@ steps:
     rules = subprocess.run(["ip", "netns", "exec", n3.netns, "iptables-save", "-t", "mangle"],
                            capture_output=True, text=True, check=True).stdout  # fmt: skip
     assert "CHAOS-DEGRADE" not in rules and "CHAOS-DELAY" not in rules and "NFQUEUE" not in rules
-    assert Journal().pending() == []
+    assert Journal().pending(platform="lab") == []
     assert not (tmp_path / "out" / "result.json").exists()  # killed: only the journal knew

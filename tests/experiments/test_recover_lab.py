@@ -59,7 +59,7 @@ def test_recover_undoes_the_faults_of_a_sigkilled_run(
         proc.communicate()
     # the fault outlived the killed run
     assert lab.power(victim) == "halted" if fault == "halt" else lab.isolated(victim)
-    pending = Journal().pending()
+    pending = Journal().pending(platform="lab")
     assert [(f.action, f.node) for f in pending if f.action == fault] == [(fault, victim)]
     out = subprocess.run(
         [CHAOS, "recover"], capture_output=True, text=True, timeout=300, check=False
@@ -67,7 +67,7 @@ def test_recover_undoes_the_faults_of_a_sigkilled_run(
     assert out.returncode == 0, out.stderr
     assert f"{victim} {healed}" in out.stdout
     assert "service web removed" in out.stdout
-    assert Journal().pending() == []
+    assert Journal().pending(platform="lab") == []
     assert lab.power(victim) == "running" and not lab.isolated(victim)
 
     # a reconnected node deposes the leader once it is heard again (its raised raft term):
@@ -110,7 +110,7 @@ def test_a_signal_restores_before_exiting(lab: Lab, tmp_path: Path, sig: signal.
     assert "please wait" in stderr, stderr
     assert "NOT restored" not in stdout
     assert lab.power(victim) == "running"
-    assert Journal().pending() == []
+    assert Journal().pending(platform="lab") == []
     result = json.loads((tmp_path / "result.json").read_text())
     assert result["restored"] is True
     assert result["verdict"] == "interrupted"

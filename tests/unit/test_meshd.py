@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 
@@ -59,8 +60,13 @@ class World:
 
 
 @pytest.fixture()
-def running(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[meshd.Supervisor, World, Clock]]:
+def running(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> Iterator[tuple[meshd.Supervisor, World, Clock]]:
     monkeypatch.setattr(meshd, "INTERVAL", 0.01)
+    # the host's lab (if one is up) marks its gracefully stopped engines in the state dir:
+    # this supervisor must read its own
+    monkeypatch.setattr(lab_state, "GOSSIP_LEFT_DIR", tmp_path / "left")
     clock = Clock()
     sup = meshd.Supervisor(NODES, clock=clock)
     world = World()
@@ -123,7 +129,7 @@ def test_an_engine_that_refuses_is_dead_after_the_suspicion(
 
 
 def test_a_node_that_stopped_answering_gets_its_rules_anew_when_back(
-    monkeypatch: pytest.MonkeyPatch,
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     """A node that was down (halted, frozen, rebooting) is not programmed meanwhile, and is
     programmed again in full once its engine answers: a booted machine has no rules left."""
@@ -136,6 +142,7 @@ def test_a_node_that_stopped_answering_gets_its_rules_anew_when_back(
 
     monkeypatch.setattr(meshd, "run", run)
     monkeypatch.setattr(lab_state, "write_json_atomic", lambda *a: None)
+    monkeypatch.setattr(lab_state, "GOSSIP_LEFT_DIR", tmp_path / "left")
     monkeypatch.setattr(network, "is_isolated", lambda node: False)
     down: set[str] = set()
 
