@@ -33,7 +33,7 @@ from functools import partial
 from types import FrameType
 
 from chaos.errors import ChaosError
-from chaos.lab import network
+from chaos.lab import engines, network
 from chaos.lab import state as lab_state
 from chaos.lab.config import LabNode
 from chaos.lab.mesh import (
@@ -79,6 +79,7 @@ class Supervisor:
         self.heard: dict[str, float] = {n.name: started for n in nodes}  # last good listing
         self.seen: dict[str, list[ContainerView]] = {}  # the last listing of each node
         self.answering: set[str] = set()  # nodes whose engine answered their last poll
+        self.engine_pids: dict[str, int | None] = {}  # the dockerd that gave that answer
         self.isolated: set[str] = set()
         self.services: list[MeshService] = []  # from the last manager that answered
         self.retiring: set[str] = set()  # tasks the managers are stopping (the last answer)
@@ -102,12 +103,19 @@ class Supervisor:
         """One look at a node: what it runs, whether it is cut off from gossip, and whether
         its engine said goodbye (a graceful stop leaves the gossip cluster: no suspicion)."""
         listing = self._listing(node.name)
+        pid = engines.dockerd_pid(node) if listing is not None else None
         cut = network.is_isolated(node)
         left = listing is None and (lab_state.GOSSIP_LEFT_DIR / node.name).exists()
         with self.lock:
             if left:
                 self.heard[node.name] = min(self.heard[node.name], self.clock() - SUSPICION)
+            if listing is not None and self.engine_pids.get(node.name, pid) != pid:
+                # another engine answers: the node was rebooted (or its engine restarted)
+                # between two polls, its tables emptied at the boot: write them anew in full
+                self.applied.pop(node.name, None)
+                self.hooked.discard(node.name)
             if listing is not None:
+                self.engine_pids[node.name] = pid
                 self.seen[node.name] = listing
                 self.answering.add(node.name)
             elif node.name in self.answering:

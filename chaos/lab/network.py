@@ -109,11 +109,11 @@ def flush_rules(netns: str) -> None:
     once the node's engine answers it again, as swarm's agent re-programs the ingress of a
     node that rejoined; rules of ours that were on the node (an isolation, a degraded
     network) went with the power, as they do on a VM."""
-    script = "".join(
-        f"iptables -w 5 -t {table} -F; iptables -w 5 -t {table} -X; "
-        for table in ("filter", "nat", "mangle", "raw")
-    )
-    run(["sh", "-c", script], netns=netns, check=False)
+    # one iptables-restore without --noflush replaces each table whole, user chains and all,
+    # atomically: a `-F` then `-X` can lose to a writer in between (a chain referenced again
+    # cannot be deleted)
+    empty = "".join(f"*{table}\nCOMMIT\n" for table in ("filter", "nat", "mangle", "raw"))
+    run(["iptables-restore", "-w", "5"], input_text=empty, netns=netns)
 
 
 # what a node's own configuration gives it (the lab's cable and loopback): a boot keeps these
