@@ -133,6 +133,11 @@ def _alive(pid: int) -> bool:
     return stat.rsplit(")", 1)[1].split()[0] not in ("Z", "X")
 
 
+# A libvirtd at nice 19 probes QEMU's capabilities and its defined objects before it answers:
+# 4-16 s on a quiet 2-core host, over 30 s while the lab's tests keep both cores busy.
+LIBVIRTD_START_TIMEOUT = 180.0
+
+
 class Daemons:
     """The libvirtd the guests use: the service manager's, or the tool's own in ``netns``.
 
@@ -179,10 +184,14 @@ class Daemons:
             subprocess.run(["systemctl", "start", "libvirtd"], check=False, timeout=60)
         else:
             self._start_own()
-        deadline = time.monotonic() + 30.0
+        deadline = time.monotonic() + LIBVIRTD_START_TIMEOUT
         while not answering():
             if time.monotonic() > deadline:
-                raise PlatformError("libvirtd started but does not answer on qemu:///system")
+                raise PlatformError(
+                    f"libvirtd started but did not answer on qemu:///system within "
+                    f"{LIBVIRTD_START_TIMEOUT:g} s; see `chaos lab down --platform vagrant`, "
+                    "then try again"
+                )
             time.sleep(0.3)
         where = f" in network namespace {self.netns}" if self.netns else ""
         say(f"libvirtd: started{where} (pid {self._pid('libvirtd') or '?'}, nice 19)")

@@ -72,7 +72,10 @@ def vms(vm_env: dict[str, str]) -> Iterator[LibvirtVagrantPlatform]:
     up = chaos(vm_env, "lab", "up", "--platform", "vagrant", timeout=UP_TIMEOUT)
     took = time.monotonic() - started
     print(f"\nvm: chaos lab up --platform vagrant took {took:.0f}s\n{up.stdout}", flush=True)
-    assert up.returncode == 0, up.stdout[-3000:] + up.stderr[-3000:]
+    if up.returncode != 0:
+        # what a failed up started (daemons, namespace, domains) must not outlive the tests
+        down = chaos(vm_env, "lab", "down", "--platform", "vagrant", timeout=600)
+        raise AssertionError(f"{up.stdout[-3000:]}{up.stderr[-3000:]}\ndown: {down.stdout[-1000:]}")
     old = {k: os.environ.get(k) for k in vm_env}
     os.environ.update(vm_env)  # the driver in this process reads the same settings
     try:
