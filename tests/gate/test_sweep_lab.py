@@ -37,12 +37,18 @@ def test_sweep_of_update_parallelism(lab: Lab, tmp_path: Path) -> None:
     saved = json.loads((out / sweep.SUMMARY_FILE).read_text())
     summary = sweep.SweepSummary.model_validate(saved)
     assert [c.slug for c in summary.cells] == slugs
-    for slug, c in zip(slugs, summary.cells, strict=True):
+    for c in summary.cells:
         assert len(c.runs) == 1
-        # as the catalogue's rolling-update test: a healthy swarm keeps the SLO
-        assert_slo_holds(load_result(out / slug / "rep-1" / "result.json"))
         assert c.failed.n == 1 and c.update_s.n == 1  # the update completed in both
     one, three = summary.cells
+    # as the catalogue's rolling-update test: one task at a time keeps the SLO
+    assert_slo_holds(load_result(out / slugs[0] / "rep-1" / "result.json"))
+    # stop-first with the parallelism of all three replicas stops every task at once: no
+    # backend until a new task is healthy (the expect text), far over the 1% SLO
+    worse = load_result(out / slugs[1] / "rep-1" / "result.json")
+    assert worse.verdict == "fail", worse.verdict_reasons
+    assert three.failed.median is not None and three.failed.median > 0
+    assert one.failed.median is not None and three.failed.median > one.failed.median
     assert one.settings == {"service.update.parallelism": 1}
     # 3 tasks one at a time with a 1 s delay take longer than all three at once
     assert one.update_s.median is not None and three.update_s.median is not None
