@@ -5,6 +5,8 @@ guests' network is: TCP connects to the guest's swarm port (2377) against its ss
 
 from __future__ import annotations
 
+from statistics import median
+
 import pytest
 
 from chaos.platform.degrade import IFB, Degradation
@@ -21,6 +23,19 @@ def connect_times(
     return netprobe.connect_times(vp.client_netns, vp.node_ip(node), port, n, timeout)
 
 
+def paired(
+    vp: LibvirtVagrantPlatform, node: str, n: int, timeout: float = 3.0
+) -> tuple[list[float], list[float]]:
+    """Connect times to the swarm port and to ssh, alternately: the ssh port (never degraded)
+    is the control. A TCG guest beside the lab's tests gets only idle CPU and may answer
+    any SYN late; a delay or a loss is what the swarm port costs beyond the control."""
+    swarm, ssh = [], []
+    for _ in range(n):
+        swarm += connect_times(vp, node, 2377, 1, timeout)
+        ssh += connect_times(vp, node, 22, 1, timeout)
+    return swarm, ssh
+
+
 def leftovers(vp: LibvirtVagrantPlatform, node: str) -> str:
     """What of a degrade is on the guest: netem or prio qdiscs, the IFB, our chains."""
     return vp.ssh(
@@ -34,19 +49,20 @@ def test_delay_both_ways_on_the_swarm_ports_only_and_undone(
     platform: LibvirtVagrantPlatform,
 ) -> None:
     node = "node-003"
-    before = connect_times(platform, node, 2377, 5)
-    assert max(before) < 0.3, before
+    swarm, ssh = paired(platform, node, 5)
+    assert median(swarm) - median(ssh) < 0.2, (swarm, ssh)
     platform.degrade(node, Degradation(delay_s=0.25))
     try:
         assert platform.degraded(node)
-        slow = connect_times(platform, node, 2377, 5)
-        # the SYN waits on the way in (the IFB's netem), the SYN-ACK on the way out
-        assert all(0.45 < t < 1.5 for t in slow), slow
-        ssh = connect_times(platform, node, 22, 5)
-        assert max(ssh) < 0.3, ssh  # not a swarm port: not delayed
+        swarm, ssh = paired(platform, node, 5)
+        # the SYN waits on the way in (the IFB's netem), the SYN-ACK on the way out; ssh is
+        # not a swarm port: not delayed
+        assert min(swarm) > 0.45, swarm
+        assert median(swarm) - median(ssh) > 0.4, (swarm, ssh)
     finally:
         print(platform.undegrade(node))
-    assert max(connect_times(platform, node, 2377, 5)) < 0.3
+    swarm, ssh = paired(platform, node, 5)
+    assert median(swarm) - median(ssh) < 0.2, (swarm, ssh)
     assert not platform.degraded(node)
     assert leftovers(platform, node).split() == ["0", "0"]
 
@@ -56,12 +72,14 @@ def test_loss_on_the_swarm_ports(platform: LibvirtVagrantPlatform) -> None:
     platform.degrade(node, Degradation(loss=0.5))
     try:
         # a connect within 0.9 s needs the SYN in and the SYN-ACK out on the first try
-        # (0.5 x 0.5; a retransmit comes 1 s later): about 22 of 30 miss
-        lossy = connect_times(platform, node, 2377, 30, timeout=0.9)
-        lost = sum(t == float("inf") for t in lossy)
-        assert 12 <= lost <= 29, lossy
-        assert max(connect_times(platform, node, 22, 5)) < 0.3
+        # (0.5 x 0.5; a retransmit comes 1 s later): about 22 of 30 miss on the swarm port;
+        # the control port misses only when the guest was not scheduled in time
+        swarm, ssh = paired(platform, node, 30, timeout=0.9)
+        lost = sum(t == float("inf") for t in swarm)
+        late = sum(t == float("inf") for t in ssh)
+        assert lost - late >= 10 and lost < 30, (swarm, ssh)
     finally:
         platform.undegrade(node)
     assert not platform.degraded(node)
-    assert max(connect_times(platform, node, 2377, 5)) < 0.3
+    swarm, ssh = paired(platform, node, 5)
+    assert median(swarm) - median(ssh) < 0.2, (swarm, ssh)
