@@ -31,7 +31,7 @@ status=0
 .venv/bin/python -m pytest -m "not vm" --durations=15 "$@" || status=$?
 if [[ "$vm" == 1 ]]; then
   echo "== pytest, vm tests (three real guests)"
-  rm -rf build/vm-tmp
+  rm -rf build/vm-tmp && mkdir -p build
   vm_status=0
   .venv/bin/python -m pytest -m vm tests/vm --durations=10 --basetemp build/vm-tmp "$@" \
     || vm_status=$?
