@@ -5,13 +5,10 @@ guests' network is: TCP connects to the guest's swarm port (2377) against a clos
 
 from __future__ import annotations
 
-import socket
-import time
 from statistics import median
 
 import pytest
 
-from chaos import netns as ns
 from chaos.platform.degrade import IFB, Degradation
 from chaos.platform.vagrant_libvirt import LibvirtVagrantPlatform
 from tests import netprobe
@@ -31,23 +28,9 @@ CONTROL_PORT = 9  # closed on the guests: the kernel answers a SYN with a RST, n
 
 def reset_times(vp: LibvirtVagrantPlatform, node: str, n: int, timeout: float) -> list[float]:
     """Seconds until the guest's kernel refused a connect to a closed port (inf: no answer)."""
-    ip = vp.node_ip(node)
-
-    def probe() -> list[float]:
-        out = []
-        for _ in range(n):
-            started = time.monotonic()
-            try:
-                with socket.create_connection((ip, CONTROL_PORT), timeout=timeout):
-                    pass
-                out.append(time.monotonic() - started)
-            except ConnectionRefusedError:
-                out.append(time.monotonic() - started)
-            except OSError:
-                out.append(float("inf"))
-        return out
-
-    return ns.call_in(vp.client_netns, probe)
+    return netprobe.connect_times(
+        vp.client_netns, vp.node_ip(node), CONTROL_PORT, n, timeout, refused_answers=True
+    )
 
 
 def paired(
