@@ -248,6 +248,10 @@ class LibvirtVagrantPlatform(VagrantPlatform):
             daemons=self.daemons.ours(),
         )
         started = time.monotonic()
+        staged = lv.stage_box(box.installed_dir() / "box.img")
+        if staged is not None:
+            say(f"{staged} in {time.monotonic() - started:.0f}s")
+        started = time.monotonic()
         say(f"vagrant up: {len(self._names)} guests ({kind}); a TCG guest boots in minutes")
         # the box has everything the Vagrantfile's provisioning would install
         with self._watching(say):

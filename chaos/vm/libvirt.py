@@ -46,6 +46,11 @@ PREFIX = "chaosvm-"
 DEFAULT_NETNS = "chaosvm"
 POOL = "default"  # vagrant-libvirt's storage pool; it defines it when missing
 BOX_VOLUME = "swarm-chaos-VAGRANTSLASH-bookworm_vagrant_box_image_"
+POOL_PATH = "/var/lib/libvirt/images"  # where vagrant-libvirt defines the system pool
+# vagrant-libvirt's templates/default_storage_pool.xml.erb, as root owns it on qemu:///system
+_POOL_XML = """<pool type='dir'><name>default</name><source/><target><path>{path}</path>
+<permissions><mode>0755</mode><owner>0</owner><group>0</group></permissions></target></pool>
+"""
 LOG_DIR = Path("/var/log/libvirt/qemu")
 RUN_DIR = Path("/run/libvirt")  # libvirtd's runtime state; made anew by each start
 DNSMASQ_DIR = Path("/var/lib/libvirt/dnsmasq")
@@ -368,6 +373,55 @@ def _remove_pool(*, pool_made: bool) -> list[str]:
 
 def pool_defined() -> bool:
     return POOL in _names("pool-list", "--all", "--name")
+
+
+def box_volume_name(image: Path) -> str:
+    """The name vagrant-libvirt gives an unversioned box's image in the pool
+    (``HandleBoxImage.get_volume_name``: version 0 becomes ``0_<the image's mtime>``)."""
+    return f"{BOX_VOLUME}0_{int(image.stat().st_mtime)}_box.img"
+
+
+def stage_box(image: Path) -> str | None:
+    """The box's image put into the pool as the volume vagrant-libvirt looks for, by a local
+    copy; what was done, or None when it was there already.
+
+    vagrant-libvirt skips its upload when a volume of that name exists, and its upload is
+    slow: the 0.9 GB image goes through libvirtd's RPC stream in 250 KB chunks from Ruby,
+    minutes on two cores beside a niced libvirtd. The pool is defined and started as
+    vagrant-libvirt would when missing (a ``dir`` pool in /var/lib/libvirt/images, root's);
+    the caller records whether it made it, so ``down`` removes it. The copy is renamed into
+    place only when whole: an interrupted one is never taken for the box."""
+    name = box_volume_name(image)
+    if not pool_defined():
+        path = Path(POOL_PATH)
+        path.mkdir(mode=0o755, parents=True, exist_ok=True)
+        xml = path.parent / f".{PREFIX}pool.xml"
+        xml.write_text(_POOL_XML.format(path=path))
+        try:
+            virsh("pool-define", str(xml))
+        finally:
+            xml.unlink(missing_ok=True)
+    if virsh("pool-info", POOL).split("State:")[-1].split()[0] != "running":
+        virsh("pool-start", POOL)
+    if name in _names("vol-list", POOL, "--name"):
+        return None
+    target = Path(_pool_target())
+    part = target / f".{name}.part"
+    try:
+        shutil.copyfile(image, part)
+        part.chmod(0o644)
+        part.rename(target / name)
+    finally:
+        part.unlink(missing_ok=True)
+    virsh("pool-refresh", POOL)
+    return f"box image copied into pool {POOL} as {name}"
+
+
+def _pool_target() -> str:
+    found = re.search(r"<target>\s*<path>([^<]+)</path>", virsh("pool-dumpxml", POOL))
+    if found is None:
+        raise PlatformError(f"libvirt pool {POOL} has no target path (virsh pool-dumpxml {POOL})")
+    return found.group(1)
 
 
 def make_netns(name: str) -> bool:

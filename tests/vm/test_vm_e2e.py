@@ -17,6 +17,7 @@ import pytest
 from chaos import netns as ns
 from chaos.platform.vagrant_libvirt import LibvirtVagrantPlatform
 from chaos.platform.view import cluster_view
+from chaos.vm import box
 from chaos.vm import libvirt as lv
 from tests.vm.conftest import REPO, chaos
 
@@ -33,6 +34,11 @@ def test_swarm_formed_with_ingress_mesh(platform: LibvirtVagrantPlatform) -> Non
     assert env["provider"] == "libvirt" and env["domain_type"] in ("kvm", "qemu")
     if not lv.service_manager():  # the build machine: the guests live in the tool's namespace
         assert platform.client_netns == lv.DEFAULT_NETNS
+    # vagrant-libvirt took the box image the tool copied into the pool (same name) and did
+    # not stream it through libvirtd again
+    image = box.installed_dir() / "box.img"
+    assert lv.box_volume_name(image) in lv.virsh("vol-list", lv.POOL, "--name")
+    assert "Uploading base box image" not in platform.log.read_text(errors="replace")
 
 
 def test_leader_kill(
