@@ -39,6 +39,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from chaos.faults import FAULTS
+
 CHAOS = str(Path(sys.executable).with_name("chaos"))
 EXPERIMENTS = (
     "leader-kill", "follower-kill", "leader-freeze", "quorum-loss", "rolling-update",
@@ -82,7 +84,7 @@ def fault_start(r: Result) -> float | None:
 
 def faulted(r: Result) -> set[str]:
     out: set[str] = set()
-    on_node = {"halt", "suspend", "stop_engine", "isolate", "stress", "degrade"}
+    on_node = {name for name, k in FAULTS.items() if k.on_node}
     for e in r["events"]:
         if e["kind"] == "step_end" and e["data"].get("ok") and e["data"]["action"] in on_node:
             out.update(e["data"].get("nodes", []))

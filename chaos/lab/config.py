@@ -16,6 +16,7 @@ from chaos.errors import UsageError
 PREFIX = "chaoslab"
 BRIDGE = f"{PREFIX}0"
 CGROUP = PREFIX  # /sys/fs/cgroup/<controller>/chaoslab/<node>
+MESHD_CGROUP = f"{CGROUP}/meshd"  # the mesh supervisor's (freezer)
 CGROUP_ROOT = Path("/sys/fs/cgroup")
 STATE_DIR = Path("/var/lib/swarm-chaos/lab")  # engine data roots, images, state.json
 RUN_DIR = Path("/run/swarm-chaos/lab")  # sockets, exec roots, pid files

@@ -18,12 +18,13 @@ from pathlib import Path
 from chaos.errors import PlatformError
 from chaos.lab import cgroups
 from chaos.lab import state as lab_state
-from chaos.lab.config import LabNode
+from chaos.lab.config import MESHD_CGROUP, LabNode
 from chaos.lab.system import spawn_daemon, which
 from chaos.swarm.engine import DockerEngine
 
 ENGINE_START_TIMEOUT = 30.0
 ENGINE_STOP_TIMEOUT = 40.0
+MESH_FORGETS_TIMEOUT = 5.0  # the mesh supervisor writes every node's rules twice a second
 
 
 def dockerd_argv(node: LabNode) -> list[str]:
@@ -104,6 +105,24 @@ def alive(node: LabNode) -> bool:
     return dockerd_pid(node) is not None
 
 
+def _leave_gossip(node: LabNode) -> None:
+    """What a real engine's graceful stop does before any container stops: swarm's node stop
+    (``Cluster.Cleanup``) closes libnetwork's agent, whose networkdb leaves the gossip cluster
+    (memberlist's Leave), and the other nodes delete its load-balancer entries at once. The
+    emulated mesh learns it from the node's mark; this waits (a few of its cycles at most)
+    until the mesh has dropped the node, so its tasks take no new connection from the others
+    when they stop."""
+    lab_state.GOSSIP_LEFT_DIR.mkdir(parents=True, exist_ok=True)
+    marked = time.time()
+    (lab_state.GOSSIP_LEFT_DIR / node.name).touch()
+    deadline = time.monotonic() + MESH_FORGETS_TIMEOUT
+    while cgroups.pids(MESHD_CGROUP) and time.monotonic() < deadline:
+        status = lab_state.mesh_status()
+        if status.get("updated", 0.0) > marked and node.name in status.get("dead_nodes", []):
+            return
+        time.sleep(0.05)
+
+
 def stop(node: LabNode, timeout: float = ENGINE_STOP_TIMEOUT) -> bool:
     """Graceful shutdown: SIGTERM to dockerd, wait for it and its children to exit.
 
@@ -113,14 +132,11 @@ def stop(node: LabNode, timeout: float = ENGINE_STOP_TIMEOUT) -> bool:
     pid = dockerd_pid(node)
     if pid is None:
         return False
+    _leave_gossip(node)
     os.kill(pid, signal.SIGTERM)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline and cgroups.pids(node.cgroup):
         time.sleep(0.1)
-    # the engine stops swarm, then its containers, and leaves the gossip cluster last
-    # (networkdb's memberlist.Leave): the others drop its tasks at once, not after a suspicion
-    lab_state.GOSSIP_LEFT_DIR.mkdir(parents=True, exist_ok=True)
-    (lab_state.GOSSIP_LEFT_DIR / node.name).touch()
     cgroups.kill_all(node.cgroup)
     cgroups.remove_children(node.cgroup)
     node.socket.unlink(missing_ok=True)

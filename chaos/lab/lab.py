@@ -18,7 +18,7 @@ from chaos.errors import ChaosError, NodeHaltedError, NodeNotFoundError, Platfor
 from chaos.lab import cgroups, engines, images, network, power, system
 from chaos.lab import state as lab_state
 from chaos.lab.config import (
-    CGROUP,
+    MESHD_CGROUP,
     RUN_DIR,
     STATE_DIR,
     WEB_PORT,
@@ -35,7 +35,6 @@ from chaos.swarm.model import NodeView, PortRequest
 from chaos.swarm.steady import Readiness, SteadyLeader
 
 SWARM_READY_TIMEOUT = 60.0
-MESHD_CGROUP = f"{CGROUP}/meshd"
 
 
 def ipvs_available() -> bool:

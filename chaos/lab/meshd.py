@@ -16,7 +16,8 @@ empties its tables) and is written anew, in full, once it answers again.
 
 As gossip does, a node whose engine stops answering keeps its backends until it has been
 silent for ``SUSPICION`` seconds, and is then dropped; each node is watched by a thread of its
-own, so a frozen engine holds up nothing else. A node whose swarm ports are blocked
+own, so a frozen engine holds up nothing else. A node whose engine stops gracefully said
+goodbye first (memberlist's Leave, before its containers stop) and is dropped at once. A node whose swarm ports are blocked
 (:mod:`chaos.platform.isolation`) is silent to gossip though its engine answers: the others
 drop it after the suspicion time, and it keeps only its own tasks, as swarm's mesh would on
 both sides of the partition.
@@ -58,6 +59,10 @@ INTERVAL = 0.5
 # VMs, swarm's own mesh kept sending connections to a powered-off node's task for about 5 s.
 SUSPICION = 5.0
 API_TIMEOUT = 1.0
+
+
+def _said_goodbye(node: str) -> bool:
+    return (lab_state.GOSSIP_LEFT_DIR / node).exists()
 
 
 class Supervisor:
@@ -132,10 +137,14 @@ class Supervisor:
                 self.heard[node.name] = self.clock()
 
     def dead(self) -> frozenset[str]:
-        """The nodes silent to gossip (no answer, or cut off) for ``SUSPICION`` seconds."""
+        """The nodes silent to gossip (no answer, or cut off) for ``SUSPICION`` seconds, and
+        those that said goodbye: a graceful engine stop leaves gossip first (marked by
+        :func:`chaos.lab.engines.stop`), and the others delete its entries at once, while
+        its engine may still answer."""
         now = self.clock()
         with self.lock:
-            return frozenset(n for n, t in self.heard.items() if now - t >= SUSPICION)
+            silent = {n for n, t in self.heard.items() if now - t >= SUSPICION}
+        return frozenset(silent | {n for n in self.heard if _said_goodbye(n)})
 
     def refresh_services(self) -> None:
         """The meshed services from a manager (connected ones first)."""

@@ -6,7 +6,7 @@ import json
 import os
 import time
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
@@ -63,3 +63,12 @@ def new_state(config: LabConfig, mesh: MeshKind) -> LabState:
         mesh=mesh,
         created=time.time(),
     )
+
+
+def mesh_status() -> dict[str, Any]:
+    """What the mesh supervisor last wrote (``chaos.lab.meshd``); empty when nothing is there."""
+    try:
+        data = json.loads(MESH_STATUS_FILE.read_text())
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}

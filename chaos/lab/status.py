@@ -3,7 +3,6 @@ interface."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
@@ -79,9 +78,6 @@ def status_of(
     leader = next((v.hostname for v in views.values() if v.leader), None)
     detail: Mapping[str, Any] = {}
     if mesh == "emulated":
-        try:
-            detail = json.loads(lab_state.MESH_STATUS_FILE.read_text())
-        except (OSError, ValueError):
-            detail = {"error": "mesh supervisor has written no status"}
+        detail = lab_state.mesh_status() or {"error": "mesh supervisor has written no status"}
         detail = {**detail, "supervisor": "running" if meshd_alive else "stopped"}
     return LabStatus(tuple(rows), mesh, subnet, leader, detail)

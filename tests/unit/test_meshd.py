@@ -131,6 +131,27 @@ def test_an_engine_that_refuses_is_dead_after_the_suspicion(
     assert sup.dead() == frozenset({"node-001"})
 
 
+def test_a_node_that_said_goodbye_is_dead_at_once_though_its_engine_answers(
+    running: tuple[meshd.Supervisor, World, Clock],
+) -> None:
+    """A graceful engine stop leaves gossip before its containers stop (the mark is made
+    before the SIGTERM): no suspicion, and it stays dead while it shuts down and boots."""
+    sup, world, _clock = running
+    world.until("every node polled", lambda: min(world.polls.values()) >= 2)
+    lab_state.GOSSIP_LEFT_DIR.mkdir(parents=True)
+    (lab_state.GOSSIP_LEFT_DIR / "node-003").touch()
+    assert sup.dead() == frozenset({"node-003"})  # its engine has not even been told yet
+    world.halted.add("node-003")  # the engine exits
+    polls = world.polls["node-003"]
+    world.until("node-003 refused", lambda: world.polls["node-003"] > polls + 1)
+    (lab_state.GOSSIP_LEFT_DIR / "node-003").unlink()  # a boot: it will join again
+    assert sup.dead() == frozenset({"node-003"})  # not back until its engine answers
+    world.halted.clear()
+    polls = world.polls["node-003"]
+    world.until("node-003 answers", lambda: world.polls["node-003"] > polls + 1)
+    assert sup.dead() == frozenset()
+
+
 def test_a_node_that_stopped_answering_gets_its_rules_anew_when_back(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
