@@ -17,10 +17,10 @@ empties its tables) and is written anew, in full, once it answers again.
 As gossip does, a node whose engine stops answering keeps its backends until it has been
 silent for ``SUSPICION`` seconds, and is then dropped; each node is watched by a thread of its
 own, so a frozen engine holds up nothing else. A node whose engine stops gracefully said
-goodbye first (memberlist's Leave, before its containers stop) and is dropped at once. A node whose swarm ports are blocked
-(:mod:`chaos.platform.isolation`) is silent to gossip though its engine answers: the others
-drop it after the suspicion time, and it keeps only its own tasks, as swarm's mesh would on
-both sides of the partition.
+goodbye first (memberlist's Leave, before its containers stop) and is dropped at once. A
+node whose swarm ports are blocked (:mod:`chaos.platform.isolation`) is silent to gossip
+though its engine answers: the others drop it after the suspicion time, and it keeps only its
+own tasks, as swarm's mesh would on both sides of the partition.
 """
 
 from __future__ import annotations
