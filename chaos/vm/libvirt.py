@@ -359,8 +359,7 @@ def _remove_pool(*, pool_made: bool) -> list[str]:
     if POOL not in _names("pool-list", "--all", "--name"):
         return []
     removed = []
-    for line in virsh("vol-list", POOL, check=False).splitlines():
-        vol = line.split()[0] if line.split() else ""
+    for vol in volumes():
         if vol.startswith((PREFIX, BOX_VOLUME)):
             virsh("vol-delete", vol, "--pool", POOL, check=False)
             removed.append(f"volume {vol}")
@@ -373,6 +372,13 @@ def _remove_pool(*, pool_made: bool) -> list[str]:
 
 def pool_defined() -> bool:
     return POOL in _names("pool-list", "--all", "--name")
+
+
+def volumes() -> list[str]:
+    """The names of the pool's volumes (``vol-list`` has no ``--name`` in libvirt 9: the
+    first column of its rows)."""
+    rows = virsh("vol-list", POOL, check=False).splitlines()
+    return [row.split()[0] for row in rows if row.split()]
 
 
 def box_volume_name(image: Path) -> str:
@@ -403,7 +409,7 @@ def stage_box(image: Path) -> str | None:
             xml.unlink(missing_ok=True)
     if virsh("pool-info", POOL).split("State:")[-1].split()[0] != "running":
         virsh("pool-start", POOL)
-    if name in _names("vol-list", POOL, "--name"):
+    if name in volumes():
         return None
     target = Path(_pool_target())
     part = target / f".{name}.part"

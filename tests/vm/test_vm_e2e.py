@@ -37,7 +37,7 @@ def test_swarm_formed_with_ingress_mesh(platform: LibvirtVagrantPlatform) -> Non
     # vagrant-libvirt took the box image the tool copied into the pool (same name) and did
     # not stream it through libvirtd again
     image = box.installed_dir() / "box.img"
-    assert lv.box_volume_name(image) in lv.virsh("vol-list", lv.POOL, "--name")
+    assert lv.box_volume_name(image) in lv.volumes()
     assert "Uploading base box image" not in platform.log.read_text(errors="replace")
 
 
