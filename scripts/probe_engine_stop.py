@@ -13,40 +13,24 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import sys
 import time
 
 from chaos.lab import cgroups, engines
 from chaos.lab import state as lab_state
 from chaos.lab.config import LabNode
+from chaos.swarm.engine import DockerEngine
 
 SAMPLE_S = 0.01
 LIMIT_S = 40.0
+PING_TIMEOUT_S = 0.2
 
 
 def container_pids(node: LabNode) -> int:
     """Processes in the node's task containers' cgroups (named by container id)."""
     top = cgroups.freezer_dir(node.cgroup)
-    count = 0
-    for child in top.iterdir() if top.is_dir() else []:
-        if child.is_dir() and len(child.name) == 64:
-            try:
-                count += len((child / "cgroup.procs").read_text().split())
-            except OSError:
-                continue
-    return count
-
-
-def api_answers(node: LabNode) -> bool:
-    with socket.socket(socket.AF_UNIX) as s:
-        s.settimeout(0.2)
-        try:
-            s.connect(str(node.socket))
-            s.sendall(b"GET /_ping HTTP/1.0\r\n\r\n")
-            return b"OK" in s.recv(200)
-        except OSError:
-            return False
+    children = [c.name for c in top.iterdir() if c.is_dir()] if top.is_dir() else []
+    return sum(len(cgroups.pids(f"{node.cgroup}/{c}")) for c in children if len(c) == 64)
 
 
 def main() -> None:
@@ -59,11 +43,13 @@ def main() -> None:
     if node is None or pid is None:
         raise SystemExit(f"{name}: no such node, or its engine is not running")
     print(f"{name}: dockerd {pid}, {container_pids(node)} task processes", flush=True)
+    engine = DockerEngine(node.docker_host)
     started = time.monotonic()
     os.kill(pid, signal.SIGTERM)
     last: tuple[bool, bool, bool] | None = None
     while time.monotonic() - started < LIMIT_S:
-        now = (container_pids(node) > 0, api_answers(node), bool(cgroups.pids(node.cgroup)))
+        answers = engine.ping(timeout=PING_TIMEOUT_S)
+        now = (container_pids(node) > 0, answers, bool(cgroups.pids(node.cgroup)))
         if now != last:
             print(f"{time.monotonic() - started:6.3f}s  tasks running={now[0]}  "
                   f"API answers={now[1]}  any process={now[2]}", flush=True)  # fmt: skip

@@ -110,7 +110,7 @@ class Supervisor:
         listing = self._listing(node.name)
         pid = engines.dockerd_pid(node) if listing is not None else None
         cut = network.is_isolated(node)
-        left = listing is None and (lab_state.GOSSIP_LEFT_DIR / node.name).exists()
+        left = listing is None and _said_goodbye(node.name)
         with self.lock:
             if left:
                 self.heard[node.name] = min(self.heard[node.name], self.clock() - SUSPICION)
