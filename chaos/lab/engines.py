@@ -47,7 +47,7 @@ def start(node: LabNode) -> None:
     # A boot starts with an empty /run, as on a VM: a killed engine leaves pid files of
     # dockerd and containerd whose pids may linger (or be reused) and block the start.
     shutil.rmtree(node.run_dir, ignore_errors=True)
-    (lab_state.GOSSIP_LEFT_DIR / node.name).unlink(missing_ok=True)  # it will join again
+    lab_state.mark_goodbye(node.name, said=False)  # it will join again
     for path in (node.run_dir, node.data_root, node.engine_log.parent):
         path.mkdir(parents=True, exist_ok=True)
     join = cgroups.join_script(cgroups.ensure(node.cgroup), cgroups.ensure_cpu(node.cgroup))
@@ -112,9 +112,8 @@ def _leave_gossip(node: LabNode) -> None:
     emulated mesh learns it from the node's mark; this waits (a few of its cycles at most)
     until the mesh has dropped the node, so its tasks take no new connection from the others
     when they stop."""
-    lab_state.GOSSIP_LEFT_DIR.mkdir(parents=True, exist_ok=True)
     marked = time.time()
-    (lab_state.GOSSIP_LEFT_DIR / node.name).touch()
+    lab_state.mark_goodbye(node.name, said=True)
     deadline = time.monotonic() + MESH_FORGETS_TIMEOUT
     while cgroups.pids(MESHD_CGROUP) and time.monotonic() < deadline:
         status = lab_state.mesh_status()

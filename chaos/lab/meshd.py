@@ -61,10 +61,6 @@ SUSPICION = 5.0
 API_TIMEOUT = 1.0
 
 
-def _said_goodbye(node: str) -> bool:
-    return (lab_state.GOSSIP_LEFT_DIR / node).exists()
-
-
 class Supervisor:
     """The mesh's state, fed by threads that never hold up one another: one poller per node
     (its engine's task containers and whether its swarm ports are blocked: what its gossip
@@ -110,7 +106,7 @@ class Supervisor:
         listing = self._listing(node.name)
         pid = engines.dockerd_pid(node) if listing is not None else None
         cut = network.is_isolated(node)
-        left = listing is None and _said_goodbye(node.name)
+        left = listing is None and lab_state.said_goodbye(node.name)
         with self.lock:
             if left:
                 self.heard[node.name] = min(self.heard[node.name], self.clock() - SUSPICION)
@@ -144,7 +140,7 @@ class Supervisor:
         now = self.clock()
         with self.lock:
             silent = {n for n, t in self.heard.items() if now - t >= SUSPICION}
-        return frozenset(silent | {n for n in self.heard if _said_goodbye(n)})
+        return frozenset(silent | {n for n in self.heard if lab_state.said_goodbye(n)})
 
     def refresh_services(self) -> None:
         """The meshed services from a manager (connected ones first)."""

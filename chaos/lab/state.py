@@ -72,3 +72,17 @@ def mesh_status() -> dict[str, Any]:
     except (OSError, ValueError):
         return {}
     return data if isinstance(data, dict) else {}
+
+
+def mark_goodbye(node: str, said: bool) -> None:
+    """Record that ``node``'s engine said goodbye to gossip (``said``), or that it will join
+    again (a boot): the mesh supervisor drops a node that said goodbye at once."""
+    if said:
+        GOSSIP_LEFT_DIR.mkdir(parents=True, exist_ok=True)
+        (GOSSIP_LEFT_DIR / node).touch()
+    else:
+        (GOSSIP_LEFT_DIR / node).unlink(missing_ok=True)
+
+
+def said_goodbye(node: str) -> bool:
+    return (GOSSIP_LEFT_DIR / node).exists()
