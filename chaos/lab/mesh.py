@@ -37,6 +37,9 @@ class Backend:
     def __str__(self) -> str:
         return f"{self.ip}:{self.port}"
 
+    def named(self) -> str:
+        return f"{self} ({self.node})"
+
 
 @dataclass(frozen=True, slots=True)
 class MeshEntry:
@@ -159,4 +162,13 @@ HOOKS: tuple[tuple[str, str, str], ...] = (
 
 def describe(entries: Sequence[MeshEntry]) -> Mapping[str, object]:
     """JSON-ready summary for ``chaos lab status`` and results."""
-    return {f"{e.service}:{e.published}": [f"{b} ({b.node})" for b in e.backends] for e in entries}
+    return {f"{e.service}:{e.published}": [b.named() for b in e.backends] for e in entries}
+
+
+def one_line(entries: Sequence[MeshEntry]) -> str:
+    """``web:80 -> 10.213.77.12:32769 (node-002), ...; api:8080 -> none`` for a log line."""
+    parts = [
+        f"{e.service}:{e.published} -> {', '.join(b.named() for b in e.backends) or 'none'}"
+        for e in entries
+    ]
+    return "; ".join(parts) or "none"

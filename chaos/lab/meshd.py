@@ -46,6 +46,7 @@ from chaos.lab.mesh import (
     mesh_entries,
     meshed_services,
     node_rules,
+    one_line,
 )
 from chaos.lab.system import run
 from chaos.swarm.engine import DockerEngine
@@ -59,6 +60,15 @@ INTERVAL = 0.5
 # VMs, swarm's own mesh kept sending connections to a powered-off node's task for about 5 s.
 SUSPICION = 5.0
 API_TIMEOUT = 1.0
+
+
+def log(message: str) -> None:
+    """One line of the supervisor's log (``meshd.log``), stamped with the wall clock so a
+    run's errors can be laid beside it: every change of a node's routes, every deletion of
+    tracked connections, every failure."""
+    stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime())
+    print(f"{stamp}.{int(time.time() * 1000) % 1000:03d}Z meshd: {message}", file=sys.stderr,
+          flush=True)  # fmt: skip
 
 
 class Supervisor:
@@ -230,11 +240,18 @@ class Supervisor:
         """Delete the node's tracked connections to backends its rules no longer name (see
         :func:`chaos.lab.network.forget_connections`), once the new rules are in place."""
         now = {b for e in entries for b in e.backends}
-        for backend in sorted(self.routed.get(node.name, set()) - now):
+        before = self.routed.get(node.name)
+        if now != before:
+            log(f"{node.name}: routes {one_line(entries)}")
+        for backend in sorted((before or set()) - now):
             try:
-                self.forgotten += network.forget_connections(node.netns, backend.ip, backend.port)
+                gone = network.forget_connections(node.netns, backend.ip, backend.port)
             except ChaosError as exc:
-                print(f"meshd: {node.name}: conntrack: {exc}", file=sys.stderr, flush=True)
+                log(f"{node.name}: conntrack: {exc}")
+                continue
+            self.forgotten += gone
+            if gone:
+                log(f"{node.name}: forgot {gone} tracked connections to {backend}")
         self.routed[node.name] = now
 
     def apply(self, node: LabNode, rules: str) -> bool:
@@ -255,7 +272,7 @@ class Supervisor:
                 self.hooked.add(node.name)
         except ChaosError as exc:
             self.applied.pop(node.name, None)
-            print(f"meshd: {node.name}: {exc}", file=sys.stderr, flush=True)
+            log(f"{node.name}: {exc}")
             return False
         return True
 
@@ -271,7 +288,7 @@ class Supervisor:
             try:
                 work()
             except Exception as exc:
-                print(f"meshd: {what}: {exc!r}", file=sys.stderr, flush=True)
+                log(f"{what}: {exc!r}")
             self.stopping.wait(max(0.0, interval - (time.monotonic() - started)))
 
     def serve(self) -> None:

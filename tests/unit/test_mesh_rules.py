@@ -12,6 +12,7 @@ from chaos.lab.mesh import (
     mesh_entries,
     meshed_services,
     node_rules,
+    one_line,
     parse_mesh_label,
 )
 from chaos.swarm.model import ContainerView, ServiceView
@@ -127,3 +128,12 @@ def test_no_backends_means_no_dnat() -> None:
     text = node_rules("10.0.0.11", entries)
     assert "DNAT --to" not in text
     assert ":CHAOS-MESH - [0:0]" in text  # the chain is still declared, hence flushed
+
+
+def test_one_line_names_every_backend_and_an_empty_port() -> None:
+    entries = [
+        MeshEntry("web", 80, 80, (Backend("10.0.0.2", 32768, "node-002"),)),
+        MeshEntry("api", 8080, 80, ()),
+    ]
+    assert one_line(entries) == "web:80 -> 10.0.0.2:32768 (node-002); api:8080 -> none"
+    assert one_line([]) == "none"

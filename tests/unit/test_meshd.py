@@ -4,6 +4,7 @@ nodes' pollers nor the rule cycle. The suspicion runs on an injected clock."""
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -14,6 +15,7 @@ from chaos.errors import EngineError
 from chaos.lab import engines, meshd, network
 from chaos.lab import state as lab_state
 from chaos.lab.config import LabNode
+from chaos.lab.mesh import Backend, MeshEntry
 from chaos.swarm.model import ContainerView
 
 NODES = [LabNode(f"node-00{i}", i, f"10.213.77.1{i}", True) for i in (1, 2, 3)]
@@ -202,3 +204,30 @@ def test_a_node_that_stopped_answering_gets_its_rules_anew_when_back(
     assert beat() == [NODES[2].netns]
     assert (NODES[2].netns, "iptables") in ran
     assert beat() == []
+
+
+def test_a_change_of_routes_and_each_forgetting_is_logged_once(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    sup = meshd.Supervisor(NODES)
+    asked: list[str] = []
+
+    def forget(netns: str, ip: str, port: int) -> int:
+        asked.append(f"{ip}:{port}")
+        return 3
+
+    monkeypatch.setattr(network, "forget_connections", forget)
+    b2, b3 = Backend("10.213.77.12", 32768, "node-002"), Backend("10.213.77.13", 32768, "node-003")
+    both = [MeshEntry("web", 80, 80, (b2, b3))]
+    sup.forget_removed(NODES[0], both)
+    sup.forget_removed(NODES[0], both)  # unchanged: no line
+    sup.forget_removed(NODES[0], [MeshEntry("web", 80, 80, (b2,))])
+    lines = capsys.readouterr().err.splitlines()
+    assert [ln.split("meshd: ", 1)[1] for ln in lines] == [
+        "node-001: routes web:80 -> 10.213.77.12:32768 (node-002), 10.213.77.13:32768 (node-003)",
+        "node-001: routes web:80 -> 10.213.77.12:32768 (node-002)",
+        "node-001: forgot 3 tracked connections to 10.213.77.13:32768",
+    ]
+    assert asked == ["10.213.77.13:32768"]
+    assert sup.forgotten == 3
+    assert all(re.match(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z meshd: ", ln) for ln in lines)
