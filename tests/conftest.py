@@ -9,17 +9,20 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Iterator
+import re
+from collections.abc import Generator, Iterator
+from pathlib import Path
 
 import pytest
 
 from chaos import lock
 from chaos.errors import ChaosError
-from chaos.lab import Lab, down, engines
+from chaos.lab import Lab, down, engines, forensics
 from chaos.lab import state as lab_state
 from chaos.platform import cluster_id
 
 LAB = cluster_id("lab")
+REPO = Path(__file__).resolve().parents[1]
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -29,6 +32,25 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if "lab" in item.keywords:
             item.add_marker(skip)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """A lab test that failed leaves the lab's routing state as it was when it failed (the
+    mesh's log, each node's nat rules and tracked connections), named in its report: an
+    intermittent error is found from the evidence of the run that showed it."""
+    report = yield
+    if report.when == "call" and report.failed and "lab" in item.keywords:
+        base = item.funcargs.get("tmp_path") if isinstance(item, pytest.Function) else None
+        name = re.sub(r"[^\w.-]+", "_", item.name)[:80]
+        out = base if isinstance(base, Path) else REPO / "build" / "forensics" / name
+        out = out / "lab-forensics"
+        with contextlib.suppress(ChaosError, OSError):  # a bonus; the failure is the report
+            if forensics.snapshot(out) is not None:
+                report.sections.append(("lab forensics", f"the lab's routing state: {out}"))
+    return report
 
 
 @pytest.fixture(scope="session")

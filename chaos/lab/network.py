@@ -103,6 +103,16 @@ def flush_conntrack(netns: str) -> None:
     run(["conntrack", "-F"], netns=netns, check=False)
 
 
+def nat_rules(netns: str) -> str:
+    """The namespace's nat table as ``iptables-save`` prints it."""
+    return run(["iptables-save", "-t", "nat"], netns=netns, check=False).stdout
+
+
+def tracked_tcp(netns: str) -> str:
+    """The namespace's tracked TCP connections as ``conntrack -L`` prints them."""
+    return run(["conntrack", "-L", "-p", "tcp"], netns=netns, check=False).stdout
+
+
 def flush_rules(netns: str) -> None:
     """Empty every iptables table of a namespace (rules and chains of its own): a machine
     boots with none. The engine re-creates its own at start, the mesh supervisor the mesh's
