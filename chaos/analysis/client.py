@@ -50,9 +50,14 @@ ERROR_RATIO = 2.0  # a good bucket's error rate is at most this x the baseline's
 ERROR_FLOOR = 0.001  # ... or this fraction (0.1 %), whichever is larger
 P99_RATIO = 2.0  # a good bucket's success p99 is at most this x the baseline p99 ...
 # ... or the baseline p99 plus this many milliseconds, whichever is larger. Generous on purpose:
-# at 100 req/s a bucket's p99 is its 2nd-worst request, so one scheduler hiccup would otherwise
-# mark a bucket bad; the latency of a real outage is a timeout or a SYN retransmit (>= 1 s).
-P99_SLACK_MS = 50.0
+# at 100 req/s a bucket's p99 is its 2nd-worst request, and the latency of a real outage is a
+# timeout or a SYN retransmit (>= 1 s). The servers' host can stall without the generator
+# being late: on the lab (every node's tasks and the generator on two cores) a run with not
+# one error had every target, the isolated victim's own task included, answer 40-50 ms late
+# (p99 105 ms) for 200 ms while the generator's send lag was 18 ms. 50 ms marked that bucket
+# bad and, 65 s into the fault, failed the run's recovery; 200 ms is still a fifth of a
+# retransmit.
+P99_SLACK_MS = 200.0
 
 ClientStatus = Literal["recovered", "not_recovered", "not_applicable"]
 

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from chaos import fmt
-from chaos.analysis import RunResult
+from chaos.analysis import RunResult, client
 from chaos.report.model import Headline, Tone
 
 DEFINITIONS: dict[str, str] = {
@@ -28,8 +28,10 @@ DEFINITIONS: dict[str, str] = {
     "api_unavailable_s": "Total seconds the manager API was failing: each api_error to the "
     "next api_ok, summed over the run.",
     "client_recovered_s": "Seconds from the fault start until the live IPs serve like the "
-    "baseline again (1 s buckets within max(2x baseline error rate, 0.1%) and max(2x "
-    "baseline p99, +50 ms)), sustained for 5 buckets.",
+    f"baseline again ({client.BUCKET_S:g} s buckets within max({client.ERROR_RATIO:g}x "
+    f"baseline error rate, {client.ERROR_FLOOR:.1%}) and max({client.P99_RATIO:g}x baseline "
+    f"p99, +{client.P99_SLACK_MS:g} ms) plus the send lag), sustained for "
+    f"{client.SUSTAIN_BUCKETS} buckets.",
     "guard": "The run's guard stopped it: seconds from the fault start to the trip; below, "
     "from the end of the window that broke the guard's threshold to the trip, and from the "
     "trip to the restore's start.",

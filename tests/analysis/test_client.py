@@ -21,7 +21,7 @@ from chaos.analysis.client import (
     ("baseline", "max_error_rate", "max_p99_ms"),
     [
         (Baseline(0.0, 2.0), ERROR_FLOOR, 2.0 + P99_SLACK_MS),  # floors win for a clean baseline
-        (Baseline(0.01, 80.0), 0.02, 160.0),  # ratios win for a noisy, slow baseline
+        (Baseline(0.01, 300.0), 0.02, 600.0),  # ratios win for a noisy, slow baseline
         (Baseline(0.0004, 10.0), ERROR_FLOOR, 10.0 + P99_SLACK_MS),
     ],
 )
@@ -30,7 +30,7 @@ def test_baseline_limits(baseline: Baseline, max_error_rate: float, max_p99_ms: 
     assert baseline.max_p99_ms == pytest.approx(max_p99_ms)
 
 
-BASE = Baseline(error_rate=0.0, p99_ms=5.0)  # good: errors <= 0.1 %, p99 <= 55 ms
+BASE = Baseline(error_rate=0.0, p99_ms=5.0)  # good: errors <= 0.1 %, p99 <= 205 ms
 
 
 @pytest.mark.parametrize(
@@ -40,12 +40,15 @@ BASE = Baseline(error_rate=0.0, p99_ms=5.0)  # good: errors <= 0.1 %, p99 <= 55 
         (Bucket(0.0, sent=2000, errors=2, p99_ms=4.0), True),  # exactly 0.1 %
         (Bucket(0.0, sent=2000, errors=3, p99_ms=4.0), False),
         (Bucket(0.0, sent=200, errors=1, p99_ms=4.0), False),  # one error in 200 = 0.5 %
-        (Bucket(0.0, sent=200, errors=0, p99_ms=55.0), True),  # at the p99 limit
-        (Bucket(0.0, sent=200, errors=0, p99_ms=55.1), False),
+        (Bucket(0.0, sent=200, errors=0, p99_ms=205.0), True),  # at the p99 limit
+        (Bucket(0.0, sent=200, errors=0, p99_ms=205.1), False),
+        # the servers' host stalled (every target 40-50 ms late, the generator 18 ms): a lab
+        # run with not one error, not an outage
+        (Bucket(0.0, sent=134, errors=0, p99_ms=105.0, lag_ms=18.0), True),
         # the generator stalled 40 ms: its own lag in every latency of the window, not the
         # cluster's
-        (Bucket(0.0, sent=200, errors=0, p99_ms=92.0, lag_ms=40.0), True),
-        (Bucket(0.0, sent=200, errors=0, p99_ms=96.0, lag_ms=40.0), False),  # slower than that
+        (Bucket(0.0, sent=200, errors=0, p99_ms=245.0, lag_ms=40.0), True),
+        (Bucket(0.0, sent=200, errors=0, p99_ms=246.0, lag_ms=40.0), False),  # slower than that
         (Bucket(0.0, sent=200, errors=0, p99_ms=1030.0, lag_ms=2.0), False),  # a SYN retransmit
         (Bucket(0.0, sent=200, errors=200, p99_ms=None), False),  # all failed
         (Bucket(0.0, sent=0, errors=0, p99_ms=None), False),  # nothing sent: no evidence
