@@ -7,8 +7,8 @@ platform that knows its limit says so (``max_rate``); the run then caps the file
 and says it did. ``CHAOS_MAX_RATE`` overrides the platform's cap (``0``: no cap).
 
 Such a platform is slow in the tool's own waits too (a task starts in tens of seconds, a
-guest boots in minutes): its ``time_scale`` multiplies the run's set-up and restore deadlines
-and its ``wait_for`` timeouts.
+guest boots in minutes): its ``time_scale`` multiplies the run's set-up and restore deadlines,
+its ``wait_for`` timeouts and the service's healthcheck timings.
 """
 
 from __future__ import annotations
@@ -50,14 +50,38 @@ def cap(platform: object) -> float | None:
     return platform.max_rate if isinstance(platform, RateLimited) else None
 
 
-def for_platform(exp: Experiment, platform: object) -> tuple[Experiment, str | None]:
-    """``exp`` with its rate capped for ``platform``, and a line saying so (None: unchanged)."""
-    limit = cap(platform)
-    if limit is None or exp.load.rate <= limit:
-        return exp, None
-    capped = exp.model_copy(update={"load": exp.load.model_copy(update={"rate": limit})})
+def for_platform(exp: Experiment, platform: object) -> tuple[Experiment, list[str]]:
+    """``exp`` fitted to ``platform``, and a line for each change (none: unchanged).
+
+    Its rate is capped at what the platform holds. On a slow platform its service's
+    healthcheck gets ``time_scale`` times its interval, timeout and start period: the check
+    is the experiment's scaffolding, not what it measures, and a ``wget`` that an emulated
+    guest runs in seconds would fail a 1 s timeout, and swarm would then replace every task
+    as unhealthy. The update's own settings (delay, monitor) are what the run measures and
+    stay as written."""
+    said: list[str] = []
     name = getattr(platform, "name", "this platform")
-    return capped, (
-        f"load rate {exp.load.rate:g}/s capped at {limit:g}/s for --platform {name} "
-        "(CHAOS_MAX_RATE overrides)"
-    )
+    limit = cap(platform)
+    if limit is not None and exp.load.rate > limit:
+        said.append(
+            f"load rate {exp.load.rate:g}/s capped at {limit:g}/s for --platform {name} "
+            "(CHAOS_MAX_RATE overrides)"
+        )
+        exp = exp.model_copy(update={"load": exp.load.model_copy(update={"rate": limit})})
+    check = exp.service.healthcheck
+    factor = platform.time_scale if isinstance(platform, Slow) else 1.0
+    if check is not None and factor > 1.0:
+        slower = check.model_copy(
+            update={
+                "interval": check.interval * factor,
+                "timeout": check.timeout * factor,
+                "start_period": check.start_period * factor,
+            }
+        )
+        service = exp.service.model_copy(update={"healthcheck": slower})
+        exp = exp.model_copy(update={"service": service})
+        said.append(
+            f"healthcheck interval {check.interval:g}s, timeout {check.timeout:g}s stretched "
+            f"x{factor:g} for --platform {name} (its time_scale)"
+        )
+    return exp, said

@@ -113,7 +113,7 @@ def run_experiment(exp: Experiment, opts: RunOptions) -> RunOutcome:
             _stderr(f"took over the {cluster} cluster from {dead.describe()}, which died "
                     "holding it: its faults are recovered first")  # fmt: skip
         platform = get_platform(opts.platform, inventory=opts.inventory)
-        exp, capped = rate.for_platform(exp, platform)  # the guests under TCG hold tens per second
+        exp, fitted = rate.for_platform(exp, platform)  # guests under TCG: tens per second
         journal = Journal()
         if journal.pending(platform=platform.name):
             recover(platform, journal, log=lambda m: _stderr(f"recover: {m}"))
@@ -124,7 +124,7 @@ def run_experiment(exp: Experiment, opts: RunOptions) -> RunOutcome:
         )
         (out_dir / "plan.txt").write_text("\n".join(the_plan.lines()) + "\n")
         st = RunState(run_id, out_dir, seed, dt.datetime.now(dt.UTC).isoformat(timespec="seconds"))
-        said = ([capped] if capped else []) + the_plan.lines()[1:]
+        said = fitted + the_plan.lines()[1:]
         return _run(exp, opts, platform, journal, st, stopper, said)
 
 

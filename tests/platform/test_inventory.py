@@ -113,11 +113,23 @@ def test_slow_nodes_cap_the_rate_and_stretch_the_waits(tmp_path: Path) -> None:
     exp = catalogue.load("leader-kill", {})
     capped, said = rate.for_platform(exp, platform)
     assert (exp.load.rate, capped.load.rate) == (200.0, 30.0)
-    assert said is not None and "capped at 30/s for --platform ssh" in said
+    assert said == ["load rate 200/s capped at 30/s for --platform ssh (CHAOS_MAX_RATE overrides)"]
     assert rate.scaled(90.0, platform) == 360.0
+    # a healthcheck an emulated guest cannot answer in 1 s gets the platform's time too; the
+    # update's own delay and monitor are what the run measures and stay
+    update = catalogue.load("rolling-update", {})
+    fitted, said = rate.for_platform(update, platform)
+    check, was = fitted.service.healthcheck, update.service.healthcheck
+    assert check is not None and was is not None
+    assert (check.interval, check.timeout, check.retries) == (4.0, 4.0, was.retries)
+    assert fitted.service.update == update.service.update
+    assert said[-1] == (
+        "healthcheck interval 1s, timeout 1s stretched x4 for --platform ssh (its time_scale)"
+    )
     fast = tmp_path / "fast.yaml"
     fast.write_text(GOOD)
-    assert rate.for_platform(exp, SshPlatform.connect(fast)) == (exp, None)
+    assert rate.for_platform(exp, SshPlatform.connect(fast)) == (exp, [])
+    assert rate.for_platform(update, SshPlatform.connect(fast)) == (update, [])
 
 
 def test_example_inventory_is_valid() -> None:
