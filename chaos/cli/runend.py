@@ -44,7 +44,7 @@ def print_run_end(
         return exit_code
     head = headline(result, exit_code=exit_code, run_dir=out_dir)
     if interactive(console):
-        console.print(summary(head))
+        console.print(summary(head), crop=False)  # a long path stays whole
     else:
         console.file.write("\n".join(summary_lines(head)) + "\n")
     console.file.flush()

@@ -93,6 +93,15 @@ def _grid(*justify: str) -> Table:
     return table
 
 
+def _path_line(label: str, path: str) -> Text:
+    """`` result  /the/path``: never folded or cut, however long (a user copies it whole)."""
+    line = Text(" ")
+    line.append(label, style="bold")
+    line.append(f"  {path}")
+    line.no_wrap, line.overflow = True, "ignore"
+    return line
+
+
 API_PHASES = ("baseline", "fault", "observe")
 
 
@@ -179,11 +188,8 @@ def summary(head: Headline) -> RenderableType:
     if trouble:
         parts += [Text(), *trouble]
     paths = head["paths"]
-    where = _grid("l", "f")
     report = paths["report"] or f"not written; try `chaos report {paths['run_dir']}`"
-    where.add_row(Text("report", style="bold"), report)
-    where.add_row(Text("result", style="bold"), paths["result"])
-    parts += [Text(), where]
+    parts += [Text(), _path_line("report", report), _path_line("result", paths["result"])]
     return Group(*parts)
 
 
@@ -193,5 +199,5 @@ def summary_lines(head: Headline, width: int = PLAIN_WIDTH) -> list[str]:
     console = Console(
         file=buf, width=width, color_system=None, force_terminal=False, highlight=False
     )
-    console.print(summary(head))
+    console.print(summary(head), crop=False)  # a long path stays whole
     return [line.rstrip() for line in buf.getvalue().splitlines()]

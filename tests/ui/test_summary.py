@@ -22,7 +22,8 @@ RUNS = Path(__file__).resolve().parents[1] / "fixtures" / "runs"
 
 @pytest.fixture()
 def leader_kill(tmp_path: Path) -> Path:
-    run = tmp_path / "20261127-143747-leader-kill"
+    # deeper than the plain summary is wide: its paths must stay whole on one line
+    run = tmp_path / ("reports-of-a-long-named-project-" * 4) / "20261127-143747-leader-kill"
     shutil.copytree(RUNS / "leader-kill", run)
     return run
 
