@@ -29,7 +29,6 @@ from .conftest import TestServer
 T = TypeVar("T")
 
 pytestmark = [
-    pytest.mark.timing,  # rates and latencies of a real generator: measured alone
     pytest.mark.parametrize("engine", ENGINE_NAMES),
     pytest.mark.parametrize("loop", LOOP_NAMES),
 ]
