@@ -69,13 +69,13 @@ def for_platform(exp: Experiment, platform: object) -> tuple[Experiment, list[st
         )
         exp = exp.model_copy(update={"load": exp.load.model_copy(update={"rate": limit})})
     check = exp.service.healthcheck
-    factor = platform.time_scale if isinstance(platform, Slow) else 1.0
+    factor = scaled(1.0, platform)
     if check is not None and factor > 1.0:
         slower = check.model_copy(
             update={
-                "interval": check.interval * factor,
-                "timeout": check.timeout * factor,
-                "start_period": check.start_period * factor,
+                "interval": scaled(check.interval, platform),
+                "timeout": scaled(check.timeout, platform),
+                "start_period": scaled(check.start_period, platform),
             }
         )
         service = exp.service.model_copy(update={"healthcheck": slower})

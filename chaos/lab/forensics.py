@@ -18,10 +18,12 @@ def snapshot(out: Path) -> Path | None:
     if st is None:
         return None
     out.mkdir(parents=True, exist_ok=True)
-    for source in (lab_state.MESH_STATUS_FILE, lab_state.MESH_LOG):
-        if source.exists():
-            lines = source.read_text(errors="replace").splitlines()[-LOG_LINES:]
-            (out / source.name).write_text("\n".join(lines) + "\n")
+    status = lab_state.MESH_STATUS_FILE
+    if status.exists():
+        (out / status.name).write_text(status.read_text(errors="replace"))
+    if lab_state.MESH_LOG.exists():
+        lines = lab_state.MESH_LOG.read_text(errors="replace").splitlines()[-LOG_LINES:]
+        (out / lab_state.MESH_LOG.name).write_text("\n".join(lines) + "\n")
     for node in st.config.lab_nodes():
         (out / f"{node.name}.nat").write_text(network.nat_rules(node.netns))
         (out / f"{node.name}.conntrack").write_text(network.tracked_tcp(node.netns))

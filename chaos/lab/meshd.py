@@ -66,9 +66,9 @@ def log(message: str) -> None:
     """One line of the supervisor's log (``meshd.log``), stamped with the wall clock so a
     run's errors can be laid beside it: every change of a node's routes, every deletion of
     tracked connections, every failure."""
-    stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime())
-    print(f"{stamp}.{int(time.time() * 1000) % 1000:03d}Z meshd: {message}", file=sys.stderr,
-          flush=True)  # fmt: skip
+    now = time.time()
+    stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now))
+    print(f"{stamp}.{int(now * 1000) % 1000:03d}Z meshd: {message}", file=sys.stderr, flush=True)
 
 
 class Supervisor:
