@@ -13,6 +13,7 @@ its ``wait_for`` timeouts and the service's healthcheck timings.
 
 from __future__ import annotations
 
+import math
 import os
 from typing import Protocol, runtime_checkable
 
@@ -54,11 +55,14 @@ def for_platform(exp: Experiment, platform: object) -> tuple[Experiment, list[st
     """``exp`` fitted to ``platform``, and a line for each change (none: unchanged).
 
     Its rate is capped at what the platform holds. On a slow platform its service's
-    healthcheck gets ``time_scale`` times its interval, timeout and start period: the check
-    is the experiment's scaffolding, not what it measures, and a ``wget`` that an emulated
-    guest runs in seconds would fail a 1 s timeout, and swarm would then replace every task
-    as unhealthy. The update's own settings (delay, monitor) are what the run measures and
-    stay as written."""
+    healthcheck gets ``time_scale`` times its interval, timeout, start period and retries:
+    the check is the experiment's scaffolding, not what it measures, and a ``wget`` that an
+    emulated guest runs in seconds would fail a 1 s timeout, and swarm would then replace
+    every task as unhealthy. The retries too, because an emulated guest that starts a
+    container starves its other tasks' checks for tens of seconds at a time (three in a row
+    at 4 s timed out there), while a new task is healthy at its first good check whatever the
+    retries. The update's own settings (delay, monitor) are what the run measures and stay
+    as written."""
     said: list[str] = []
     name = getattr(platform, "name", "this platform")
     limit = cap(platform)
@@ -76,12 +80,13 @@ def for_platform(exp: Experiment, platform: object) -> tuple[Experiment, list[st
                 "interval": scaled(check.interval, platform),
                 "timeout": scaled(check.timeout, platform),
                 "start_period": scaled(check.start_period, platform),
+                "retries": math.ceil(check.retries * factor),
             }
         )
         service = exp.service.model_copy(update={"healthcheck": slower})
         exp = exp.model_copy(update={"service": service})
         said.append(
-            f"healthcheck interval {check.interval:g}s, timeout {check.timeout:g}s stretched "
-            f"x{factor:g} for --platform {name} (its time_scale)"
+            f"healthcheck interval {check.interval:g}s, timeout {check.timeout:g}s, retries "
+            f"{check.retries} stretched x{factor:g} for --platform {name} (its time_scale)"
         )
     return exp, said

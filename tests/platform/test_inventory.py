@@ -121,10 +121,11 @@ def test_slow_nodes_cap_the_rate_and_stretch_the_waits(tmp_path: Path) -> None:
     fitted, said = rate.for_platform(update, platform)
     check, was = fitted.service.healthcheck, update.service.healthcheck
     assert check is not None and was is not None
-    assert (check.interval, check.timeout, check.retries) == (4.0, 4.0, was.retries)
+    assert (check.interval, check.timeout, check.retries) == (4.0, 4.0, 4 * was.retries)
     assert fitted.service.update == update.service.update
     assert said[-1] == (
-        "healthcheck interval 1s, timeout 1s stretched x4 for --platform ssh (its time_scale)"
+        "healthcheck interval 1s, timeout 1s, retries 3 stretched x4 for --platform ssh "
+        "(its time_scale)"
     )
     fast = tmp_path / "fast.yaml"
     fast.write_text(GOOD)
