@@ -3,7 +3,8 @@
 The observer asks one manager at a time with a 1 s timeout, which says whether the API
 answers but not how fast each manager does. This prober asks *every* manager the same
 read-only call (``node ls``) once per ``INTERVAL``, each in its own thread so a hung manager
-delays no other, with a timeout long enough to measure a slow answer (``TIMEOUT``). On a
+delays no other, with a timeout long enough to measure a slow answer (``TIMEOUT``); a slow
+platform's ``time_scale`` stretches both, as the observer's. On a
 follower that call is forwarded to the leader over the swarm port (swarmkit proxies the
 control API to the leader), so a slow or cut-off leader shows in the followers' latency
 while the leader's own stays local.
@@ -33,6 +34,7 @@ from typing import TextIO
 
 from chaos.analysis.api import FILE
 from chaos.errors import ChaosError, EngineUnreachableError
+from chaos.experiment import rate
 from chaos.platform.base import Platform
 from chaos.timeline import Clock
 
@@ -54,6 +56,8 @@ class ApiProber:
         self.clock = clock
         self.path = out_dir / FILE
         self.managers = managers  # the manager nodes now (the observer's last picture)
+        self.interval = rate.scaled(INTERVAL, platform)
+        self.timeout = rate.scaled(TIMEOUT, platform)
         self._stop = threading.Event()
         self._lock = threading.Lock()
         self._out: TextIO | None = None
@@ -87,13 +91,13 @@ class ApiProber:
                 )
                 self._threads[node] = thread
                 thread.start()
-            self._stop.wait(max(0.0, INTERVAL - (time.monotonic() - started)))
+            self._stop.wait(max(0.0, self.interval - (time.monotonic() - started)))
 
     def _probe(self, node: str) -> None:
         if self.platform.power(node) != "running":
             return
         try:
-            engine = self.platform.engine(node, timeout=TIMEOUT)
+            engine = self.platform.engine(node, timeout=self.timeout)
         except ChaosError:
             return  # halted since, or no way to reach it: not a latency
         t = self.clock.now()

@@ -1,7 +1,9 @@
 """The control plane on the request timeline: a thread that polls the reachable managers.
 
 Every ``INTERVAL`` (250 ms) it asks one live manager (short timeouts; the last good one first)
-for nodes, the service's tasks and the service, compares with what it saw last and emits an
+for nodes, the service's tasks and the service (a slow platform's ``time_scale`` stretches both:
+three calls four times a second cost an emulated guest's engine a good part of its CPU, and a
+1 s timeout there would call a slow answer an outage), compares with what it saw last and emits an
 event per change (:mod:`chaos.timeline.events` lists the kinds). A failing call is an ``api_error``
 with the engine's message (e.g. "The swarm does not have a leader…"), the next success an
 ``api_ok``. The latest picture is kept in :attr:`Observer.snapshot` for waits and the live view.
@@ -15,6 +17,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from chaos.errors import ChaosError, NotFoundError
+from chaos.experiment import rate
 from chaos.platform.base import Platform
 from chaos.platform.view import CutOff, Managers
 from chaos.swarm.client import EngineClient
@@ -89,7 +92,9 @@ class Observer:
         self.platform = platform
         self.log = log
         self.service_name = service
-        self.managers = Managers(platform, timeout=API_TIMEOUT, cut_off=cut_off)
+        self.interval = rate.scaled(INTERVAL, platform)
+        timeout = rate.scaled(API_TIMEOUT, platform)
+        self.managers = Managers(platform, timeout=timeout, cut_off=cut_off)
         self.snapshot = Snapshot()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="observer", daemon=True)
@@ -145,7 +150,7 @@ class Observer:
                 if not self._api_failing:
                     self._api_failing = True  # the next good poll emits api_ok
                     self.log.emit(ApiError(detail=f"observer: {exc!r}", node="", message=repr(exc)))
-            self._stop.wait(max(0.0, INTERVAL - (time.monotonic() - started)))
+            self._stop.wait(max(0.0, self.interval - (time.monotonic() - started)))
 
     # -- one poll -----------------------------------------------------------------------
     def poll(self) -> Snapshot:

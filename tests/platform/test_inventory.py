@@ -11,9 +11,13 @@ import pytest
 
 from chaos.errors import UsageError
 from chaos.experiment import catalogue, rate
+from chaos.experiment import observer as observer_mod
+from chaos.experiment.apiprobe import ApiProber
+from chaos.experiment.observer import Observer
 from chaos.lab import Lab
 from chaos.platform import get_platform
 from chaos.platform.ssh import SshPlatform, load_inventory
+from chaos.timeline import Clock, EventLog
 from tests.platform.conftest import SshNodes, write_inventory
 
 pytestmark = pytest.mark.timeout(60)
@@ -131,6 +135,24 @@ def test_slow_nodes_cap_the_rate_and_stretch_the_waits(tmp_path: Path) -> None:
     fast.write_text(GOOD)
     assert rate.for_platform(exp, SshPlatform.connect(fast)) == (exp, [])
     assert rate.for_platform(update, SshPlatform.connect(fast)) == (update, [])
+
+
+def test_slow_nodes_are_watched_at_their_own_pace(tmp_path: Path) -> None:
+    # the observer's and the API prober's beat and timeouts: a 1 s timeout on an emulated
+    # guest would call a slow answer an outage, and four polls a second load its engine
+    slow, fast = tmp_path / "slow.yaml", tmp_path / "fast.yaml"
+    slow.write_text("time_scale: 4\n" + GOOD)
+    fast.write_text(GOOD)
+    paces = {}
+    for path in (slow, fast):
+        platform = SshPlatform.connect(path)
+        observer = Observer(platform, EventLog(None, Clock()), "web")
+        prober = ApiProber(platform, Clock(), tmp_path, list)
+        paces[path.stem] = (
+            observer.interval, observer.managers.timeout, prober.interval, prober.timeout
+        )  # fmt: skip
+    assert paces["fast"] == (observer_mod.INTERVAL, observer_mod.API_TIMEOUT, 1.0, 5.0)
+    assert paces["slow"] == tuple(4 * v for v in paces["fast"])
 
 
 def test_example_inventory_is_valid() -> None:
