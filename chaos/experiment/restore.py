@@ -25,7 +25,7 @@ from chaos.experiment.spec import Experiment
 from chaos.faults import Stage
 from chaos.journal import Fault, Journal
 from chaos.platform import Platform
-from chaos.platform.view import Managers, cluster_view
+from chaos.platform.view import CALL_TIMEOUT, Managers, cluster_view
 from chaos.swarm.steady import Readiness, SteadyLeader
 from chaos.timeline import EventLog, RestoreDone
 
@@ -79,7 +79,8 @@ def recover(platform: Platform, journal: Journal, log: Say) -> list[str]:
     caller holds the cluster's lock, so none of them belongs to a live run."""
     faults = journal.pending(platform=platform.name)
     done: list[str] = []
-    managers = Managers(platform, timeout=3.0)
+    # an emulated guest's manager takes seconds over one call (a service update: 4 s)
+    managers = Managers(platform, timeout=rate.scaled(CALL_TIMEOUT, platform))
     for run in dict.fromkeys(f.run for f in faults):
         ctx = Context(platform, managers, journal, run, "", Path("."))
         mine = [f for f in faults if f.run == run]

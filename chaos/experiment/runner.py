@@ -53,7 +53,7 @@ from chaos.journal import Journal
 from chaos.load import Connection, LoadConfig, TimelineEntry
 from chaos.platform import Platform, cluster_id, get_platform
 from chaos.platform.probe import wait_http
-from chaos.platform.view import Managers
+from chaos.platform.view import CALL_TIMEOUT, Managers
 from chaos.timeline import (
     Clock,
     EventLog,
@@ -137,7 +137,8 @@ def _run(
     stopper: Stopper,
     plan_lines: list[str],
 ) -> RunOutcome:
-    managers = Managers(platform, timeout=3.0)
+    # an emulated guest's manager takes seconds over one call (a service update: 4 s)
+    managers = Managers(platform, timeout=rate.scaled(CALL_TIMEOUT, platform))
     ctx = Context(platform, managers, journal, st.run_id, exp.service.name,
                   Path(exp.source).parent if exp.source else Path("."))  # fmt: skip
     targets = {
@@ -345,10 +346,13 @@ class Execution:
             self.live.observer = self.observer
             st.leader_before = self.observer.snapshot.leader
             self.prober.start()
-            async with anyio.create_task_group() as tg:
-                tg.start_soon(self._watch, loader, tg.cancel_scope)
-                await self._schedule()
-                tg.cancel_scope.cancel()
+            try:
+                async with anyio.create_task_group() as tg:
+                    tg.start_soon(self._watch, loader, tg.cancel_scope)
+                    await self._schedule()
+                    tg.cancel_scope.cancel()
+            except BaseExceptionGroup as group:
+                raise _sole(group) from None
         finally:
             self.observer.signal_stop()  # winds down while the load does: restore sooner
             self.prober.stop()
@@ -461,6 +465,16 @@ class Execution:
             log.emit(_failed(i, step, exc))
             say(f"   {i + 1}. {text}: FAILED: {exc}")
             raise PlatformError(f"step {i + 1} ({text}) failed: {exc}") from exc
+
+
+def _sole(group: BaseExceptionGroup[BaseException]) -> BaseException:
+    """The one error of a task group (anyio wraps even a lone one, and a failed step must
+    reach the run as itself, a PlatformError, not as an internal error); several stay a
+    group."""
+    if len(group.exceptions) == 1:
+        only = group.exceptions[0]
+        return _sole(only) if isinstance(only, BaseExceptionGroup) else only
+    return group
 
 
 def _failed(i: int, step: Step, exc: Exception) -> StepEnd:

@@ -12,6 +12,7 @@ from chaos.swarm.client import EngineClient
 from chaos.swarm.model import NodeView
 
 T = TypeVar("T")
+CALL_TIMEOUT = 3.0  # seconds a manager has to answer one call (the lab's pace)
 
 
 class CutOff:
@@ -39,7 +40,7 @@ class Managers:
     """
 
     def __init__(
-        self, platform: Platform, timeout: float = 3.0, cut_off: CutOff | None = None
+        self, platform: Platform, timeout: float = CALL_TIMEOUT, cut_off: CutOff | None = None
     ) -> None:
         self.platform = platform
         self.timeout = timeout

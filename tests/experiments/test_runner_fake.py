@@ -170,7 +170,10 @@ def test_a_failing_step_is_a_platform_error_and_still_restores(
     fake.broken.add("suspend")  # the plan allows it; the platform fails when it acts
     outcome, r = run(experiment([{"drain": "node-003"}, {"suspend": "node-002"}]), tmp_path)
     assert outcome.exit_code == 3, r.verdict_reasons
-    assert r.verdict == "unknown" and any("suspend" in e for e in r.errors)
+    assert r.verdict == "unknown"
+    assert r.errors == [
+        "step 2 (suspend node-002) failed: suspend node-002 failed (the fake was told to fail it)"
+    ]
     assert r.restored and healthy(fake)
 
 
