@@ -273,7 +273,8 @@ class Lab:
 
     def isolate(self, name: str) -> str:
         """Cut the node off the swarm (its swarm ports blocked both ways); it keeps running."""
-        return power.isolate(self.node(name))
+        peers = [n.ip for n in self.nodes if n.name != name]
+        return power.isolate(self.node(name), peers)
 
     def reconnect(self, name: str) -> str:
         """Undo :meth:`isolate` (whatever the node's power: the rules live in its namespace)."""

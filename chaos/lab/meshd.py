@@ -20,7 +20,9 @@ own, so a frozen engine holds up nothing else. A node whose engine stops gracefu
 goodbye first (memberlist's Leave, before its containers stop) and is dropped at once. A
 node whose swarm ports are blocked (:mod:`chaos.platform.isolation`) is silent to gossip
 though its engine answers: the others drop it after the suspicion time, and it keeps only its
-own tasks, as swarm's mesh would on both sides of the partition.
+own tasks, as swarm's mesh would on both sides of the partition. Until then connections
+balanced across the partition time out: the lab's isolation also drops the nodes' traffic
+with each other (:func:`chaos.lab.network.set_isolated`), as it cuts swarm's overlay.
 """
 
 from __future__ import annotations

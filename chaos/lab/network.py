@@ -198,11 +198,35 @@ def cable_plugged(node: LabNode) -> bool:
     return bool(flags & IFF_UP)
 
 
-def set_isolated(node: LabNode, isolated: bool) -> None:
-    """Block (or unblock) the node's swarm ports inside its namespace; see
-    :mod:`chaos.platform.isolation`. The host's own iptables are never touched."""
+# Swarm's mesh carries a connection that one node balances to another node's task over the
+# ingress overlay (VXLAN, 4789/udp), which an isolation drops with the other swarm ports; the
+# lab's mesh carries it over the nodes' own addresses (DNAT to the peer's published port), so
+# an isolated lab node also drops its traffic with its peers, in, out and forwarded (between
+# lab nodes there is no other traffic: the tool reaches their engines from the host).
+OVERLAY_CHAIN = "CHAOS-ISOLATE-MESH"
+OVERLAY_HOOKS = ("INPUT", "FORWARD", "OUTPUT")
+
+
+def _overlay_script(peers: list[str], cut: bool) -> str:
+    ipt = "iptables -w 5"
+    lines = [f"while {ipt} -D {hook} -j {OVERLAY_CHAIN} 2>/dev/null; do :; done"
+             for hook in OVERLAY_HOOKS]  # fmt: skip
+    lines += [f"{ipt} -F {OVERLAY_CHAIN} 2>/dev/null", f"{ipt} -X {OVERLAY_CHAIN} 2>/dev/null"]
+    if cut:
+        lines.append(f"{ipt} -N {OVERLAY_CHAIN} || exit 1")
+        for peer in peers:
+            lines.append(f"{ipt} -A {OVERLAY_CHAIN} -s {peer} -j DROP || exit 1")
+            lines.append(f"{ipt} -A {OVERLAY_CHAIN} -d {peer} -j DROP || exit 1")
+        lines += [f"{ipt} -I {hook} 1 -j {OVERLAY_CHAIN} || exit 1" for hook in OVERLAY_HOOKS]
+    return "\n".join([*lines, "true"]) + "\n"
+
+
+def set_isolated(node: LabNode, isolated: bool, peers: list[str]) -> None:
+    """Block (or unblock) the node's swarm ports inside its namespace (see
+    :mod:`chaos.platform.isolation`), and its mesh traffic with ``peers`` (the other nodes'
+    addresses) as the overlay would be. The host's own iptables are never touched."""
     script = isolation.isolate_script() if isolated else isolation.reconnect_script()
-    run(["sh", "-c", script], netns=node.netns)
+    run(["sh", "-c", script + _overlay_script(peers, isolated)], netns=node.netns)
 
 
 def is_isolated(node: LabNode) -> bool:

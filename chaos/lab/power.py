@@ -102,14 +102,15 @@ def stop_engine(node: LabNode) -> str:
     return f"the engine of {node.name} stopped gracefully (SIGTERM)"
 
 
-def isolate(node: LabNode) -> str:
-    """Cut the node off the swarm (its swarm ports blocked both ways); it keeps running."""
+def isolate(node: LabNode, peers: list[str]) -> str:
+    """Cut the node off the swarm (its swarm ports blocked both ways, and its mesh traffic
+    with ``peers``, the other nodes' addresses); it keeps running."""
     power = power_of(node)
     if power != "running":
         raise NodeHaltedError(f"{node.name} is {power}: only a running node can be isolated")
     if network.is_isolated(node):
         return f"{node.name} is already isolated; nothing done"
-    network.set_isolated(node, True)
+    network.set_isolated(node, True, peers)
     return isolation.describe(node.name, isolated=True)
 
 
@@ -117,7 +118,7 @@ def reconnect(node: LabNode) -> str:
     """Undo :func:`isolate` (whatever the node's power: the rules live in its namespace)."""
     if not network.is_isolated(node):
         return f"{node.name} is already connected; nothing done"
-    network.set_isolated(node, False)
+    network.set_isolated(node, False, [])
     return isolation.describe(node.name, isolated=False)
 
 

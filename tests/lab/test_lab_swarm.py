@@ -20,8 +20,9 @@ pytestmark = pytest.mark.lab
 CHAOS = [str(Path(sys.executable).with_name("chaos"))]
 
 
-def connect(ip: str, port: int, timeout: float) -> str:
-    """A TCP connect from the lab's client namespace: connected, refused or timeout."""
+def connect(ip: str, port: int, timeout: float, netns: str = CLIENT_NETNS) -> str:
+    """A TCP connect from the lab's client namespace (or ``netns``): connected, refused or
+    timeout."""
 
     def once() -> str:
         try:
@@ -32,7 +33,17 @@ def connect(ip: str, port: int, timeout: float) -> str:
         except OSError:
             return "timeout"
 
-    return ns.call_in(CLIENT_NETNS, once)
+    return ns.call_in(netns, once)
+
+
+def task_ports() -> dict[str, int]:
+    """Per node, the port its web task is published on (what the mesh DNATs to)."""
+    mesh = json.loads(Path("/var/lib/swarm-chaos/lab/mesh.json").read_text())
+    ports = {}
+    for entry in mesh["services"].get("web:80", []):  # "10.213.77.11:32768 (node-001)"
+        address, node = entry.split(" ", 1)
+        ports[node.strip("()")] = int(address.rsplit(":", 1)[1])
+    return ports
 
 
 def chaos(*args: str, user: str | None = None) -> subprocess.CompletedProcess[str]:
@@ -224,10 +235,19 @@ def test_stop_engine_is_graceful_and_start_brings_it_back(lab: Lab) -> None:
 def test_isolated_follower_keeps_serving_and_the_mesh_drops_it_for_the_others(lab: Lab) -> None:
     deploy_web(lab, replicas=3)
     poll(lambda: all(get(u)[0] == 200 for u in urls(lab)), 30, "200 on every node IP")
+    poll(lambda: len(task_ports()) == 3, 30, "a task on every node in the mesh")
+    ports = task_ports()
     lead = leader(lab)
     victim = next(n for n in lab.nodes if n.name != lead)
+    peer = next(n for n in lab.nodes if n != victim)
+    assert connect(peer.ip, ports[peer.name], 2.0, netns=victim.netns) == "connected"
     out = chaos("lab", "isolate", victim.name)
     assert out.returncode == 0 and "isolated" in out.stdout, out.stderr
+    # the mesh's leg from one node to another node's task is swarm's overlay (VXLAN), which
+    # the partition cuts: silent both ways, while clients still reach every node
+    assert connect(peer.ip, ports[peer.name], 1.0, netns=victim.netns) == "timeout"
+    assert connect(victim.ip, ports[victim.name], 1.0, netns=peer.netns) == "timeout"
+    assert connect(victim.ip, ports[victim.name], 2.0) == "connected"
     assert "already isolated" in chaos("lab", "isolate", victim.name).stdout
     doc = json.loads(chaos("lab", "status", "--json").stdout)
     net = {n["name"]: n["network"] for n in doc["nodes"]}
@@ -258,6 +278,7 @@ def test_isolated_follower_keeps_serving_and_the_mesh_drops_it_for_the_others(la
     out = chaos("lab", "reconnect", victim.name)
     assert out.returncode == 0 and "reconnected" in out.stdout, out.stderr
     assert "already connected" in chaos("lab", "reconnect", victim.name).stdout
+    assert connect(peer.ip, ports[peer.name], 2.0, netns=victim.netns) == "connected"
     poll(
         lambda: (
             views_by_name(lab)[victim.name].manager_status == "Reachable"
