@@ -9,13 +9,13 @@ latencies are milliseconds (``*_ms``).
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from pydantic import Field, ValidationError
 
+from chaos import atomic
 from chaos.analysis.api import ApiLatency
 from chaos.analysis.checks import Check, CheckInputs, run_checks
 from chaos.analysis.events import GuardReport, guard_report
@@ -238,10 +238,8 @@ def make_result(
 
 
 def write_result(path: Path, result: RunResult) -> None:
-    """Write atomically: a temporary file beside ``path``, then ``os.replace``."""
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(result.model_dump_json(indent=2) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
+    """Written atomically (:mod:`chaos.atomic`): reports and gates read it as runs go."""
+    atomic.write_text(path, result.model_dump_json(indent=2) + "\n")
 
 
 def load_result(path: Path) -> RunResult:

@@ -18,6 +18,7 @@ import os
 from pathlib import Path
 from typing import TextIO
 
+from chaos import atomic
 from chaos.errors import UsageError
 from chaos.load.hlog import HlogWriter
 from chaos.load.summary import (
@@ -55,7 +56,8 @@ class OutDirSink:
         prepare_out_dir(out_dir)
         self._dir = out_dir
         self._tags = [hlog_tag(u) for u in run.targets]
-        (out_dir / RUN_FILE).write_text(run.model_dump_json(indent=2) + "\n", encoding="utf-8")
+        # read by the run the moment it exists (chaos.experiment.loadproc): never half written
+        atomic.write_text(out_dir / RUN_FILE, run.model_dump_json(indent=2) + "\n")
         self._timeline: TextIO = open(out_dir / TIMELINE_FILE, "w", encoding="utf-8")  # noqa: SIM115
         self._hlog_fh: TextIO = open(out_dir / HLOG_FILE, "w", encoding="utf-8")  # noqa: SIM115
         self._hlog_all_fh: TextIO = open(out_dir / HLOG_ALL_FILE, "w", encoding="utf-8")  # noqa: SIM115
@@ -79,9 +81,7 @@ class OutDirSink:
             fh.flush()
 
     def write_summary(self, summary: LoadSummary) -> None:
-        tmp = self._dir / (SUMMARY_FILE + ".tmp")
-        tmp.write_text(summary.model_dump_json(indent=2) + "\n", encoding="utf-8")
-        tmp.replace(self._dir / SUMMARY_FILE)
+        atomic.write_text(self._dir / SUMMARY_FILE, summary.model_dump_json(indent=2) + "\n")
 
     def close(self) -> None:
         for fh in (self._timeline, self._hlog_fh, self._hlog_all_fh):

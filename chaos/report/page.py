@@ -6,7 +6,6 @@ network, no other file, so they work from disk and as CI artifacts.
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Sequence
 from functools import cache
 from importlib import resources
@@ -15,7 +14,7 @@ from typing import Any
 
 import jinja2
 
-from chaos import __version__
+from chaos import __version__, atomic
 from chaos.errors import UsageError
 from chaos.report.model import Chart
 
@@ -81,12 +80,10 @@ def render(template: str, charts: Sequence[Chart], **context: Any) -> str:
 
 
 def write_page(path: Path, html: str) -> Path:
-    """Write atomically (a temporary file beside ``path``, then ``os.replace``)."""
+    """Write atomically (:mod:`chaos.atomic`)."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.write_text(html, encoding="utf-8")
-        os.replace(tmp, path)
+        atomic.write_text(path, html)
     except OSError as exc:
         raise UsageError(f"cannot write {path}: {exc.strerror}") from None
     return path

@@ -8,13 +8,13 @@
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from chaos import atomic
 from chaos.errors import UsageError
 
 PLAN_FILE = "sweep-plan.json"
@@ -95,9 +95,7 @@ def read_log(sweep_dir: Path) -> SweepLog:
 
 def write_json(path: Path, model: BaseModel) -> None:
     """Atomically: a half-written log must not hide the runs already done."""
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(model.model_dump_json(indent=2) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
+    atomic.write_text(path, model.model_dump_json(indent=2) + "\n")
 
 
 _REP = re.compile(r"^rep-(\d+)$")
