@@ -77,9 +77,9 @@ def for_platform(exp: Experiment, platform: object) -> tuple[Experiment, list[st
     if check is not None and factor > 1.0:
         slower = check.model_copy(
             update={
-                "interval": scaled(check.interval, platform),
-                "timeout": scaled(check.timeout, platform),
-                "start_period": scaled(check.start_period, platform),
+                "interval": check.interval * factor,
+                "timeout": check.timeout * factor,
+                "start_period": check.start_period * factor,
                 "retries": math.ceil(check.retries * factor),
             }
         )

@@ -6,12 +6,12 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable
-from pathlib import Path
 from typing import TypeVar
 
 from chaos import netns as ns
 from chaos.errors import ChaosError
 from chaos.lab import Lab
+from chaos.lab import state as lab_state
 from chaos.lab.config import CLIENT_NETNS
 from chaos.swarm.model import NodeView, ServiceRequest
 
@@ -93,6 +93,6 @@ def swarm_snapshot(lab: Lab) -> str:
             for t in tasks
         ]
         break
-    mesh = Path("/var/lib/swarm-chaos/lab/mesh.json")
+    mesh = lab_state.MESH_STATUS_FILE
     lines.append(f"mesh: {mesh.read_text() if mesh.exists() else 'no mesh status'}")
     return "\n".join(lines)

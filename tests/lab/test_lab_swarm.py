@@ -13,6 +13,7 @@ import pytest
 
 from chaos import netns as ns
 from chaos.lab import Lab
+from chaos.lab import state as lab_state
 from chaos.lab.config import CLIENT_NETNS
 from tests.lab.helpers import deploy_web, get, leader, poll, swarm_snapshot, views_by_name
 
@@ -38,7 +39,7 @@ def connect(ip: str, port: int, timeout: float, netns: str = CLIENT_NETNS) -> st
 
 def task_ports() -> dict[str, int]:
     """Per node, the port its web task is published on (what the mesh DNATs to)."""
-    mesh = json.loads(Path("/var/lib/swarm-chaos/lab/mesh.json").read_text())
+    mesh = json.loads(lab_state.MESH_STATUS_FILE.read_text())
     ports = {}
     for entry in mesh["services"].get("web:80", []):  # "10.213.77.11:32768 (node-001)"
         address, node = entry.split(" ", 1)
@@ -260,7 +261,7 @@ def test_isolated_follower_keeps_serving_and_the_mesh_drops_it_for_the_others(la
     )
 
     def mesh_split() -> bool:  # gossip's view on both sides, after the suspicion time
-        mesh = json.loads(Path("/var/lib/swarm-chaos/lab/mesh.json").read_text())
+        mesh = json.loads(lab_state.MESH_STATUS_FILE.read_text())
         backends = mesh["services"].get("web:80", [])
         return victim.name in mesh["isolated_nodes"] and all(victim.name not in b for b in backends)
 
