@@ -39,7 +39,7 @@ def connect(ip: str, port: int, timeout: float, netns: str = CLIENT_NETNS) -> st
 
 def task_ports() -> dict[str, int]:
     """Per node, the port its web task is published on (what the mesh DNATs to)."""
-    mesh = json.loads(lab_state.MESH_STATUS_FILE.read_text())
+    mesh = lab_state.mesh_status()
     ports = {}
     for entry in mesh["services"].get("web:80", []):  # "10.213.77.11:32768 (node-001)"
         address, node = entry.split(" ", 1)
@@ -261,7 +261,7 @@ def test_isolated_follower_keeps_serving_and_the_mesh_drops_it_for_the_others(la
     )
 
     def mesh_split() -> bool:  # gossip's view on both sides, after the suspicion time
-        mesh = json.loads(lab_state.MESH_STATUS_FILE.read_text())
+        mesh = lab_state.mesh_status()
         backends = mesh["services"].get("web:80", [])
         return victim.name in mesh["isolated_nodes"] and all(victim.name not in b for b in backends)
 
