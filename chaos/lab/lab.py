@@ -272,13 +272,15 @@ class Lab:
         return power.stop_engine(self.node(name))
 
     def isolate(self, name: str) -> str:
-        """Cut the node off the swarm (its swarm ports blocked both ways); it keeps running."""
-        peers = [n.ip for n in self.nodes if n.name != name]
-        return power.isolate(self.node(name), peers)
+        """Cut the node off the swarm (its swarm ports dropped both ways); it keeps running."""
+        return power.isolate(self.node(name), self._peers(name))
 
     def reconnect(self, name: str) -> str:
         """Undo :meth:`isolate` (whatever the node's power: the rules live in its namespace)."""
-        return power.reconnect(self.node(name))
+        return power.reconnect(self.node(name), self._peers(name))
+
+    def _peers(self, name: str) -> list[LabNode]:
+        return [n for n in self.nodes if n.name != self.node(name).name]
 
     def isolated(self, name: str) -> bool:
         return power.isolated(self.node(name))

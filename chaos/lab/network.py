@@ -201,16 +201,19 @@ def cable_plugged(node: LabNode) -> bool:
 # Swarm's mesh carries a connection that one node balances to another node's task over the
 # ingress overlay (VXLAN, 4789/udp), which an isolation drops with the other swarm ports; the
 # lab's mesh carries it over the nodes' own addresses (DNAT to the peer's published port), so
-# an isolated lab node also drops its traffic with its peers, in, out and forwarded (between
-# lab nodes there is no other traffic: the tool reaches their engines from the host).
+# an isolated lab node also drops its traffic with its peers as it comes in or passes through
+# (between lab nodes there is no other traffic: the tool reaches their engines from the host).
+# Nothing is dropped on its way out of a node: a drop in OUTPUT fails the sender's own
+# send with EPERM, which no network does (see :mod:`chaos.platform.isolation`).
 OVERLAY_CHAIN = "CHAOS-ISOLATE-MESH"
-OVERLAY_HOOKS = ("INPUT", "FORWARD", "OUTPUT")
+OVERLAY_HOOKS = ("INPUT", "FORWARD")
+_OLD_OVERLAY_HOOKS = ("OUTPUT",)  # an earlier release's (a drop on sending): unhooked too
 
 
 def _overlay_script(peers: list[str], cut: bool) -> str:
     ipt = "iptables -w 5"
     lines = [f"while {ipt} -D {hook} -j {OVERLAY_CHAIN} 2>/dev/null; do :; done"
-             for hook in OVERLAY_HOOKS]  # fmt: skip
+             for hook in (*OVERLAY_HOOKS, *_OLD_OVERLAY_HOOKS)]  # fmt: skip
     lines += [f"{ipt} -F {OVERLAY_CHAIN} 2>/dev/null", f"{ipt} -X {OVERLAY_CHAIN} 2>/dev/null"]
     if cut:
         lines.append(f"{ipt} -N {OVERLAY_CHAIN} || exit 1")
@@ -221,12 +224,19 @@ def _overlay_script(peers: list[str], cut: bool) -> str:
     return "\n".join([*lines, "true"]) + "\n"
 
 
-def set_isolated(node: LabNode, isolated: bool, peers: list[str]) -> None:
-    """Block (or unblock) the node's swarm ports inside its namespace (see
-    :mod:`chaos.platform.isolation`), and its mesh traffic with ``peers`` (the other nodes'
-    addresses) as the overlay would be. The host's own iptables are never touched."""
+def set_isolated(node: LabNode, isolated: bool, peers: list[LabNode]) -> None:
+    """Cut (or join again) the node from ``peers`` (the other nodes): its swarm ports and its
+    mesh traffic dropped as they reach it, and what it sends dropped as it reaches each peer
+    (see :mod:`chaos.platform.isolation`). Its own rules go on first and come off last (what
+    :func:`is_isolated` reads). The host's own iptables are never touched."""
     script = isolation.isolate_script() if isolated else isolation.reconnect_script()
-    run(["sh", "-c", script + _overlay_script(peers, isolated)], netns=node.netns)
+    own = script + _overlay_script([p.ip for p in peers], isolated)
+    if isolated:
+        run(["sh", "-c", own], netns=node.netns)
+    for peer in peers:
+        run(["sh", "-c", isolation.peer_script(node.ip, cut=isolated)], netns=peer.netns)
+    if not isolated:
+        run(["sh", "-c", own], netns=node.netns)
 
 
 def is_isolated(node: LabNode) -> bool:

@@ -102,9 +102,9 @@ def stop_engine(node: LabNode) -> str:
     return f"the engine of {node.name} stopped gracefully (SIGTERM)"
 
 
-def isolate(node: LabNode, peers: list[str]) -> str:
-    """Cut the node off the swarm (its swarm ports blocked both ways, and its mesh traffic
-    with ``peers``, the other nodes' addresses); it keeps running."""
+def isolate(node: LabNode, peers: list[LabNode]) -> str:
+    """Cut the node off the swarm (its swarm ports and its mesh traffic with ``peers``, the
+    other nodes, dropped silently both ways); it keeps running."""
     power = power_of(node)
     if power != "running":
         raise NodeHaltedError(f"{node.name} is {power}: only a running node can be isolated")
@@ -114,11 +114,14 @@ def isolate(node: LabNode, peers: list[str]) -> str:
     return isolation.describe(node.name, isolated=True)
 
 
-def reconnect(node: LabNode) -> str:
-    """Undo :func:`isolate` (whatever the node's power: the rules live in its namespace)."""
-    if not network.is_isolated(node):
+def reconnect(node: LabNode, peers: list[LabNode]) -> str:
+    """Undo :func:`isolate` (whatever the node's power: the rules live in its namespace). The
+    peers are cleared even when the node is connected: a node that was halted and started
+    again lost its own rules, while its peers still drop what it sends."""
+    was = network.is_isolated(node)
+    network.set_isolated(node, False, peers)
+    if not was:
         return f"{node.name} is already connected; nothing done"
-    network.set_isolated(node, False, [])
     return isolation.describe(node.name, isolated=False)
 
 

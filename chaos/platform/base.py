@@ -92,7 +92,7 @@ class Platform(Protocol):
     def stop_engine(self, node: str) -> str: ...
 
     def isolate(self, node: str) -> str:
-        """Block the node's swarm ports both ways (:mod:`chaos.platform.isolation`)."""
+        """Drop the node's swarm traffic silently both ways (:mod:`chaos.platform.isolation`)."""
         ...
 
     def reconnect(self, node: str) -> str:

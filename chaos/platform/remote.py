@@ -1,6 +1,6 @@
 """What the remote platforms (vagrant, ssh) share about acting on a node over ssh: the node
-faults that are a shell script run on the node (stress, degraded network), written once for
-both drivers."""
+faults that are a shell script run on the node (stress, degraded network, isolation), written
+once for both drivers."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import Protocol
 
 from chaos.errors import NodeHaltedError
-from chaos.platform import degrade, stress
+from chaos.platform import degrade, isolation, stress
 from chaos.platform.degrade import Degradation
 
 
@@ -18,6 +18,8 @@ def require_running(node: str, power: str) -> None:
 
 
 class _Driver(Protocol):
+    def node_names(self: _Driver) -> list[str]: ...
+
     def power(self: _Driver, node: str) -> str: ...
 
     def node_ip(self: _Driver, node: str) -> str: ...
@@ -26,8 +28,9 @@ class _Driver(Protocol):
 
 
 class ShellFaults:
-    """Stress and degrade by script over ssh, for a driver that knows its nodes' power and
-    addresses and runs a script as a node's admin (``_sh``); delay is the node kernel's netem."""
+    """Stress, degrade and isolate by script over ssh, for a driver that knows its nodes'
+    power and addresses and runs a script as a node's admin (``_sh``); delay is the node
+    kernel's netem."""
 
     def stress(self: _Driver, node: str, cpu: int, memory: int) -> str:
         require_running(node, self.power(node))
@@ -57,3 +60,22 @@ class ShellFaults:
         if self.power(node) != "running":
             return False
         return self._sh(node)(degrade.status_script()).strip() == "degraded"
+
+    def isolate(self: _Driver, node: str) -> str:
+        return _isolation(self, node, isolate=True)
+
+    def reconnect(self: _Driver, node: str) -> str:
+        return _isolation(self, node, isolate=False)
+
+    def isolated(self: _Driver, node: str) -> bool:
+        if self.power(node) != "running":
+            return False
+        return self._sh(node)(isolation.status_script()).strip() == "isolated"
+
+
+def _isolation(driver: _Driver, node: str, *, isolate: bool) -> str:
+    def machine(name: str) -> isolation.Machine:
+        return isolation.Machine(name, driver.node_ip(name), driver.power(name), driver._sh(name))
+
+    peers = [machine(n) for n in driver.node_names() if n != node]
+    return isolation.apply_remote(machine(node), peers, isolate=isolate)

@@ -8,8 +8,9 @@ Nothing is installed on the nodes. Faults are what such a cluster allows:
     halt         ``commands.power_off`` run on this host (IPMI, a cloud CLI, virsh…); without
                  it, ``halt`` is refused by ``chaos plan``
     suspend/resume  only with ``commands.suspend``/``commands.resume`` (run here)
-    isolate      the node's swarm ports dropped both ways with iptables, over ssh (root or
-                 ``sudo -n``); ``reconnect`` removes the rules (:mod:`chaos.platform.isolation`)
+    isolate      the node's swarm ports dropped silently both ways with iptables, on it and
+                 on every other node (by its ``ip``), over ssh (root or ``sudo -n``);
+                 ``reconnect`` removes the rules (:mod:`chaos.platform.isolation`)
 
 Commands are templates: ``{node}``, ``{ip}`` and ``{ssh}`` are filled in per node. Power is
 read from ``commands.power_status`` (prints running/halted/suspended) when given, else from
@@ -41,7 +42,6 @@ from pydantic import (
 from chaos import netns as ns
 from chaos.errors import NodeHaltedError, NodeNotFoundError, PlatformError, UsageError
 from chaos.lab.mesh import publish_ports
-from chaos.platform import isolation
 from chaos.platform.base import Power
 from chaos.platform.remote import ShellFaults
 from chaos.platform.sshlink import Forwards, SshTarget, port_open, remote_socket
@@ -337,17 +337,6 @@ class SshPlatform(ShellFaults):
         self._remote(node, self.inventory.commands.engine_stop)
         self.forwards.close(node)
         return f"{node}: engine stopped (commands.engine_stop)"
-
-    def isolate(self, node: str) -> str:
-        return isolation.apply_remote(node, self.power(node), self._sh(node), isolate=True)
-
-    def reconnect(self, node: str) -> str:
-        return isolation.apply_remote(node, self.power(node), self._sh(node), isolate=False)
-
-    def isolated(self, node: str) -> bool:
-        if self.power(node) != "running":
-            return False
-        return self._sh(node)(isolation.status_script()).strip() == "isolated"
 
     def _sh(self, node: str) -> Callable[[str], str]:
         target = self._target(self._node(node).ssh)

@@ -11,7 +11,8 @@ Power, as a VM feels it:
     suspend      vagrant suspend        (RAM saved: no FIN or RST)
     resume       vagrant resume
     stop_engine  vagrant ssh NODE -c 'sudo systemctl stop docker'
-    isolate      vagrant ssh NODE -c '<iptables: swarm ports dropped both ways>'
+    isolate      vagrant ssh NODE -c '<iptables: swarm ports dropped silently both ways>', the
+                 same on every other guest (:mod:`chaos.platform.isolation`)
     reconnect    the same rules removed (a halted VM lost them with its power)
 
 Node addresses are the host-only ones the Vagrantfile assigns: ``CHAOS_VAGRANT_IP_PREFIX``
@@ -36,7 +37,6 @@ from chaos import faults
 from chaos import netns as ns
 from chaos.errors import MissingBinaryError, NodeHaltedError, NodeNotFoundError, PlatformError
 from chaos.lab.mesh import publish_ports
-from chaos.platform import isolation
 from chaos.platform.base import Power
 from chaos.platform.remote import ShellFaults
 from chaos.platform.sshlink import Forwards, SshTarget, remote_socket
@@ -295,20 +295,6 @@ class VagrantPlatform(ShellFaults):
         self.ssh(node, "sudo systemctl stop docker")
         self.forwards.close(node)
         return f"{node}: engine stopped gracefully (systemctl stop docker)"
-
-    def isolate(self, node: str) -> str:
-        self._known(node)
-        return isolation.apply_remote(node, self.power(node), self._sh(node), isolate=True)
-
-    def reconnect(self, node: str) -> str:
-        self._known(node)
-        return isolation.apply_remote(node, self.power(node), self._sh(node), isolate=False)
-
-    def isolated(self, node: str) -> bool:
-        self._known(node)
-        if self.power(node) != "running":
-            return False
-        return self.ssh(node, isolation.status_script()).strip() == "isolated"
 
     def _sh(self, node: str) -> Callable[[str], str]:
         return lambda script: self.ssh(node, script)

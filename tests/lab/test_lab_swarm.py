@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import socket
 import subprocess
@@ -22,8 +23,8 @@ CHAOS = [str(Path(sys.executable).with_name("chaos"))]
 
 
 def connect(ip: str, port: int, timeout: float, netns: str = CLIENT_NETNS) -> str:
-    """A TCP connect from the lab's client namespace (or ``netns``): connected, refused or
-    timeout."""
+    """A TCP connect from the lab's client namespace (or ``netns``): connected, refused,
+    timeout, or eperm (the sender's own firewall refused to send: no network does that)."""
 
     def once() -> str:
         try:
@@ -31,10 +32,23 @@ def connect(ip: str, port: int, timeout: float, netns: str = CLIENT_NETNS) -> st
                 return "connected"
         except ConnectionRefusedError:
             return "refused"
-        except OSError:
+        except PermissionError:
+            return "eperm"
+        except TimeoutError:
             return "timeout"
+        except OSError as error:  # said by name, so an assertion shows what it was
+            return errno.errorcode.get(error.errno or 0, str(error))
 
     return ns.call_in(netns, once)
+
+
+def udp_send(ip: str, port: int) -> str:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        try:
+            sock.sendto(b"ping", (ip, port))
+        except PermissionError:
+            return "eperm"
+    return "sent"
 
 
 def task_ports() -> dict[str, int]:
@@ -248,6 +262,11 @@ def test_isolated_follower_keeps_serving_and_the_mesh_drops_it_for_the_others(la
     # the partition cuts: silent both ways, while clients still reach every node
     assert connect(peer.ip, ports[peer.name], 1.0, netns=victim.netns) == "timeout"
     assert connect(victim.ip, ports[victim.name], 1.0, netns=peer.netns) == "timeout"
+    # swarm's own ports too, and the isolated node's sends leave it (a partition loses them;
+    # a refused send would tell its gossip that it is cut off, and it would suspect nobody)
+    assert connect(peer.ip, 2377, 1.0, netns=victim.netns) == "timeout"
+    assert connect(victim.ip, 2377, 1.0, netns=peer.netns) == "timeout"
+    assert ns.call_in(victim.netns, lambda: udp_send(peer.ip, 7946)) == "sent"
     assert connect(victim.ip, ports[victim.name], 2.0) == "connected"
     assert "already isolated" in chaos("lab", "isolate", victim.name).stdout
     doc = json.loads(chaos("lab", "status", "--json").stdout)

@@ -2,68 +2,139 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 
 import pytest
 
-from chaos.errors import NodeHaltedError
+from chaos.errors import NodeHaltedError, UsageError
 from chaos.platform import degrade, isolation
 from chaos.platform.degrade import Degradation, DelayBy
 
 
 class Node:
-    """A shell on a machine whose iptables state is one flag (what the scripts key on)."""
+    """A shell on a machine whose iptables state is what the scripts key on: whether it is
+    the isolated one, and which isolated addresses it drops as a peer. Every script it runs
+    goes to ``log`` (shared by a cluster, so the order across machines shows)."""
 
-    def __init__(self, isolated: bool = False) -> None:
-        self.isolated = isolated
-        self.ran: list[str] = []
+    def __init__(self, name: str, log: list[str], isolated: bool = False) -> None:
+        self.name, self.log, self.isolated = name, log, isolated
+        self.dropping: set[str] = set()
 
     def __call__(self, script: str) -> str:
-        self.ran.append(script)
         if script == isolation.status_script():
             return "isolated\n" if self.isolated else "connected\n"
-        self.isolated = script == isolation.isolate_script()
+        for ip in IPS.values():
+            if script == isolation.peer_script(ip, cut=True):
+                self.dropping.add(ip)
+                self.log.append(f"{self.name} drops {ip}")
+            elif script == isolation.peer_script(ip, cut=False):
+                self.dropping.discard(ip)
+                self.log.append(f"{self.name} hears {ip}")
+        if script in (isolation.isolate_script(), isolation.reconnect_script()):
+            self.isolated = script == isolation.isolate_script()
+            self.log.append(f"{self.name} {'isolated' if self.isolated else 'connected'}")
         return ""
 
 
-def test_isolate_then_reconnect_runs_each_script_once() -> None:
-    node = Node()
-    assert "isolated: swarm ports 2377+7946/tcp, 7946+4789/udp" in isolation.apply_remote(
-        "n1", "running", node, isolate=True
-    )
-    assert node.isolated
-    assert "already isolated" in isolation.apply_remote("n1", "running", node, isolate=True)
-    assert "reconnected" in isolation.apply_remote("n1", "running", node, isolate=False)
-    assert "already connected" in isolation.apply_remote("n1", "running", node, isolate=False)
-    assert [s for s in node.ran if s != isolation.status_script()] == [
-        isolation.isolate_script(),
-        isolation.reconnect_script(),
-    ]
+IPS = {"n1": "10.0.0.1", "n2": "10.0.0.2", "n3": "10.0.0.3"}
+
+
+def cluster(**power: str) -> tuple[dict[str, Node], dict[str, isolation.Machine], list[str]]:
+    log: list[str] = []
+    nodes = {name: Node(name, log) for name in IPS}
+    machines = {
+        name: isolation.Machine(name, IPS[name], power.get(name, "running"), nodes[name])
+        for name in IPS
+    }
+    return nodes, machines, log
+
+
+def act(machines: dict[str, isolation.Machine], node: str, *, isolate: bool) -> str:
+    peers = [m for name, m in machines.items() if name != node]
+    return isolation.apply_remote(machines[node], peers, isolate=isolate)
+
+
+def test_isolate_then_reconnect_cuts_both_sides_and_undoes_in_reverse() -> None:
+    nodes, machines, log = cluster()
+    message = act(machines, "n1", isolate=True)
+    assert "n1 isolated: swarm ports 2377+7946/tcp, 7946+4789/udp silently dropped" in message
+    assert nodes["n1"].isolated
+    assert nodes["n2"].dropping == nodes["n3"].dropping == {"10.0.0.1"}
+    # the isolated node's rules first: a run killed here leaves what `chaos recover` finds
+    assert log[0] == "n1 isolated" and sorted(log[1:]) == ["n2 drops 10.0.0.1", "n3 drops 10.0.0.1"]
+    assert act(machines, "n1", isolate=True) == "n1 is already isolated; nothing done"
+    log.clear()
+    assert "n1 reconnected" in act(machines, "n1", isolate=False)
+    assert not nodes["n1"].isolated and not nodes["n2"].dropping and not nodes["n3"].dropping
+    assert log[-1] == "n1 connected"  # its own rules last, for the same reason
+    assert "already connected" in act(machines, "n1", isolate=False)
+
+
+def test_reconnect_clears_the_peers_of_a_node_that_lost_its_own_rules() -> None:
+    nodes, machines, _ = cluster()
+    act(machines, "n1", isolate=True)
+    nodes["n1"].isolated = False  # powered off and on: its rules went, its peers' did not
+    assert "already connected" in act(machines, "n1", isolate=False)
+    assert not nodes["n2"].dropping and not nodes["n3"].dropping
 
 
 def test_power_decides_what_can_be_done() -> None:
-    node = Node(isolated=True)
-    assert "nothing done" in isolation.apply_remote("n1", "halted", node, isolate=False)
-    assert node.ran == []  # a halted machine cannot be reached, and lost its rules anyway
+    nodes, machines, log = cluster(n1="halted")
+    nodes["n2"].dropping.add("10.0.0.1")
+    assert "n1 is halted" in act(machines, "n1", isolate=False)
+    assert not nodes["n2"].dropping and "n1" not in " ".join(log)  # the victim is not reached
     for power, isolate in (("halted", True), ("suspended", True), ("suspended", False)):
+        _, machines, _ = cluster(n1=power)
         with pytest.raises(NodeHaltedError, match=f"n1 is {power}"):
-            isolation.apply_remote("n1", power, node, isolate=isolate)
+            act(machines, "n1", isolate=isolate)
 
 
-@pytest.mark.parametrize(
-    "script", [isolation.isolate_script(), isolation.reconnect_script(), isolation.status_script()]
-)
+def test_a_peer_that_is_not_running_is_said_and_never_left_dropping_quietly() -> None:
+    nodes, machines, _ = cluster(n3="halted")
+    message = act(machines, "n1", isolate=True)
+    assert "n3 is halted: it will hear n1 once it runs" in message
+    assert nodes["n2"].dropping == {"10.0.0.1"} and not nodes["n3"].dropping
+    nodes, machines, _ = cluster(n3="suspended")
+    act(machines, "n1", isolate=True)
+    nodes["n3"].dropping.add("10.0.0.1")  # suspended after the cut: it still holds its rules
+    with pytest.raises(NodeHaltedError, match="n3 suspended and may still drop n1's"):
+        act(machines, "n1", isolate=False)
+    assert not nodes["n1"].isolated and not nodes["n2"].dropping  # the rest is undone
+
+
+def test_a_bad_address_is_one_clear_error() -> None:
+    with pytest.raises(UsageError, match=re.escape("'10.0.0.1; reboot' is not an IP address")):
+        isolation.peer_script("10.0.0.1; reboot", cut=True)
+
+
+SCRIPTS = [
+    isolation.isolate_script(),
+    isolation.reconnect_script(),
+    isolation.status_script(),
+    isolation.peer_script("10.0.0.1", cut=True),
+    isolation.peer_script("10.0.0.1", cut=False),
+]
+
+
+@pytest.mark.parametrize("script", SCRIPTS)
 def test_scripts_are_valid_posix_sh(script: str) -> None:
     done = subprocess.run(["sh", "-n", "-c", script], capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stderr
 
 
-def test_every_swarm_port_is_dropped_in_both_directions() -> None:
-    text = isolation.isolate_script()
-    assert "-p tcp -m multiport --ports 2377,7946 -j DROP" in text
-    assert "-p udp -m multiport --ports 7946,4789 -j DROP" in text
-    assert "-I INPUT 1 ! -i lo -j CHAOS-ISOLATE" in text
-    assert "-I OUTPUT 1 ! -o lo -j CHAOS-ISOLATE" in text
+def test_every_swarm_port_is_dropped_where_it_is_received_never_where_it_is_sent() -> None:
+    own = isolation.isolate_script()
+    assert "-p tcp -m multiport --ports 2377,7946 -j DROP" in own
+    assert "-p udp -m multiport --ports 7946,4789 -j DROP" in own
+    assert "-I INPUT 1 ! -i lo -j CHAOS-ISOLATE" in own
+    peer = isolation.peer_script("10.0.0.1", cut=True)
+    assert "-A CHAOS-ISOLATE-PEER -s 10.0.0.1 -p udp -m multiport --ports 7946,4789 -j DROP" in peer
+    assert "-I INPUT 1 ! -i lo -j CHAOS-ISOLATE-PEER" in peer
+    # a drop in OUTPUT fails the sender's send (EPERM): gossip would know it is cut off
+    for script in SCRIPTS:
+        assert "-I OUTPUT" not in script and "-A OUTPUT" not in script
+    assert "-D OUTPUT ! -o lo -j CHAOS-ISOLATE" in isolation.reconnect_script()  # older rules
 
 
 DEGRADED = [
