@@ -7,9 +7,11 @@ What differs from VirtualBox, and why:
   bridges, taps and dnsmasq exist only there. ``vagrant`` itself then runs inside it (a
   wrapper in the state directory: ``nsenter --net=… vagrant``), and so do its ssh, the
   driver's ssh forwards, the load generator and the probes (``client_netns``). Nothing is
-  sent to a guest from the host's own namespace. ``CHAOS_VAGRANT_NETNS=none`` uses a libvirtd
-  that already runs (a workstation's) and reaches the guests directly; another name uses
-  that existing namespace for the driver's traffic (and leaves vagrant where it is).
+  sent to a guest from the host's own namespace, and while the guests are up the host's
+  OUTPUT rejects their subnets (:mod:`chaos.vm.guard`), so a process that forgets the
+  namespace gets an error instead of a default route. ``CHAOS_VAGRANT_NETNS=none`` uses a
+  libvirtd that already runs (a workstation's) and reaches the guests directly; another name
+  uses that existing namespace for the driver's traffic (and leaves vagrant where it is).
 - **The box** is built locally from Debian packages when missing (:mod:`chaos.vm.box`).
 - **Power is read from libvirt** (``virsh list``), not ``vagrant status``: the observer asks
   four times a second and a ``vagrant`` start costs seconds of CPU on a 2-core host. Node
@@ -24,9 +26,9 @@ What differs from VirtualBox, and why:
 - **``down`` leaves nothing**: ``vagrant destroy -f``, then every ``chaosvm-`` domain,
   network and volume, the uploaded box volume and the storage pool it defined, the guests'
   QEMU logs, the tool's own libvirtd and virtlogd (by pid), the guests' ``machine`` cgroups
-  it made, the namespace, the ``.vagrant`` folder the tool's ``up`` created, and the state
-  directory. The box stays in Vagrant and
-  its cache (``chaos lab box``), as a package would.
+  it made, the namespace, the host guard, the ``.vagrant`` folder the tool's ``up`` created,
+  and the state directory. The box stays in Vagrant and its cache (``chaos lab box``), as a
+  package would.
 """
 
 from __future__ import annotations
@@ -44,7 +46,7 @@ from chaos import netns as ns
 from chaos.errors import MissingBinaryError, NodeHaltedError, PlatformError
 from chaos.platform.sshlink import SshTarget
 from chaos.platform.vagrant import VagrantPlatform, settings
-from chaos.vm import box
+from chaos.vm import box, guard
 from chaos.vm import libvirt as lv
 
 Say = Callable[[str], None]
@@ -254,8 +256,12 @@ class LibvirtVagrantPlatform(VagrantPlatform):
         started = time.monotonic()
         say(f"vagrant up: {len(self._names)} guests ({kind}); a TCG guest boots in minutes")
         # the box has everything the Vagrantfile's provisioning would install
-        with self._watching(say):
-            self._vagrant("up --no-provision", self._v.up, no_provision=True)
+        try:
+            with self._watching(say):
+                self._vagrant("up --no-provision", self._v.up, no_provision=True)
+        finally:  # the guests' networks exist from here on, even when a guest failed to boot
+            if self.netns is not None and self.owns_netns:
+                guard.install(self.netns, say)
         self._status_at = 0.0
         for n in self._names:
             self._forget(n)
@@ -305,6 +311,7 @@ class LibvirtVagrantPlatform(VagrantPlatform):
         """Everything the VMs made on the host removed (see the module's docstring)."""
         started = time.monotonic()
         closed = self.forwards.close_all()
+        guarded = guard.remove()
         marks = self._marks()
         if lv.answering() and (self.netns is None or ns.exists(self.netns)):
             # what vagrant could not destroy, virsh does next, by name
@@ -323,6 +330,8 @@ class LibvirtVagrantPlatform(VagrantPlatform):
         what = [f"{len(removed)} libvirt objects", f"{len(closed)} ssh forwards closed"]
         if groups:
             what.append(f"{len(groups)} cgroups")
+        if guarded:
+            what.append(f"host guard {guard.CHAIN} removed")
         if stopped:
             what.append(f"stopped {', '.join(stopped)}")
         took = time.monotonic() - started

@@ -6,9 +6,11 @@ last in the package."""
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import re
+import socket
 import subprocess
 from pathlib import Path
 
@@ -17,7 +19,7 @@ import pytest
 from chaos import netns as ns
 from chaos.platform.vagrant_libvirt import LibvirtVagrantPlatform
 from chaos.platform.view import cluster_view
-from chaos.vm import box
+from chaos.vm import box, guard
 from chaos.vm import libvirt as lv
 from tests.vm.conftest import REPO, chaos
 
@@ -39,6 +41,26 @@ def test_swarm_formed_with_ingress_mesh(platform: LibvirtVagrantPlatform) -> Non
     image = box.installed_dir() / "box.img"
     assert lv.box_volume_name(image) in lv.volumes()
     assert "Uploading base box image" not in platform.log.read_text(errors="replace")
+
+
+def test_the_host_namespace_cannot_reach_the_guests(platform: LibvirtVagrantPlatform) -> None:
+    if platform.netns is None or not platform.owns_netns:
+        pytest.skip("the guests are reached from this namespace (a workstation's libvirtd)")
+    subnets = guard.guest_subnets(platform.netns)
+    assert f"{platform.node_ip('node-001').rsplit('.', 1)[0]}.0/24" in subnets, subnets
+    assert guard.installed() == subnets
+    rules = subprocess.run(["iptables", "-w", "5", "-S", "OUTPUT"], capture_output=True,
+                           text=True, check=True).stdout.splitlines()  # fmt: skip
+    assert rules[1] == f"-A OUTPUT -j {guard.CHAIN}", rules  # first, before any ACCEPT
+    # only now that the fence is checked: a connect from here is refused before anything
+    # leaves (a timeout would mean the SYN went out through the default route)
+    with socket.socket() as sock:
+        sock.settimeout(5.0)
+        with pytest.raises(OSError) as refused:
+            sock.connect((platform.node_ip("node-001"), 22))
+    assert not isinstance(refused.value, TimeoutError), refused.value
+    assert refused.value.errno in (errno.ENETUNREACH, errno.EHOSTUNREACH, errno.EACCES,
+                                   errno.EPERM), refused.value  # fmt: skip
 
 
 def test_leader_kill(
@@ -113,6 +135,7 @@ def test_down_leaves_nothing(vms: LibvirtVagrantPlatform, vm_env: dict[str, str]
             assert not _alive(comm), comm
         assert not lv.RUN_DIR.exists()
         assert lv.guest_groups() == []  # the guests' (idle) cgroups
+    assert guard.installed() == [] and "host guard" in down.stdout
     links = subprocess.run(["ip", "-o", "link"], capture_output=True, text=True, check=True)
     assert not re.search(r"\b(virbr\d+|vnet\d+|chaosvm\S*):", links.stdout), links.stdout
     assert not vms.forwards.dir.exists() or not list(vms.forwards.dir.glob("*.pid"))
