@@ -37,6 +37,22 @@ class Slow(Protocol):
         ...
 
 
+@runtime_checkable
+class Compressed(Protocol):
+    @property
+    def speedup(self) -> float:
+        """How many times faster than a real swarm the cluster's own clock runs (> 1: the
+        fake platform, whose managers elect a leader in a second)."""
+        ...
+
+
+def calm(seconds: float, platform: object) -> float:
+    """A window of calm (one leader, every node Ready) to wait for on ``platform``: as long on
+    a compressed clock as ``seconds`` is on a real one, so a fast cluster is not waited on
+    like a slow one."""
+    return seconds / max(1.0, platform.speedup) if isinstance(platform, Compressed) else seconds
+
+
 def scaled(seconds: float, platform: object) -> float:
     """A set-up or restore deadline for ``platform``."""
     return seconds * max(1.0, platform.time_scale) if isinstance(platform, Slow) else seconds

@@ -106,12 +106,13 @@ def wait_leader(ctx: Context, timeout: float = RESTORE_TIMEOUT) -> None:
 
 def wait_ready(ctx: Context, timeout: float = RESTORE_TIMEOUT, say: Say = print) -> None:
     """Every node powered with its engine up, all Ready, the same one leader for ``STEADY_S``
-    (a node stuck Down with its engine answering is restarted once, see the module docstring)."""
+    (:func:`chaos.experiment.rate.calm`: less on a compressed clock); a node stuck Down with
+    its engine answering is restarted once (see the module docstring)."""
     timeout = rate.scaled(timeout, ctx.platform)  # emulated guests boot in minutes
     deadline = time.monotonic() + timeout
     down_since: dict[str, float] = {}
     kicked: set[str] = set()
-    steady = SteadyLeader(STEADY_S)
+    steady = SteadyLeader(rate.calm(STEADY_S, ctx.platform))
     why = ""
     while time.monotonic() < deadline:
         view = cluster_view(ctx.platform, ctx.managers)

@@ -666,6 +666,12 @@ class FakePlatform:
 
     # -- the interface --------------------------------------------------------------------
     @property
+    def speedup(self) -> float:
+        """Its clock against a real swarm's: an election in ``election_s`` (1 s by default)
+        where raft takes 10-19 s; counted as 4, so a calm window stays a few beats long."""
+        return 4.0
+
+    @property
     def mesh(self) -> str:
         return "ingress"
 
