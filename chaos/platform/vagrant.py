@@ -51,8 +51,11 @@ STATE_DIR = Path("/var/lib/swarm-chaos/vagrant")
 _STATUS_TTL = 1.0  # `vagrant status` costs a second or two on real VirtualBox: cache briefly
 _POWER: dict[str, Power] = {"running": "running", "saved": "suspended"}
 # `ip_vs` shows in /proc once loaded; loading it is what swarm's ingress would do anyway.
+# prints whether the kernel has IPVS (loading the module if it can); a failure to run it says
+# nothing about the kernel
 _IPVS_PROBE = (
-    "test -e /proc/net/ip_vs || sudo -n modprobe ip_vs 2>/dev/null; test -e /proc/net/ip_vs"
+    "if test -e /proc/net/ip_vs || { sudo -n modprobe ip_vs 2>/dev/null;"
+    " test -e /proc/net/ip_vs; }; then echo ipvs; else echo none; fi"
 )
 
 
@@ -211,18 +214,16 @@ class VagrantPlatform(ShellFaults):
     @property
     def mesh(self) -> str:
         """``ingress`` when every node's kernel has IPVS (asked over ssh; swarm's ingress
-        needs it on each), else ``emulated`` (cached)."""
+        needs it on each), else ``emulated``. Kept once every node has answered; a node that
+        cannot be asked (still booting) raises PlatformError and nothing is kept, or a status
+        read during ``up`` would fix the mesh of the whole cluster's life."""
         if self._mesh is None:
             cache = self.state_dir / "mesh"
             if cache.is_file():
                 self._mesh = cache.read_text().strip()
             else:
-                try:
-                    for node in self.node_names():
-                        self.ssh(node, _IPVS_PROBE)
-                    self._mesh = "ingress"
-                except PlatformError:
-                    self._mesh = "emulated"
+                kernels = [self.ssh(node, _IPVS_PROBE).strip() for node in self.node_names()]
+                self._mesh = "ingress" if all(k == "ipvs" for k in kernels) else "emulated"
                 cache.parent.mkdir(parents=True, exist_ok=True)
                 cache.write_text(self._mesh)
         return self._mesh
@@ -402,5 +403,13 @@ def status_lines(platform: VagrantPlatform) -> list[str]:
             f"{n.name:<10}{n.ip:<16}{n.power:<11}{'running' if n.engine_up else 'down':<9}"
             f"{n.role or '-':<9}{n.status or '-':<9}{'yes' if n.leader else ''}"
         )
-    lines.append(f"mesh: {platform.mesh}   vagrantfile: {platform.root / 'Vagrantfile'}")
+    lines.append(f"mesh: {mesh_said(platform)}   vagrantfile: {platform.root / 'Vagrantfile'}")
     return lines
+
+
+def mesh_said(platform: VagrantPlatform) -> str:
+    """The mesh, or why it is not known yet (a status read while the guests boot)."""
+    try:
+        return platform.mesh
+    except PlatformError:
+        return "unknown (a guest does not answer ssh yet)"
