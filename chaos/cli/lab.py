@@ -128,7 +128,7 @@ _power_command("start", "Power a halted (or engine-stopped) node back on.")
 _power_command("suspend", "Freeze every process of a node (like vagrant suspend).")
 _power_command("resume", "Thaw a suspended node.")
 _power_command("stop-engine", "Stop a node's dockerd gracefully (SIGTERM).")
-_power_command("isolate", "Cut a node off the swarm: its swarm ports blocked both ways.")
+_power_command("isolate", "Cut a node off the swarm: its swarm ports dropped silently both ways.")
 _power_command("reconnect", "Undo isolate: open the node's swarm ports again.")
 
 

@@ -272,7 +272,7 @@ class Lab:
         return power.stop_engine(self.node(name))
 
     def isolate(self, name: str) -> str:
-        """Cut the node off the swarm (its swarm ports dropped both ways); it keeps running."""
+        """Cut the node off the swarm (its swarm ports dropped silently both ways); it runs on."""
         return power.isolate(self.node(name), self._peers(name))
 
     def reconnect(self, name: str) -> str:

@@ -12,7 +12,7 @@
   (it leaves the gossip cluster: the others' mesh drops it at once).
 - shutdown: the tutorial's graceful ``vagrant halt``: the engine stopped as above, then the
   power goes as in a halt.
-- isolate / reconnect: the node's swarm ports blocked both ways; it keeps running.
+- isolate / reconnect: the node's swarm ports dropped silently both ways; it keeps running.
 """
 
 from __future__ import annotations
