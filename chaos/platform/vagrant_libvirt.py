@@ -8,10 +8,11 @@ What differs from VirtualBox, and why:
   wrapper in the state directory: ``nsenter --net=… vagrant``), and so do its ssh, the
   driver's ssh forwards, the load generator and the probes (``client_netns``). Nothing is
   sent to a guest from the host's own namespace, and while the guests are up the host's
-  OUTPUT rejects their subnets (:mod:`chaos.vm.guard`), so a process that forgets the
-  namespace gets an error instead of a default route. ``CHAOS_VAGRANT_NETNS=none`` uses a
-  libvirtd that already runs (a workstation's) and reaches the guests directly; another name
-  uses that existing namespace for the driver's traffic (and leaves vagrant where it is).
+  namespace has an ``unreachable`` route to their subnets (:mod:`chaos.vm.guard`), so a
+  process that forgets the namespace gets an error instead of a default route.
+  ``CHAOS_VAGRANT_NETNS=none`` uses a libvirtd that already runs (a workstation's) and
+  reaches the guests directly; another name uses that existing namespace for the driver's
+  traffic (and leaves vagrant where it is).
 - **The box** is built locally from Debian packages when missing (:mod:`chaos.vm.box`).
 - **Power is read from libvirt** (``virsh list``), not ``vagrant status``: the observer asks
   four times a second and a ``vagrant`` start costs seconds of CPU on a 2-core host. Node
@@ -331,7 +332,7 @@ class LibvirtVagrantPlatform(VagrantPlatform):
         if groups:
             what.append(f"{len(groups)} cgroups")
         if guarded:
-            what.append(f"host guard {guard.CHAIN} removed")
+            what.append("host guard removed")
         if stopped:
             what.append(f"stopped {', '.join(stopped)}")
         took = time.monotonic() - started

@@ -6,9 +6,11 @@ and every process of the tool that talks to a guest runs there. A process in the
 namespace that asked for a guest's address anyway (a script that built the driver without its
 namespace, a user's ``ssh 192.168.0.201``) would not fail: the host has no route to the
 guests' subnets but a default one, and its packets would leave the machine for whatever
-network that is. So while the guests are up, the host's OUTPUT chain rejects every packet to
-those subnets at once (chain ``CHAOS-VM-GUARD``, a REJECT: the sender gets an error at
-``connect()``, nothing leaves). ``chaos lab down --platform vagrant`` removes it.
+network that is. So while the guests are up, the host's namespace has an ``unreachable``
+route for each of those subnets (marked ``proto 199``, the tool's): the sender gets "no
+route to host" at ``connect()``, nothing leaves. ``chaos lab down --platform vagrant``
+deletes them. A route, not a firewall rule: the host's iptables are never touched (their
+tables, once made, outlive their rules).
 
 A subnet that the host reaches without a gateway (a network of the host's own, where the
 guests' addresses would be someone else's) is not fenced: that traffic is the host's, and the
@@ -24,22 +26,21 @@ from collections.abc import Callable
 
 from chaos import netns as ns
 
-CHAIN = "CHAOS-VM-GUARD"
-_IPT = ["iptables", "-w", "5"]
+PROTO = "199"  # the routes' protocol number: how the tool finds its own (and only those)
 Say = Callable[[str], None]
+_NOT_A_NETWORK = ("unreachable", "prohibit", "blackhole", "throw")  # route types that lead nowhere
 
 
-def _ipt(*args: str) -> subprocess.CompletedProcess[str]:
+def _ip(netns: str | None, *args: str) -> subprocess.CompletedProcess[str]:
+    argv = ns.command(netns, ["ip", *args])
     try:
-        return subprocess.run([*_IPT, *args], capture_output=True, text=True, check=False,
-                              timeout=30)  # fmt: skip
-    except FileNotFoundError:  # no iptables on this host: nothing to add, nothing to remove
-        return subprocess.CompletedProcess([*_IPT, *args], 127, "", "iptables not found")
+        return subprocess.run(argv, capture_output=True, text=True, check=False, timeout=10)
+    except (FileNotFoundError, subprocess.TimeoutExpired) as exc:
+        return subprocess.CompletedProcess(argv, 127, "", str(exc))
 
 
-def _routes(netns: str | None) -> list[dict[str, object]]:
-    argv = ns.command(netns, ["ip", "-4", "-j", "route", "show"])
-    done = subprocess.run(argv, capture_output=True, text=True, check=False, timeout=10)
+def _routes(netns: str | None, *match: str) -> list[dict[str, object]]:
+    done = _ip(netns, "-4", "-j", "route", "show", *match)
     loaded = json.loads(done.stdout or "[]") if done.returncode == 0 else []
     return [r for r in loaded if isinstance(r, dict)]
 
@@ -49,7 +50,7 @@ def guest_subnets(netns: str) -> list[str]:
     out = []
     for route in _routes(netns):
         dst = str(route.get("dst", ""))
-        if "gateway" not in route and "/" in dst:
+        if "gateway" not in route and "/" in dst and route.get("type") not in _NOT_A_NETWORK:
             out.append(str(ipaddress.ip_network(dst, strict=False)))
     return sorted(set(out))
 
@@ -59,7 +60,7 @@ def _host_owns(subnet: str) -> bool:
     net = ipaddress.ip_network(subnet)
     for route in _routes(None):
         dst = str(route.get("dst", ""))
-        if "gateway" in route or dst == "default" or "/" not in dst:
+        if "gateway" in route or "/" not in dst or route.get("type") in _NOT_A_NETWORK:
             continue
         if ipaddress.ip_network(dst, strict=False).overlaps(net):
             return True
@@ -67,42 +68,31 @@ def _host_owns(subnet: str) -> bool:
 
 
 def installed() -> list[str]:
-    """The subnets fenced now (empty when the chain is not there)."""
-    done = _ipt("-S", CHAIN)
-    if done.returncode != 0:
-        return []
-    return [line.split()[3] for line in done.stdout.splitlines()
-            if line.startswith(f"-A {CHAIN} -d ")]  # fmt: skip
+    """The subnets fenced now."""
+    return sorted(str(r["dst"]) for r in _routes(None, "proto", PROTO) if "dst" in r)
 
 
 def install(netns: str, say: Say) -> list[str]:
-    """Fence the guests' subnets (idempotent: the chain is written anew); returns them."""
+    """Fence the guests' subnets (idempotent: written anew); returns them."""
+    remove()
     fenced = []
     for subnet in guest_subnets(netns):
         if _host_owns(subnet):
             say(f"host guard: {subnet} is a network of this host's own; not fenced")
-        else:
-            fenced.append(subnet)
-    remove()
-    if not fenced:
-        return []
-    _ipt("-N", CHAIN)
-    for subnet in fenced:
-        _ipt("-A", CHAIN, "-d", subnet, "-j", "REJECT", "--reject-with", "icmp-net-prohibited")
-    hooked = _ipt("-I", "OUTPUT", "1", "-j", CHAIN)
-    if hooked.returncode != 0:
-        remove()
-        say(f"host guard: not installed ({hooked.stderr.strip()})")
-        return []
-    say(f"host guard: this host's own namespace can send nothing to {', '.join(fenced)}")
+            continue
+        done = _ip(None, "route", "add", "unreachable", subnet, "proto", PROTO)
+        if done.returncode != 0:
+            say(f"host guard: {subnet} not fenced ({done.stderr.strip()})")
+            continue
+        fenced.append(subnet)
+    if fenced:
+        say(f"host guard: this host's own namespace has no route to {', '.join(fenced)}")
     return fenced
 
 
 def remove() -> bool:
-    """Unhook and delete the chain; whether it was there."""
-    was = _ipt("-S", CHAIN).returncode == 0
-    while _ipt("-D", "OUTPUT", "-j", CHAIN).returncode == 0:
-        pass
-    _ipt("-F", CHAIN)
-    _ipt("-X", CHAIN)
-    return was
+    """Delete the tool's routes; whether there were any."""
+    subnets = installed()
+    for subnet in subnets:
+        _ip(None, "route", "del", "unreachable", subnet, "proto", PROTO)
+    return bool(subnets)

@@ -18,9 +18,9 @@ CHAOS = str(Path(sys.executable).with_name("chaos"))
 
 
 def host_iptables() -> str:
-    return subprocess.run(
-        ["iptables-save"], capture_output=True, text=True, check=True
-    ).stdout.replace("\n", " ")
+    """The host's rules, without iptables-save's "# Generated/Completed on <time>" lines."""
+    out = subprocess.run(["iptables-save"], capture_output=True, text=True, check=True).stdout
+    return " ".join(line for line in out.splitlines() if not line.startswith("#"))
 
 
 def snapshot() -> dict[str, object]:
