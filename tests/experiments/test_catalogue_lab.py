@@ -45,7 +45,9 @@ def test_baseline_passes_with_no_errors(lab: Lab, tmp_path: Path) -> None:
     ran = run("baseline", tmp_path)
     r = ran.result
     assert_quiet(ran)
-    assert r.verdict == "pass" and ran.code == 0, r.verdict_reasons
+    # pass, or unknown when the generator measured itself (its send lag's p99 over 10 ms on
+    # this shared 2-core host: a run that says so is right), as every catalogue test asks
+    assert_slo_holds(r, ran.code)
     assert r.restored and not r.errors
     assert [p.name for p in r.phases] == ["warmup", "baseline", "fault", "observe"]
     assert r.load is not None and r.load.requests.ok > 0
