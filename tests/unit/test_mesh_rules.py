@@ -103,6 +103,27 @@ def test_container_health_and_ports_parse() -> None:
     assert not container(1, status="Up 1 second (health: starting)").serving
 
 
+def test_only_the_ipv4_binding_is_a_backend() -> None:
+    # a dynamic host port is allocated per address family: the same container listed as
+    # 0.0.0.0:32789 and :::32788 (seen on the lab's engines); the mesh reaches the node over
+    # IPv4, where 32788 refuses, so it must never be a backend
+    c = ContainerView.parse(
+        {
+            "Id": "c1",
+            "Labels": {"com.docker.swarm.service.id": "s1", "com.docker.swarm.task.id": "t1"},
+            "State": "running",
+            "Status": "Up 3 seconds",
+            "Ports": [
+                {"IP": "0.0.0.0", "PrivatePort": 80, "PublicPort": 32789, "Type": "tcp"},
+                {"IP": "::", "PrivatePort": 80, "PublicPort": 32788, "Type": "tcp"},
+            ],
+        }
+    )
+    assert [p.published for p in c.ports] == [32789]
+    (entry,) = mesh_entries(MESHED, {"node-001": [c]}, ADDRS)
+    assert [b.port for b in entry.backends] == [32789]
+
+
 def test_rules_give_every_backend_an_equal_share() -> None:
     backends = tuple(Backend(f"10.0.0.{i}", 30000 + i) for i in range(1, 4))
     entries = [MeshEntry("web", 80, 80, backends)]
