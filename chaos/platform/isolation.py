@@ -146,7 +146,9 @@ def _isolate(node: Machine, peers: Sequence[Machine]) -> str:
     away = _on_peers(node, peers, cut=True)
     message = f"{node.name} is already isolated" if already else describe(node.name, True)
     notes = [f"{p.name} is {p.power}: it will hear {node.name} once it runs" for p in away]
-    return "; ".join([message, *notes]) if notes or not already else message + "; nothing done"
+    if already and not notes:
+        return f"{message}; nothing done"
+    return "; ".join([message, *notes])
 
 
 def _reconnect(node: Machine, peers: Sequence[Machine]) -> str:

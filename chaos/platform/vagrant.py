@@ -50,9 +50,8 @@ import vagrant  # noqa: E402
 STATE_DIR = Path("/var/lib/swarm-chaos/vagrant")
 _STATUS_TTL = 1.0  # `vagrant status` costs a second or two on real VirtualBox: cache briefly
 _POWER: dict[str, Power] = {"running": "running", "saved": "suspended"}
-# `ip_vs` shows in /proc once loaded; loading it is what swarm's ingress would do anyway.
-# prints whether the kernel has IPVS (loading the module if it can); a failure to run it says
-# nothing about the kernel
+# Prints whether the kernel has IPVS: `ip_vs` shows in /proc once loaded, and loading it is
+# what swarm's ingress would do anyway. A failure to run it says nothing about the kernel.
 _IPVS_PROBE = (
     "if test -e /proc/net/ip_vs || { sudo -n modprobe ip_vs 2>/dev/null;"
     " test -e /proc/net/ip_vs; }; then echo ipvs; else echo none; fi"
