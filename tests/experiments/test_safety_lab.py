@@ -200,7 +200,10 @@ def test_reusing_out_is_refused_unless_replaced(lab: Lab, tmp_path: Path) -> Non
     short = ["--set", "phases.warmup=1s", "--set", "phases.baseline=2s", "--set",
              "phases.observe=1s", "--quiet"]  # fmt: skip
     first = chaos("run", "baseline", "--out", str(tmp_path), *short, timeout=300)
-    assert first.returncode == 0, first.stdout + first.stderr
+    # a run of four seconds on two busy cores may find its own send lag: then it is unknown
+    # (exit 5), never a failure; what is tested here is the directory, not the verdict
+    assert first.returncode in (0, 5), first.stdout + first.stderr
+    assert_slo_holds(load_result(tmp_path / "result.json"), first.returncode)
     before = (tmp_path / "result.json").read_text()
     again = chaos("run", "baseline", "--out", str(tmp_path), *short)
     assert again.returncode == 2 and "not empty" in again.stderr and "--replace" in again.stderr
@@ -212,12 +215,13 @@ def test_reusing_out_is_refused_unless_replaced(lab: Lab, tmp_path: Path) -> Non
     assert refused.returncode == 2 and "not a run's" in refused.stderr
     assert (other / "notes.txt").read_text() == "mine"
     replaced = chaos("run", "baseline", "--out", str(tmp_path), "--replace", *short, timeout=300)
-    assert replaced.returncode == 0, replaced.stdout + replaced.stderr
+    assert replaced.returncode in (0, 5), replaced.stdout + replaced.stderr
+    assert_slo_holds(load_result(tmp_path / "result.json"), replaced.returncode)
     result = json.loads((tmp_path / "result.json").read_text())
     events = [json.loads(x) for x in (tmp_path / "events.jsonl").read_text().splitlines()]
     starts = [e for e in events if e["kind"] == "phase" and e["data"]["name"] == "warmup"]
     assert len(starts) == 1  # one run's events, not two
-    assert result["load"]["requests"]["ok"] > 0 and result["verdict"] == "pass"
+    assert result["load"]["requests"]["ok"] > 0
 
 
 def test_an_unknown_image_is_refused_before_anything_acts(lab: Lab, tmp_path: Path) -> None:
