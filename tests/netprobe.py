@@ -1,4 +1,5 @@
-"""TCP connect times from a network namespace: what a degraded or paused node's port costs."""
+"""Probes from a network namespace: TCP connect times (what a degraded or paused node's port
+costs) and whether a node's own UDP sends leave it."""
 
 from __future__ import annotations
 
@@ -29,3 +30,22 @@ def connect_times(
         return out
 
     return ns.call_in(netns, probe)
+
+
+def udp_sends(netns: str | None, ip: str, port: int, n: int) -> list[str]:
+    """``n`` UDP datagrams from ``netns`` to ``ip:port``: each ``sent``, or ``eperm`` when the
+    sender's own firewall refused it (a lossy or cut link never does that: the sender's
+    ``sendto()`` succeeds and the datagram is lost on the way)."""
+
+    def send() -> list[str]:
+        out = []
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+            for _ in range(n):
+                try:
+                    sock.sendto(b"ping", (ip, port))
+                    out.append("sent")
+                except PermissionError:
+                    out.append("eperm")
+        return out
+
+    return ns.call_in(netns, send)

@@ -1,14 +1,17 @@
-"""Delaying packets in user space: the lab's stand-in for ``tc netem`` (this kernel has none).
+"""Losing and delaying packets in user space: the lab's stand-in for ``tc netem`` (this
+kernel has none).
 
-``python -m chaos.lab.delayer --delay 0.3 --jitter 0.1`` runs in a node's network namespace
-and cgroup (started by :meth:`chaos.platform.lab.LabPlatform.degrade`; killed with the node, by
-``undegrade`` and by ``lab down``). It serves the NFQUEUE that
-:func:`chaos.platform.degrade.degrade_script` sends the node's degraded traffic to: each
-packet is held for ``delay ± jitter`` (uniform) and then accepted, in one thread: a
-``select`` on the queue's netlink socket with the next release as its timeout. Packets may
-leave out of order when the jitter is larger than their spacing, as with netem.
+``python -m chaos.lab.delayer --delay 0.3 --jitter 0.1 --loss 0.1`` runs in a node's network
+namespace and cgroup (started by :meth:`chaos.platform.lab.LabPlatform.degrade`; killed with
+the node, by ``undegrade`` and by ``lab down``). It serves the NFQUEUE that
+:func:`chaos.platform.degrade.degrade_script` sends the node's degraded traffic to: ``loss``
+of the packets are dropped (a verdict given after the sender's send returned, so the loss is
+silent, as netem's, where an iptables DROP in OUTPUT fails the send with EPERM); every other
+packet is held for ``delay ± jitter`` (uniform) and then accepted, in one thread: a ``select``
+on the queue's netlink socket with the next release as its timeout. Packets may leave out of
+order when the jitter is larger than their spacing, as with netem.
 
-If it dies, the queue's ``--queue-bypass`` lets packets through undelayed: a broken delayer
+If it dies, the queue's ``--queue-bypass`` lets packets through unharmed: a broken delayer
 never becomes a partition.
 """
 
@@ -34,14 +37,19 @@ MAX_HELD = 50_000  # packets held at once; beyond it, a packet is let through at
 
 
 class Delayer:
-    def __init__(self, delay: float, jitter: float, seed: int | None = None) -> None:
-        self.delay, self.jitter = delay, jitter
+    def __init__(
+        self, delay: float, jitter: float, seed: int | None = None, loss: float = 0.0
+    ) -> None:
+        self.delay, self.jitter, self.loss = delay, jitter, loss
         self.rng = random.Random(seed)
         self.held: list[tuple[float, int, Any]] = []
         self.order = itertools.count()
         self.stopping = False
 
     def hold(self, packet: Any) -> None:
+        if self.loss and self.rng.random() < self.loss:
+            packet.drop()
+            return
         if len(self.held) >= MAX_HELD:
             packet.accept()
             return
@@ -81,9 +89,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--delay", type=float, required=True, help="seconds")
     parser.add_argument("--jitter", type=float, default=0.0, help="seconds")
+    parser.add_argument("--loss", type=float, default=0.0, help="the share dropped, 0-1")
     parser.add_argument("--ready", type=Path, default=None, help="a file written once bound")
     args = parser.parse_args(argv)
-    delayer = Delayer(args.delay, args.jitter)
+    delayer = Delayer(args.delay, args.jitter, loss=args.loss)
 
     def _stop(_sig: int, _frame: FrameType | None) -> None:
         delayer.stopping = True

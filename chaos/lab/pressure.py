@@ -8,8 +8,9 @@ engine as a VM's busy vCPU would, not its neighbours):
 - **stress**: ``cpu`` busy loops (``busybox sh``) and one process holding ``memory`` bytes,
   in ``chaoslab/<node>/stress``; undone by killing that cgroup.
 - **degrade**: the iptables chains of :mod:`chaos.platform.degrade` in the node's
-  namespace, and for a delay the user-space delayer (:mod:`chaos.lab.delayer`, this kernel has
-  no netem) in ``chaos/<node>/delayer``; undone by removing the chains and killing it.
+  namespace, and for a delay or a loss on what the node sends the user-space delayer
+  (:mod:`chaos.lab.delayer`, this kernel has no netem) in ``chaos/<node>/delayer``; undone by
+  removing the chains and killing it.
 """
 
 from __future__ import annotations
@@ -23,7 +24,13 @@ from chaos.errors import NodeHaltedError, PlatformError
 from chaos.lab import cgroups
 from chaos.lab.config import STATE_DIR, LabNode
 from chaos.lab.system import run, spawn_daemon, which
-from chaos.platform.degrade import Degradation, degrade_script, status_script, undegrade_script
+from chaos.platform.degrade import (
+    Degradation,
+    degrade_script,
+    needs_delayer,
+    status_script,
+    undegrade_script,
+)
 
 HOLD_MEMORY = (
     "import sys, time\n"
@@ -90,11 +97,12 @@ def degrade(node: LabNode, power: str, d: Degradation) -> str:
     _running(node, power)
     undegrade(node)
     run(["sh", "-c", degrade_script(d)], netns=node.netns)
-    if d.delay_s:
+    if needs_delayer(d):
         ready = node.run_dir / "delayer.ready"
         ready.unlink(missing_ok=True)
         argv = [sys.executable, "-m", "chaos.lab.delayer", "--delay", str(d.delay_s),
-                "--jitter", str(d.jitter_s), "--ready", str(ready)]  # fmt: skip
+                "--jitter", str(d.jitter_s), "--loss", str(d.loss),
+                "--ready", str(ready)]  # fmt: skip
         _spawn(node, "delayer", argv, netns=True)
         _await(ready.exists, f"the delayer of {node.name} to bind its queue")
     return f"{node.name} degraded: {d.describe()}"

@@ -1,29 +1,41 @@
-"""Degrading a node's network instead of cutting it: packet loss (every platform, iptables'
-``statistic`` match), delay and jitter (where the platform can delay packets).
+"""Degrading a node's network instead of cutting it: packet loss (every platform) and delay
+with jitter (where the platform can delay packets).
 
-One POSIX shell script per direction serves every platform, as :mod:`chaos.platform.isolation`
-does: the lab runs it in the node's network namespace, vagrant and ssh over ssh. Loss is
-dropped by chain ``CHAOS-DEGRADE`` in the mangle table, both ways:
+One POSIX shell script per platform kind serves every platform, as
+:mod:`chaos.platform.isolation` does: the lab runs it in the node's network namespace, vagrant
+and ssh over ssh. What is degraded:
 
-- ``swarm`` traffic (raft 2377/tcp, gossip 7946/tcp+udp, VXLAN 4789/udp) by port, in
-  PREROUTING (what the node receives) and OUTPUT (what it sends);
+- ``swarm`` traffic (raft 2377/tcp, gossip 7946/tcp+udp, VXLAN 4789/udp) by port, what the node
+  receives and what it sends;
 - ``service`` traffic: every packet of a connection first addressed to the service's
-  published port (``conntrack --ctorigdstport``), as it enters the node (PREROUTING sees the
-  clients' packets and the replies of the tasks it forwards to).
+  published port (``conntrack --ctorigdstport``). Both the clients' packets and the replies of
+  the tasks the node forwards to enter the node, so loss where packets arrive covers both ways.
 
-Delay, two ways:
+Loss is silent, as on a lossy link: a packet is dropped where it arrives (chain
+``CHAOS-DEGRADE`` in the mangle table's PREROUTING, iptables' ``statistic`` match), and what
+the node itself sends is lost after the send returned, never by an iptables DROP in OUTPUT:
+that would fail the sender's ``sendto()`` with EPERM, and memberlist skips a probe it could not
+send instead of suspecting the peer (the artefact the isolation had, see
+:mod:`chaos.platform.isolation`). The node's own swarm packets are lost:
 
 - **netem** (a real host, a VM: ``delay_by="netem"``): on the interface that holds the node's
-  swarm address, the matched packets it sends go to a ``prio`` qdisc's fourth band, which is
-  a ``netem delay D J`` (jitter uniform); the matched packets it receives are redirected from
-  an ``ingress`` qdisc to an IFB device (``chaos-ifb``) whose root is the same ``netem``.
+  swarm address, the matched packets it sends go to a ``prio`` qdisc's fourth band, a
+  ``netem [delay D J] [loss P%]`` (jitter uniform; netem's loss is silent to the sender). A
+  delay is also put on what the node receives: the matched packets are redirected from an
+  ``ingress`` qdisc to an IFB device (``chaos-ifb``) whose root is a ``netem delay D J``.
   Matching is by port with ``u32`` (tc sees packets before netfilter): swarm ports as source
   or destination, or the service's published port (destination in, source out: the node's
   clients). The interface's name is kept in ``STATE`` for the undo. Needs ``tc`` (iproute2)
   and the ``ifb`` and ``sch_netem`` modules (Debian's kernel has both).
-- **NFQUEUE** (the lab, whose kernel has no netem: ``delay_by="nfqueue"``): the matched
-  packets go to a queue (``--queue-bypass``: with no consumer, packets pass) that the platform
-  serves, :mod:`chaos.lab.delayer` in the node's namespace.
+- **NFQUEUE** (the lab, whose kernel has no netem: ``delay_by="nfqueue"``): the matched packets
+  go to a queue (chain ``CHAOS-DELAY``; ``--queue-bypass``: with no consumer, packets pass)
+  that :mod:`chaos.lab.delayer` serves in the node's namespace: it drops ``loss`` of them (a
+  verdict given after the send returned: silent) and holds the rest ``delay ± jitter``.
+  Without a delay only the node's own sends are queued (what it receives is dropped by the
+  chain); with one, everything matched is, and the delayer alone loses packets: one it
+  accepts leaves the mangle table, so a drop rule after the queue would never see it. Packets
+  queued when no delayer serves the queue pass (a node restarted by a halt has lost its
+  delayer with its cgroup: ``chaos recover`` or the step's undo takes the rules off).
 
 The scripts are idempotent (a degrade first undoes an earlier one) and run as root or through
 ``sudo -n``.
@@ -41,7 +53,7 @@ DelayBy = Literal["nfqueue", "netem"]
 CHAIN = "CHAOS-DEGRADE"
 DELAY_CHAIN = "CHAOS-DELAY"
 QUEUE = 4242  # the NFQUEUE number the delayer serves
-HOOKS = ("PREROUTING", "OUTPUT")
+HOOKS = ("PREROUTING", "OUTPUT")  # every hook a chain of ours may be on, for the undo
 IFB = "chaos-ifb"  # the netem way's ingress device
 STATE = "/run/swarm-chaos-degrade.dev"  # the netem way's interface, for the undo
 _TC = "$S tc"
@@ -91,10 +103,10 @@ def _matches(d: Degradation) -> list[str]:
     ]
 
 
-def _chain(name: str, rules: list[str]) -> list[str]:
+def _chain(name: str, rules: list[str], hooks: tuple[str, ...]) -> list[str]:
     lines = [f"{_IPT} -N {name} 2>/dev/null", f"{_IPT} -F {name} || exit 1"]
     lines += [f"{_IPT} -A {name} {rule} || exit 1" for rule in rules]
-    for hook in HOOKS:
+    for hook in hooks:
         lines.append(f"{_IPT} -C {hook} -j {name} 2>/dev/null || {_IPT} -I {hook} 1 -j {name}")
     return lines
 
@@ -113,10 +125,22 @@ def _u32(d: Degradation, outbound: bool) -> list[str]:
     ]
 
 
+def sent_loss(d: Degradation) -> float:
+    """The share of the node's own sends to lose. Service traffic is lost where it arrives,
+    both ways (the replies enter the node too); swarm traffic the node sends leaves it."""
+    return d.loss if d.traffic == "swarm" else 0.0
+
+
+def _delay(d: Degradation) -> str:
+    if not d.delay_s:
+        return ""
+    jitter = f" {d.jitter_s * 1000:.0f}ms" if d.jitter_s else ""
+    return f" delay {d.delay_s * 1000:.0f}ms{jitter}"
+
+
 def _netem_lines(d: Degradation, addr: str) -> list[str]:
-    netem = f"netem delay {d.delay_s * 1000:.0f}ms"
-    if d.jitter_s:
-        netem += f" {d.jitter_s * 1000:.0f}ms"
+    loss = sent_loss(d)
+    out = "netem" + _delay(d) + (f" loss {loss * 100:.4f}%" if loss else "")
     find = (
         f"DEV=$(ip -o -4 addr show | awk -v a={addr} "
         "'{split($4, p, \"/\"); if (p[1] == a) {print $2; exit}}')"
@@ -129,15 +153,19 @@ def _netem_lines(d: Degradation, addr: str) -> list[str]:
         # out: a fourth prio band (the priomap never picks it) is the netem
         f"{_TC} qdisc replace dev $DEV root handle 1: prio bands 4 "
         "priomap 1 2 2 2 1 2 0 0 1 1 1 1 1 1 1 1 || exit 1",
-        f"{_TC} qdisc replace dev $DEV parent 1:4 handle 40: {netem} || exit 1",
-        # in: redirected to an IFB whose root is the netem
-        f"$S ip link add {IFB} type ifb 2>/dev/null; $S ip link set {IFB} up || exit 1",
-        f"{_TC} qdisc replace dev {IFB} root handle 1: {netem} || exit 1",
-        f"{_TC} qdisc replace dev $DEV handle ffff: ingress || exit 1",
+        f"{_TC} qdisc replace dev $DEV parent 1:4 handle 40: {out} || exit 1",
     ]
     lines += [
         f"{_TC} filter add dev $DEV parent 1: protocol ip prio 1 u32 {m} flowid 1:4 || exit 1"
         for m in _u32(d, outbound=True)
+    ]
+    if not d.delay_s:
+        return lines
+    # in: redirected to an IFB whose root delays (loss in is the iptables chain's)
+    lines += [
+        f"$S ip link add {IFB} type ifb 2>/dev/null; $S ip link set {IFB} up || exit 1",
+        f"{_TC} qdisc replace dev {IFB} root handle 1: netem{_delay(d)} || exit 1",
+        f"{_TC} qdisc replace dev $DEV handle ffff: ingress || exit 1",
     ]
     lines += [
         f"{_TC} filter add dev $DEV parent ffff: protocol ip prio 1 u32 {m} "
@@ -156,19 +184,29 @@ def _netem_undo() -> list[str]:
     ]
 
 
+def needs_delayer(d: Degradation) -> bool:
+    """Whether the lab's way needs :mod:`chaos.lab.delayer` serving the queue."""
+    return bool(d.delay_s or sent_loss(d))
+
+
 def degrade_script(d: Degradation, delay_by: DelayBy = "nfqueue", addr: str = "") -> str:
-    """Drop ``loss`` of the packets; delay the rest when there is a delay: to the lab's queue
-    (``nfqueue``), or through netem on the interface holding ``addr`` (``netem``)."""
+    """Drop ``loss`` of the packets the node receives; lose ``loss`` of the swarm packets it
+    sends and delay the rest when there is a delay: through the lab's queue (``nfqueue``), or
+    through netem on the interface holding ``addr`` (``netem``)."""
     lines = [_SUDO, *_undo_lines()]
+    # a packet the delayer accepts leaves the mangle table's hook: with a delay, the delayer
+    # is the only place it can be lost
+    dropped = d.loss if delay_by == "netem" or not d.delay_s else 0.0
     loss = [
         f"{m} -m statistic --mode random --probability {d.loss:.6f} -j DROP" for m in _matches(d)
     ]
-    lines += _chain(CHAIN, loss if d.loss else [])
-    if d.delay_s and delay_by == "netem":
-        lines += _netem_lines(d, addr)
-    elif d.delay_s:
+    lines += _chain(CHAIN, loss if dropped else [], ("PREROUTING",))
+    if delay_by == "netem":
+        if d.delay_s or sent_loss(d):
+            lines += _netem_lines(d, addr)
+    elif needs_delayer(d):
         queue = [f"{m} -j NFQUEUE --queue-num {QUEUE} --queue-bypass" for m in _matches(d)]
-        lines += _chain(DELAY_CHAIN, queue)
+        lines += _chain(DELAY_CHAIN, queue, HOOKS if d.delay_s else ("OUTPUT",))
     return "\n".join(lines) + "\n"
 
 

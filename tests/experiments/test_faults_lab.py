@@ -81,6 +81,11 @@ def test_degrade_delays_and_drops_swarm_traffic_both_ways_and_heals(lab: Lab) ->
         lost = sum(t == float("inf") for t in lossy)
         # a connect within 0.5 s needs the SYN in and the SYN-ACK out: (0.4 x 0.4)
         assert 10 <= lost <= 29, lossy
+        # the node's own sends are lost on the way, never refused to the sender: gossip
+        # suspects a peer whose acks do not come, not one it could not send to
+        n1 = lab.node("node-001")
+        assert set(netprobe.udp_sends(n1.netns, lab.node("node-002").ip, 7946, 50)) == {"sent"}
+        assert cgroups.pids(f"{n1.cgroup}/delayer")  # what loses them
     finally:
         p.undegrade("node-001")
     assert not degraded(lab.node("node-001"))

@@ -17,6 +17,7 @@ from chaos.lab import Lab
 from chaos.lab import state as lab_state
 from chaos.lab.config import CLIENT_NETNS
 from tests.lab.helpers import deploy_web, get, leader, poll, swarm_snapshot, views_by_name
+from tests.netprobe import udp_sends
 
 pytestmark = pytest.mark.lab
 CHAOS = [str(Path(sys.executable).with_name("chaos"))]
@@ -40,15 +41,6 @@ def connect(ip: str, port: int, timeout: float, netns: str = CLIENT_NETNS) -> st
             return errno.errorcode.get(error.errno or 0, str(error))
 
     return ns.call_in(netns, once)
-
-
-def udp_send(ip: str, port: int) -> str:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
-        try:
-            sock.sendto(b"ping", (ip, port))
-        except PermissionError:
-            return "eperm"
-    return "sent"
 
 
 def task_ports() -> dict[str, int]:
@@ -266,7 +258,7 @@ def test_isolated_follower_keeps_serving_and_the_mesh_drops_it_for_the_others(la
     # a refused send would tell its gossip that it is cut off, and it would suspect nobody)
     assert connect(peer.ip, 2377, 1.0, netns=victim.netns) == "timeout"
     assert connect(victim.ip, 2377, 1.0, netns=peer.netns) == "timeout"
-    assert ns.call_in(victim.netns, lambda: udp_send(peer.ip, 7946)) == "sent"
+    assert udp_sends(victim.netns, peer.ip, 7946, 1) == ["sent"]
     assert connect(victim.ip, ports[victim.name], 2.0) == "connected"
     assert "already isolated" in chaos("lab", "isolate", victim.name).stdout
     doc = json.loads(chaos("lab", "status", "--json").stdout)

@@ -177,3 +177,48 @@ def test_netem_delays_every_swarm_port_both_ways_and_nothing_else() -> None:
     # the undo, and every degrade before it acts, removes the qdiscs and the IFB device
     for text in (degrade.undegrade_script(), script):
         assert "qdisc del dev" in text and f"ip link del {degrade.IFB}" in text
+
+
+def _hooked(script: str, chain: str) -> set[str]:
+    return {hook for hook in degrade.HOOKS if f"-I {hook} 1 -j {chain}" in script}
+
+
+@pytest.mark.parametrize("how", ["nfqueue", "netem"])
+@pytest.mark.parametrize("d", DEGRADED, ids=lambda d: d.describe())
+def test_no_degrade_drops_what_the_node_sends_in_output(d: Degradation, how: DelayBy) -> None:
+    # a DROP in OUTPUT fails the node's own sendto() with EPERM (gossip then skips its probe
+    # instead of suspecting the peer): loss on the way out is netem's or the delayer's
+    script = degrade.degrade_script(d, how, "10.0.0.3")
+    assert _hooked(script, degrade.CHAIN) == {"PREROUTING"}
+    out = [ln for ln in script.splitlines() if "OUTPUT" in ln and "-j DROP" in ln]
+    assert out == []
+
+
+def test_the_labs_loss_on_sends_is_the_delayers() -> None:
+    lossy = degrade.degrade_script(Degradation(loss=0.3), "nfqueue")
+    assert "-A CHAOS-DEGRADE -p tcp -m multiport --ports 2377,7946 -m statistic" in lossy
+    assert _hooked(lossy, degrade.DELAY_CHAIN) == {"OUTPUT"}  # only the node's own sends
+    assert degrade.needs_delayer(Degradation(loss=0.3))
+    # with a delay every matched packet is queued; one the delayer accepts leaves the mangle
+    # table, so a drop rule could not see it: the delayer alone loses packets
+    both = degrade.degrade_script(Degradation(loss=0.3, delay_s=0.2), "nfqueue")
+    assert _hooked(both, degrade.DELAY_CHAIN) == {"PREROUTING", "OUTPUT"}
+    assert "statistic" not in both
+    # service traffic is lost where it arrives, both ways: no delayer for a loss alone
+    service = Degradation(loss=0.3, traffic="service")
+    assert not degrade.needs_delayer(service)
+    assert (
+        degrade.DELAY_CHAIN
+        not in degrade.degrade_script(service, "nfqueue").split("-X CHAOS-DELAY")[-1]
+    )
+
+
+def test_netem_loses_the_swarm_packets_the_node_sends() -> None:
+    lossy = degrade.degrade_script(Degradation(loss=0.3), "netem", "10.0.0.3")
+    assert "parent 1:4 handle 40: netem loss 30.0000% || exit 1" in lossy
+    assert "type ifb" not in lossy  # no delay: nothing redirected on the way in
+    both = degrade.degrade_script(Degradation(loss=0.1, delay_s=0.4, jitter_s=0.1), "netem", "a")
+    assert "handle 40: netem delay 400ms 100ms loss 10.0000% ||" in both
+    assert f"dev {degrade.IFB} root handle 1: netem delay 400ms 100ms ||" in both  # no loss in
+    service = degrade.degrade_script(Degradation(loss=0.3, traffic="service"), "netem", "a")
+    assert "netem" not in service.split("ip link del")[-1]  # lost where it arrives, both ways
