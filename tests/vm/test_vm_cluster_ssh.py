@@ -67,6 +67,8 @@ def test_leader_freeze_over_ssh_on_the_guests(
     out = tmp_path / "run"
     done = chaos(
         vm_env, "run", "leader-freeze", "--platform", "ssh", "--inventory", str(inv),
+        # a baseline and an observe phase long enough for the checks asserted below
+        "--set", "phases.baseline=5s", "--set", "phases.observe=10s",
         "--seed", "1", "--quiet", "--out", str(out), timeout=1700,
     )  # fmt: skip
     assert (out / "result.json").is_file(), done.stdout[-3000:] + done.stderr[-3000:]
