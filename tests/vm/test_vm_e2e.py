@@ -69,7 +69,7 @@ def test_leader_kill(
     out = tmp_path / "run"
     done = chaos(
         vm_env, "run", "leader-kill", "--platform", "vagrant", "--seed", "1", "--quiet",
-        "--set", "phases.observe=60s", "--out", str(out), timeout=2000,
+        "--out", str(out), timeout=2000,
     )  # fmt: skip
     assert (out / "result.json").is_file(), done.stdout[-3000:] + done.stderr[-3000:]
     assert done.returncode not in (2, 3, 4, 70), done.stdout[-3000:] + done.stderr[-3000:]
