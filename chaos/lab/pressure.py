@@ -27,7 +27,7 @@ from chaos.lab.system import run, spawn_daemon, which
 from chaos.platform.degrade import (
     Degradation,
     degrade_script,
-    needs_delayer,
+    needs_shaping,
     status_script,
     undegrade_script,
 )
@@ -97,7 +97,7 @@ def degrade(node: LabNode, power: str, d: Degradation) -> str:
     _running(node, power)
     undegrade(node)
     run(["sh", "-c", degrade_script(d)], netns=node.netns)
-    if needs_delayer(d):
+    if needs_shaping(d):
         ready = node.run_dir / "delayer.ready"
         ready.unlink(missing_ok=True)
         argv = [sys.executable, "-m", "chaos.lab.delayer", "--delay", str(d.delay_s),

@@ -184,8 +184,9 @@ def _netem_undo() -> list[str]:
     ]
 
 
-def needs_delayer(d: Degradation) -> bool:
-    """Whether the lab's way needs :mod:`chaos.lab.delayer` serving the queue."""
+def needs_shaping(d: Degradation) -> bool:
+    """Whether packets go through netem or the lab's delayer: a delay, or a loss on what the
+    node sends (the lab's delayer must then serve the queue)."""
     return bool(d.delay_s or sent_loss(d))
 
 
@@ -196,15 +197,14 @@ def degrade_script(d: Degradation, delay_by: DelayBy = "nfqueue", addr: str = ""
     lines = [_SUDO, *_undo_lines()]
     # a packet the delayer accepts leaves the mangle table's hook: with a delay, the delayer
     # is the only place it can be lost
-    dropped = d.loss if delay_by == "netem" or not d.delay_s else 0.0
+    drop_on_arrival = bool(d.loss) and (delay_by == "netem" or not d.delay_s)
     loss = [
         f"{m} -m statistic --mode random --probability {d.loss:.6f} -j DROP" for m in _matches(d)
     ]
-    lines += _chain(CHAIN, loss if dropped else [], ("PREROUTING",))
-    if delay_by == "netem":
-        if d.delay_s or sent_loss(d):
-            lines += _netem_lines(d, addr)
-    elif needs_delayer(d):
+    lines += _chain(CHAIN, loss if drop_on_arrival else [], ("PREROUTING",))
+    if needs_shaping(d) and delay_by == "netem":
+        lines += _netem_lines(d, addr)
+    elif needs_shaping(d):
         queue = [f"{m} -j NFQUEUE --queue-num {QUEUE} --queue-bypass" for m in _matches(d)]
         lines += _chain(DELAY_CHAIN, queue, HOOKS if d.delay_s else ("OUTPUT",))
     return "\n".join(lines) + "\n"

@@ -198,7 +198,7 @@ def test_the_labs_loss_on_sends_is_the_delayers() -> None:
     lossy = degrade.degrade_script(Degradation(loss=0.3), "nfqueue")
     assert "-A CHAOS-DEGRADE -p tcp -m multiport --ports 2377,7946 -m statistic" in lossy
     assert _hooked(lossy, degrade.DELAY_CHAIN) == {"OUTPUT"}  # only the node's own sends
-    assert degrade.needs_delayer(Degradation(loss=0.3))
+    assert degrade.needs_shaping(Degradation(loss=0.3))
     # with a delay every matched packet is queued; one the delayer accepts leaves the mangle
     # table, so a drop rule could not see it: the delayer alone loses packets
     both = degrade.degrade_script(Degradation(loss=0.3, delay_s=0.2), "nfqueue")
@@ -206,7 +206,7 @@ def test_the_labs_loss_on_sends_is_the_delayers() -> None:
     assert "statistic" not in both
     # service traffic is lost where it arrives, both ways: no delayer for a loss alone
     service = Degradation(loss=0.3, traffic="service")
-    assert not degrade.needs_delayer(service)
+    assert not degrade.needs_shaping(service)
     assert (
         degrade.DELAY_CHAIN
         not in degrade.degrade_script(service, "nfqueue").split("-X CHAOS-DELAY")[-1]
