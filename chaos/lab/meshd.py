@@ -12,7 +12,13 @@ swarm's agent takes its endpoint out of the load balancer and waits 2 s before s
 
 Each node's own rules are written only while its engine answers, as a node's agent programs
 its own ingress: a node that is down keeps what its kernel kept (nothing after a boot, which
-empties its tables) and is written anew, in full, once it answers again.
+empties its tables) and is written anew, in full, once it answers again. After a boot (another
+dockerd answers) not before its engine says ``LocalNodeState: active``: a real node's
+libnetwork starts its cluster agent (gossip, the ingress sandbox, the published ports) on the
+engine's node-ready event, which needs a session with a dispatcher, so a leader; until then
+its IP refuses. A booted dockerd serves its API only once its node is ready, or after 20 s
+without (its ``swarmConnectTimeout``), so this holds back only an engine that answered while
+no leader could take it in: on three managers, a node booted into a quorum loss that lasts.
 
 As gossip does, a node whose engine stops answering keeps its backends until it has been
 silent for ``SUSPICION`` seconds, and is then dropped; each node is watched by a thread of its
@@ -93,6 +99,7 @@ class Supervisor:
         self.seen: dict[str, list[ContainerView]] = {}  # the last listing of each node
         self.answering: set[str] = set()  # nodes whose engine answered their last poll
         self.engine_pids: dict[str, int | None] = {}  # the dockerd that gave that answer
+        self.joining: set[str] = set()  # booted, its engine not yet active in the swarm
         self.isolated: set[str] = set()
         self.services: list[MeshService] = []  # from the last manager that answered
         self.retiring: set[str] = set()  # tasks the managers are stopping (the last answer)
@@ -117,16 +124,26 @@ class Supervisor:
         its engine said goodbye (a graceful stop leaves the gossip cluster: no suspicion)."""
         listing = self._listing(node.name)
         pid = engines.dockerd_pid(node) if listing is not None else None
+        # only this thread changes this node's pid and joining mark: read without the lock
+        booted = listing is not None and self.engine_pids.get(node.name, pid) != pid
+        joined = (booted or node.name in self.joining) and self._active(node.name)
         cut = network.is_isolated(node)
         left = listing is None and lab_state.said_goodbye(node.name)
         with self.lock:
             if left:
                 self.heard[node.name] = min(self.heard[node.name], self.clock() - SUSPICION)
-            if listing is not None and self.engine_pids.get(node.name, pid) != pid:
+            if booted:
                 # another engine answers: the node was rebooted (or its engine restarted)
-                # between two polls, its tables emptied at the boot: write them anew in full
+                # since the last poll, its tables emptied at the boot: write them anew in
+                # full, once its engine is active in the swarm
                 self.applied.pop(node.name, None)
                 self.hooked.discard(node.name)
+                if not joined:
+                    self.joining.add(node.name)
+                    log(f"{node.name}: another engine answers; its rules wait for it to be active")
+            if joined and node.name in self.joining:
+                self.joining.discard(node.name)
+                log(f"{node.name}: its engine is active in the swarm; writing its rules")
             if listing is not None:
                 self.engine_pids[node.name] = pid
                 self.seen[node.name] = listing
@@ -143,6 +160,13 @@ class Supervisor:
                 self.isolated.discard(node.name)
             if listing is not None and not cut:
                 self.heard[node.name] = self.clock()
+
+    def _active(self, name: str) -> bool:
+        """Whether the node's engine says ``LocalNodeState: active`` (see the module)."""
+        try:
+            return self.engines[name].local_node_state() == "active"
+        except ChaosError:
+            return False
 
     def dead(self) -> frozenset[str]:
         """The nodes silent to gossip (no answer, or cut off) for ``SUSPICION`` seconds, and
@@ -204,10 +228,13 @@ class Supervisor:
             everyone = mesh_entries(services, self.view("", dead), self.addrs)
             own = {n: mesh_entries(services, self.view(n, dead), self.addrs) for n in isolated}
             source, error = self.source, self.error
-            answering = set(self.answering)
+            joining = set(self.joining)
+            programmable = self.answering - joining
         for lab_node in self.nodes:
-            if lab_node.name not in answering:
-                continue  # a node's agent programs its own mesh; one that is down cannot
+            if lab_node.name not in programmable:
+                # a node's agent programs its own mesh: not while down, nor before its engine
+                # is active in the swarm after a boot
+                continue
             entries = own.get(lab_node.name, everyone)
             if self.apply(lab_node, node_rules(lab_node.ip, entries)):
                 self.forget_removed(lab_node, entries)
@@ -219,6 +246,7 @@ class Supervisor:
                 "error": error,
                 "dead_nodes": sorted(dead),
                 "isolated_nodes": sorted(isolated),
+                "joining_nodes": sorted(joining),
                 "services": describe(everyone),
                 "conntrack_forgotten": self.forgotten,
             },

@@ -370,10 +370,15 @@ class DockerEngine:
         with _translated(f"node rm {node_id}", self.name):
             self._api.remove_node(node_id, force=True)
 
+    def local_node_state(self) -> str:
+        """The engine's ``LocalNodeState``: ``inactive`` (no swarm), ``pending`` (in one, not
+        yet ready), ``active`` (its node has been ready since this engine started: the agent
+        got a session with a dispatcher, which needs a leader), ``error`` or ``locked``."""
+        return str(self.info().get("Swarm", {}).get("LocalNodeState", ""))
+
     def swarm_member(self) -> bool:
         """Whether this engine is part of a swarm (``LocalNodeState`` active or pending)."""
-        state = str(self.info().get("Swarm", {}).get("LocalNodeState", ""))
-        return state in ("active", "pending")
+        return self.local_node_state() in ("active", "pending")
 
     def _update_node(self, node_id: str, mutate: Any) -> None:
         """Read the node spec, let ``mutate(spec)`` change it, submit the full spec."""

@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 import threading
 from collections.abc import Callable, Iterator
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -154,56 +155,107 @@ def test_a_node_that_said_goodbye_is_dead_at_once_though_its_engine_answers(
     assert sup.dead() == frozenset()
 
 
-def test_a_node_that_stopped_answering_gets_its_rules_anew_when_back(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
-    """A node that was down (halted, frozen, rebooting) is not programmed meanwhile, and is
-    programmed again in full once its engine answers: a booted machine has no rules left."""
-    sup = meshd.Supervisor(NODES)
-    ran: list[tuple[str, str]] = []
+class Beats:
+    """A supervisor driven by hand, one poll of every node and one rule cycle per beat, with
+    each engine's answer (``down``), dockerd pid and ``LocalNodeState`` set by the test."""
 
-    def run(argv: list[str], **kw: object) -> object:
-        ran.append((str(kw.get("netns")), argv[0]))
-        return type("Done", (), {"returncode": 0, "stdout": "", "stderr": ""})()
+    def __init__(self, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+        self.sup = meshd.Supervisor(NODES)
+        self.ran: list[tuple[str, str]] = []
+        self.down: set[str] = set()
+        self.pids = {n.name: 100 for n in NODES}
+        self.states = {n.name: "active" for n in NODES}
 
-    monkeypatch.setattr(meshd, "run", run)
-    monkeypatch.setattr(lab_state, "write_json_atomic", lambda *a: None)
-    monkeypatch.setattr(lab_state, "GOSSIP_LEFT_DIR", tmp_path / "left")
-    monkeypatch.setattr(network, "is_isolated", lambda node: False)
-    pids = {n.name: 100 for n in NODES}
-    monkeypatch.setattr(engines, "dockerd_pid", lambda node: pids[node.name])
-    down: set[str] = set()
+        def run(argv: list[str], **kw: object) -> object:
+            self.ran.append((str(kw.get("netns")), argv[0]))
+            return type("Done", (), {"returncode": 0, "stdout": "", "stderr": ""})()
 
-    def listing(name: str) -> list[ContainerView]:
-        if name in down:
+        monkeypatch.setattr(meshd, "run", run)
+        monkeypatch.setattr(lab_state, "write_json_atomic", lambda *a: None)
+        monkeypatch.setattr(lab_state, "GOSSIP_LEFT_DIR", tmp_path / "left")
+        monkeypatch.setattr(network, "is_isolated", lambda node: False)
+        monkeypatch.setattr(engines, "dockerd_pid", lambda node: self.pids[node.name])
+        for node in NODES:
+            engine = self.sup.engines[node.name]
+            monkeypatch.setattr(engine, "task_containers", partial(self.listing, node.name))
+            monkeypatch.setattr(engine, "local_node_state", partial(self.states.get, node.name))
+
+    def listing(self, name: str) -> list[ContainerView]:
+        if name in self.down:
             raise EngineError(f"{name}: engine unreachable (connection refused)")
         return []
 
-    for node in NODES:
-        monkeypatch.setattr(sup.engines[node.name], "task_containers",
-                            lambda name=node.name: listing(name))  # fmt: skip
-
-    def beat() -> list[str]:
-        ran.clear()
+    def __call__(self) -> list[str]:
+        """One beat; the namespaces whose rules it wrote."""
+        self.ran.clear()
         for node in NODES:
-            sup.poll_node(node)
-        sup.cycle()
-        return sorted({ns for ns, cmd in ran if cmd == "iptables-restore"})
+            self.sup.poll_node(node)
+        self.sup.cycle()
+        return sorted({ns for ns, cmd in self.ran if cmd == "iptables-restore"})
 
+    def touched(self, node: LabNode) -> bool:
+        return any(ns == node.netns for ns, _cmd in self.ran)
+
+
+@pytest.fixture()
+def beat(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Beats:
+    return Beats(monkeypatch, tmp_path)
+
+
+def test_a_node_that_stopped_answering_gets_its_rules_anew_when_back(beat: Beats) -> None:
+    """A node that was down (halted, frozen, rebooting) is not programmed meanwhile, and is
+    programmed again in full once its engine answers: a booted machine has no rules left."""
     assert beat() == [n.netns for n in NODES]  # first written everywhere
     assert beat() == []  # unchanged: nothing rewritten
-    down.add("node-002")
+    beat.down.add("node-002")
     assert beat() == []  # node-002 is not programmed while it does not answer
-    assert ("chaoslab-node-002", "iptables-restore") not in ran
-    down.clear()
+    assert not beat.touched(NODES[1])
+    beat.down.clear()
     assert beat() == [NODES[1].netns]  # back: written anew, though its rules did not change
-    assert (NODES[1].netns, "iptables") in ran  # and hooked again
+    assert (NODES[1].netns, "iptables") in beat.ran  # and hooked again
     # rebooted between two polls (a halt and a start within half a second): no poll failed,
     # but another engine answers on a node whose tables the boot emptied
-    pids["node-003"] = 200
+    beat.pids["node-003"] = 200
     assert beat() == [NODES[2].netns]
-    assert (NODES[2].netns, "iptables") in ran
+    assert (NODES[2].netns, "iptables") in beat.ran
     assert beat() == []
+
+
+def test_a_booted_node_is_programmed_once_its_engine_is_active_in_the_swarm(beat: Beats) -> None:
+    """A booted engine that answers before a leader took its node in (after dockerd's 20 s
+    wait: a quorum loss) is not programmed until it says ``active``, however long that takes,
+    while the others' rules are kept up; nor is one that then stops answering."""
+    assert beat() == [n.netns for n in NODES]
+    beat.down.add("node-001")
+    assert beat() == []
+    beat.down.clear()
+    beat.pids["node-001"], beat.states["node-001"] = 300, "pending"
+    for _ in range(3):
+        assert beat() == []
+        assert not beat.touched(NODES[0])
+    beat.states["node-001"] = "error"  # a swarm that failed to start: still not programmed
+    assert beat() == []
+    beat.states["node-001"] = "active"
+    assert beat() == [NODES[0].netns]
+    assert (NODES[0].netns, "iptables") in beat.ran
+    assert beat() == []
+    # rebooted into a pending engine with no failed poll in between, which then stops
+    # answering while it waits: written only once the new one is active
+    beat.pids["node-002"], beat.states["node-002"] = 400, "pending"
+    assert beat() == []
+    beat.down.add("node-002")
+    assert beat() == []
+    beat.down.clear()
+    assert beat() == []
+    beat.states["node-002"] = "active"
+    assert beat() == [NODES[1].netns]
+    # a frozen engine that answers again (the same dockerd) is not asked: its kernel kept
+    # its rules and its node was active before
+    beat.states["node-003"] = "pending"
+    beat.down.add("node-003")
+    assert beat() == []
+    beat.down.clear()
+    assert beat() == [NODES[2].netns]
 
 
 def test_a_change_of_routes_and_each_forgetting_is_logged_once(
