@@ -8,14 +8,18 @@ after two seconds: a release that fails, for pause/rollback experiments.
 
 from __future__ import annotations
 
+import hashlib
 import io
 import tarfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from chaos.lab.system import which
+from chaos.swarm.engine import DockerEngine
 
 REPOSITORY = "chaoslab/web"
+# what an imported image was made of: an engine that holds the same is not sent it again
+CONTENT_LABEL = "com.swarm-chaos.content"
 APPLETS = ("sh", "httpd", "hostname", "sleep", "echo", "cat", "wget", "ls", "mkdir", "printf")
 
 
@@ -75,3 +79,24 @@ def rootfs_tar() -> bytes:
             link.linkname = "busybox"
             tar.addfile(link)
     return buf.getvalue()
+
+
+def content_id(rootfs: bytes, image: WebImage) -> str:
+    """A digest of what ``image`` is made of: the root filesystem and its settings."""
+    digest = hashlib.sha256(rootfs)
+    digest.update("\n".join(image.changes).encode())
+    return digest.hexdigest()[:16]
+
+
+def load(engine: DockerEngine, rootfs: bytes) -> list[str]:
+    """Import every web image the engine lacks or holds made of something else (an older
+    busybox or command); the refs imported. Idempotent: a second call imports nothing."""
+    imported = []
+    for image in IMAGES:
+        content = content_id(rootfs, image)
+        if (engine.image_labels(image.ref) or {}).get(CONTENT_LABEL) == content:
+            continue
+        changes = [*image.changes, f"LABEL {CONTENT_LABEL}={content}"]
+        engine.import_image(rootfs, REPOSITORY, image.tag, changes)
+        imported.append(image.ref)
+    return imported

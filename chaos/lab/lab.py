@@ -118,12 +118,7 @@ class Lab:
             log(f"engines up: {', '.join(n.name for n in self.nodes)}")
             rootfs = images.rootfs_tar()
 
-            def load_images(node: LabNode) -> None:
-                engine = self.engine(node.name)
-                for image in images.IMAGES:
-                    engine.import_image(rootfs, images.REPOSITORY, image.tag, image.changes)
-
-            list(pool.map(load_images, self.nodes))
+            list(pool.map(lambda n: images.load(self.engine(n.name), rootfs), self.nodes))
         log(f"images loaded on every node: {', '.join(i.ref for i in images.IMAGES)}")
         first = self.nodes[0]
         self.engine(first.name).swarm_init(first.ip)

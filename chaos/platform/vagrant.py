@@ -350,11 +350,15 @@ class VagrantPlatform(ShellFaults):
         from chaos.lab import images
 
         rootfs = images.rootfs_tar()
+        imported = 0
         for n in self.node_names():
             with self.engine(n, timeout=120.0) as eng:
-                for image in images.IMAGES:
-                    eng.import_image(rootfs, images.REPOSITORY, image.tag, image.changes)
-        say(f"images loaded on every node: {', '.join(i.ref for i in images.IMAGES)}")
+                imported += len(images.load(eng, rootfs))
+        total = len(images.IMAGES) * len(self.node_names())
+        say(
+            f"images loaded on every node: {', '.join(i.ref for i in images.IMAGES)} "
+            f"({imported} of {total} imported; the others were there already)"
+        )
 
     def _swarm(self, say: Callable[[str], None]) -> None:
         """A swarm of managers: init on the first VM, the others joined (idempotent)."""

@@ -255,6 +255,8 @@ class LibvirtVagrantPlatform(VagrantPlatform):
         if staged is not None:
             say(f"{staged} in {time.monotonic() - started:.0f}s")
         started = time.monotonic()
+        # a guest that was running already keeps its address, ssh settings and forwards
+        running = {n for n in self._names if lv.domain_state(self.domain(n)) == "running"}
         say(f"vagrant up: {len(self._names)} guests ({kind}); a TCG guest boots in minutes")
         # the box has everything the Vagrantfile's provisioning would install
         try:
@@ -265,7 +267,8 @@ class LibvirtVagrantPlatform(VagrantPlatform):
                 guard.install(self.netns, say)
         self._status_at = 0.0
         for n in self._names:
-            self._forget(n)
+            if n not in running:
+                self._forget(n)
         self._check_addresses()
         say(f"vms up in {time.monotonic() - started:.0f}s: {', '.join(self._names)}")
 

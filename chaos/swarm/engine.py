@@ -205,12 +205,16 @@ class DockerEngine:
 
     def has_image(self, ref: str) -> bool:
         """Whether the engine has image ``ref`` locally (no registry is asked)."""
+        return self.image_labels(ref) is not None
+
+    def image_labels(self, ref: str) -> dict[str, str] | None:
+        """The labels of the engine's local image ``ref``; None when it has no such image."""
         try:
             with _translated(f"image inspect {ref}", self.name):
-                self._api.inspect_image(ref)
+                found = self._api.inspect_image(ref)
         except NotFoundError:
-            return False
-        return True
+            return None
+        return dict((found.get("Config") or {}).get("Labels") or {})
 
     def import_image(self, tar: bytes, repository: str, tag: str, changes: Sequence[str]) -> None:
         with _translated(f"importing {repository}:{tag}", self.name):
