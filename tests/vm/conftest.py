@@ -17,6 +17,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -103,13 +104,15 @@ def restore(vp: LibvirtVagrantPlatform, timeout: float = 600.0, steady_s: float 
     # the same leader for a while: a node reconnected from a partition can depose the leader
     # some seconds later (its raised raft term), slower on emulated guests than on the lab
     steady = SteadyLeader(steady_s)
-    unchecked = set(vp.node_names())  # whether cut off: asked once per guest (over ssh)
+    unchecked = vp.node_names()  # whether cut off: asked once, of every guest at once (ssh)
     while True:
         try:
-            for node in sorted(unchecked):
-                if vp.isolated(node):
+            if unchecked:
+                with ThreadPoolExecutor(len(unchecked)) as pool:
+                    cut = dict(zip(unchecked, pool.map(vp.isolated, unchecked), strict=True))
+                for node in (n for n, isolated in cut.items() if isolated):
                     vp.reconnect(node)
-                unchecked.discard(node)
+                unchecked = []
             view = cluster_view(vp)
             leaders = [n.name for n in view if n.leader]
             if len(leaders) == 1 and all(n.status == "ready" for n in view):
