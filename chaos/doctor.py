@@ -21,6 +21,7 @@ import shlex
 import subprocess
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Literal
 
@@ -100,34 +101,48 @@ def node_shell(platform: Platform) -> NodeShell | None:
     return None
 
 
-def _engines(platform: Platform, nodes: list[str]) -> tuple[list[Check], dict[str, float]]:
-    checks: list[Check] = []
-    offsets: dict[str, float] = {}
-    versions: dict[str, str] = {}
-    for node in nodes:
-        power = platform.power(node)
-        if power != "running" or not platform.engine_up(node):
-            checks.append(
-                Check("engines", "fail", f"{node}: engine not answering (power {power})",
-                      f"start it: chaos lab start {node} / --platform start; check its ssh"),
-            )  # fmt: skip
-            continue
-        try:
-            with platform.engine(node, timeout=5.0) as engine:
-                before = time.time()
-                info = engine.info()
-                after = time.time()
-        except ChaosError as exc:
-            checks.append(Check("engines", "fail", f"{node}: {exc}", "see the engine's log"))
-            continue
-        versions[node] = str(info.get("ServerVersion", "?"))
-        remote = _parse_time(str(info.get("SystemTime", "")))
-        if remote is not None:
-            offsets[node] = remote - (before + after) / 2
-        checks.append(
-            Check("engines", "ok", f"{node}: docker {versions[node]}, "
-                  f"kernel {info.get('KernelVersion', '?')}, {info.get('NCPU', '?')} CPUs"),
+@dataclass(frozen=True, slots=True)
+class _Engine:
+    """What one node's engine said: its check, and its version and clock offset if it answered."""
+
+    check: Check
+    version: str | None = None
+    offset: float | None = None
+
+
+def _engine(platform: Platform, node: str, power: str) -> _Engine:
+    if power != "running" or not platform.engine_up(node):
+        return _Engine(
+            Check("engines", "fail", f"{node}: engine not answering (power {power})",
+                  f"start it: chaos lab start {node} / --platform start; check its ssh"),
         )  # fmt: skip
+    try:
+        with platform.engine(node, timeout=5.0) as engine:
+            before = time.time()
+            info = engine.info()
+            after = time.time()
+    except ChaosError as exc:
+        return _Engine(Check("engines", "fail", f"{node}: {exc}", "see the engine's log"))
+    version = str(info.get("ServerVersion", "?"))
+    remote = _parse_time(str(info.get("SystemTime", "")))
+    return _Engine(
+        Check("engines", "ok", f"{node}: docker {version}, "
+              f"kernel {info.get('KernelVersion', '?')}, {info.get('NCPU', '?')} CPUs"),
+        version,
+        None if remote is None else remote - (before + after) / 2,
+    )  # fmt: skip
+
+
+def _engines(platform: Platform, nodes: list[str]) -> tuple[list[Check], dict[str, float]]:
+    # every engine at once: a manager cut off from its leader can take the whole timeout to
+    # answer ``docker info``, and that should cost one timeout, not one per such node
+    powers = {n: platform.power(n) for n in nodes}
+    with ThreadPoolExecutor(max_workers=max(1, len(nodes))) as pool:
+        said = dict(zip(nodes, pool.map(lambda n: _engine(platform, n, powers[n]), nodes),
+                        strict=True))  # fmt: skip
+    checks = [e.check for e in said.values()]
+    offsets = {n: e.offset for n, e in said.items() if e.offset is not None}
+    versions = {n: e.version for n, e in said.items() if e.version is not None}
     if len(set(versions.values())) > 1:
         checks.append(
             Check("engines", "warn", "engine versions differ: " + ", ".join(
@@ -165,15 +180,20 @@ def _ports(platform: Platform, nodes: list[str]) -> list[Check]:
     if shell is None:
         return [Check("ports", "warn", "cannot run commands on the nodes: ports not probed")]
     running = [n for n in nodes if platform.power(n) == "running"]
-    closed: list[str] = []
-    for src in running:
+    ips = {n: platform.node_ip(n) for n in running}
+
+    def from_node(src: str) -> list[str]:
         targets = {
-            f"{platform.node_ip(dst)}:{port}": f"{src}->{dst}:{port}"
+            f"{ips[dst]}:{port}": f"{src}->{dst}:{port}"
             for dst in running
             if dst != src
             for port in SWARM_PORTS
         }
-        closed += [targets[t] for t in _unanswered(shell, src, list(targets))]
+        return [targets[t] for t in _unanswered(shell, src, list(targets))]
+
+    # every node probes at once: a cut-off node costs one 2 s timeout in all, not one per node
+    with ThreadPoolExecutor(max_workers=max(1, len(running))) as pool:
+        closed = [probe for found in pool.map(from_node, running) for probe in found]
     if closed:
         ours = [n for n in running if _isolated(platform, n)]
         fix = (
