@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import time
 from collections.abc import Generator, Iterator
 from pathlib import Path
 
@@ -53,6 +54,26 @@ def pytest_runtest_makereport(
     return report
 
 
+# The same leader this long before a test starts, unless the lab has been calm (below).
+STEADY_S = 2.0
+# A node back from a partition, a freeze or a degraded link deposes the leader (with its
+# raised raft term) at its first exchange with it, a heartbeat (1 s) after it is heard again;
+# the emulated mesh's supervisor polls every node twice a second and says when it last found
+# one disturbed (not answering, booted, cut off, degraded, stressed). Calm this long: nothing
+# is left to move raft, and the steady window is not waited out again.
+CALM_S = 5.0
+
+
+def calm() -> bool:
+    """Whether the mesh supervisor, writing lately, found no node disturbed for ``CALM_S``."""
+    status = lab_state.mesh_status()
+    now = time.time()
+    updated, since = status.get("updated"), status.get("calm_since")
+    if not isinstance(updated, float) or not isinstance(since, float):
+        return False
+    return now - updated < 2.0 and now - since >= CALM_S
+
+
 @pytest.fixture(scope="session")
 def lab_session() -> Iterator[Lab]:
     """One lab for the whole session, removed at the end (``down`` leaves nothing)."""
@@ -79,15 +100,19 @@ def restore(lab: Lab) -> Lab:
     st = lab_state.load()
     if st is not None:
         current = Lab(st)
+        acted = False  # whether this restore had to bring something back itself
         for node in current.nodes:
             if current.power(node.name) == "suspended":
                 current.resume(node.name)
+                acted = True
             if not engines.alive(node):
                 current.start(node.name)
+                acted = True
             if current.isolated(node.name):
                 current.reconnect(node.name)
+                acted = True
         with contextlib.suppress(ChaosError):
-            current.wait_swarm_ready()
+            current.wait_swarm_ready(steady=0.0 if not acted and calm() else STEADY_S)
     lab = Lab.up()  # a no-op when healthy; rebuilds a lab that a test destroyed
     for engine in lab.manager_engines():
         try:

@@ -20,6 +20,10 @@ its IP refuses. A booted dockerd serves its API only once its node is ready, or 
 without (its ``swarmConnectTimeout``), so this holds back only an engine that answered while
 no leader could take it in: on three managers, a node booted into a quorum loss that lasts.
 
+``mesh.json`` also says when a poll last found a node disturbed (``calm_since``: not
+answering, booted, cut off, degraded or stressed), the test fixtures' clue that raft has
+nothing left to settle.
+
 As gossip does, a node whose engine stops answering keeps its backends until it has been
 silent for ``SUSPICION`` seconds, and is then dropped; each node is watched by a thread of its
 own, so a frozen engine holds up nothing else. A node whose engine stops gracefully said
@@ -42,7 +46,7 @@ from functools import partial
 from types import FrameType
 
 from chaos.errors import ChaosError
-from chaos.lab import engines, network
+from chaos.lab import engines, network, pressure
 from chaos.lab import state as lab_state
 from chaos.lab.config import LabNode
 from chaos.lab.mesh import (
@@ -100,6 +104,9 @@ class Supervisor:
         self.answering: set[str] = set()  # nodes whose engine answered their last poll
         self.engine_pids: dict[str, int | None] = {}  # the dockerd that gave that answer
         self.joining: set[str] = set()  # booted, its engine not yet active in the swarm
+        # the wall-clock time of the last poll that found a node disturbed: not answering,
+        # just booted, cut off or degraded (a test fixture's clue that raft may still move)
+        self.calm_since = time.time()
         self.isolated: set[str] = set()
         self.services: list[MeshService] = []  # from the last manager that answered
         self.retiring: set[str] = set()  # tasks the managers are stopping (the last answer)
@@ -127,8 +134,16 @@ class Supervisor:
         # only this thread changes this node's pid and joining mark: read without the lock
         booted = listing is not None and self.engine_pids.get(node.name, pid) != pid
         joined = (booted or node.name in self.joining) and self._active(node.name)
-        cut = network.is_isolated(node)
+        cut, degraded = network.swarm_faults(node)
         left = listing is None and lab_state.said_goodbye(node.name)
+        disturbed = (
+            listing is None
+            or booted
+            or cut
+            or degraded
+            or node.name in self.joining
+            or pressure.weighed_on(node)
+        )
         with self.lock:
             if left:
                 self.heard[node.name] = min(self.heard[node.name], self.clock() - SUSPICION)
@@ -160,6 +175,8 @@ class Supervisor:
                 self.isolated.discard(node.name)
             if listing is not None and not cut:
                 self.heard[node.name] = self.clock()
+            if disturbed:
+                self.calm_since = time.time()
 
     def _active(self, name: str) -> bool:
         """Whether the node's engine says ``LocalNodeState: active`` (see the module)."""
@@ -230,6 +247,7 @@ class Supervisor:
             source, error = self.source, self.error
             joining = set(self.joining)
             programmable = self.answering - joining
+            calm_since = self.calm_since
         for lab_node in self.nodes:
             if lab_node.name not in programmable:
                 # a node's agent programs its own mesh: not while down, nor before its engine
@@ -247,6 +265,7 @@ class Supervisor:
                 "dead_nodes": sorted(dead),
                 "isolated_nodes": sorted(isolated),
                 "joining_nodes": sorted(joining),
+                "calm_since": calm_since,
                 "services": describe(everyone),
                 "conntrack_forgotten": self.forgotten,
             },

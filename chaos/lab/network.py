@@ -12,7 +12,7 @@ from pathlib import Path
 from chaos.errors import PlatformError, UsageError
 from chaos.lab.config import BRIDGE, CLIENT_NETNS, CLIENT_VETH, PREFIX, LabConfig, LabNode
 from chaos.lab.system import run
-from chaos.platform import isolation
+from chaos.platform import degrade, isolation
 
 NETNS_DIR = Path("/run/netns")
 
@@ -244,6 +244,14 @@ def is_isolated(node: LabNode) -> bool:
     script run on the node)."""
     out = run(["sh", "-c", isolation.status_script()], netns=node.netns, check=False).stdout
     return out.strip() == "isolated"
+
+
+def swarm_faults(node: LabNode) -> tuple[bool, bool]:
+    """Whether the node's swarm traffic is cut off, and whether it is degraded (lost or
+    delayed): what the rules in its namespace say, whoever put them there, in one shell."""
+    script = isolation.status_script() + degrade.status_script()
+    said = run(["sh", "-c", script], netns=node.netns, check=False).stdout.split()
+    return "isolated" in said, "degraded" in said
 
 
 def delete_all() -> list[str]:

@@ -92,6 +92,12 @@ def stressed(node: LabNode) -> bool:
     return bool(cgroups.pids(_group(node, "stress")))
 
 
+def weighed_on(node: LabNode) -> bool:
+    """Stressed, or its traffic through the delayer: from the node's cgroups alone (no
+    command run, cheap enough for the mesh supervisor's every poll)."""
+    return stressed(node) or bool(cgroups.pids(_group(node, "delayer")))
+
+
 # -- degraded network --------------------------------------------------------------------------
 def degrade(node: LabNode, power: str, d: Degradation) -> str:
     _running(node, power)

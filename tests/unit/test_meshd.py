@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from chaos.errors import EngineError
-from chaos.lab import engines, meshd, network
+from chaos.lab import engines, meshd, network, pressure
 from chaos.lab import state as lab_state
 from chaos.lab.config import LabNode
 from chaos.lab.mesh import Backend, MeshEntry
@@ -76,7 +76,8 @@ def running(
     for node in NODES:
         monkeypatch.setattr(sup.engines[node.name], "task_containers",
                             lambda name=node.name: world.listing(name))  # fmt: skip
-    monkeypatch.setattr(network, "is_isolated", lambda node: False)
+    monkeypatch.setattr(network, "swarm_faults", lambda node: (False, False))
+    monkeypatch.setattr(pressure, "weighed_on", lambda node: False)  # not the host's lab's
     monkeypatch.setattr(engines, "dockerd_pid", lambda node: 100)  # not the host's lab's
     monkeypatch.setattr(sup, "refresh_services", lambda: None)
     monkeypatch.setattr(sup, "cycle", world.cycle)
@@ -165,6 +166,8 @@ class Beats:
         self.down: set[str] = set()
         self.pids = {n.name: 100 for n in NODES}
         self.states = {n.name: "active" for n in NODES}
+        self.faults = {n.name: (False, False) for n in NODES}  # (cut off, degraded)
+        self.pressed: set[str] = set()  # stressed, or through the delayer
 
         def run(argv: list[str], **kw: object) -> object:
             self.ran.append((str(kw.get("netns")), argv[0]))
@@ -173,7 +176,8 @@ class Beats:
         monkeypatch.setattr(meshd, "run", run)
         monkeypatch.setattr(lab_state, "write_json_atomic", lambda *a: None)
         monkeypatch.setattr(lab_state, "GOSSIP_LEFT_DIR", tmp_path / "left")
-        monkeypatch.setattr(network, "is_isolated", lambda node: False)
+        monkeypatch.setattr(network, "swarm_faults", lambda node: self.faults[node.name])
+        monkeypatch.setattr(pressure, "weighed_on", lambda node: node.name in self.pressed)
         monkeypatch.setattr(engines, "dockerd_pid", lambda node: self.pids[node.name])
         for node in NODES:
             engine = self.sup.engines[node.name]
@@ -256,6 +260,43 @@ def test_a_booted_node_is_programmed_once_its_engine_is_active_in_the_swarm(beat
     assert beat() == []
     beat.down.clear()
     assert beat() == [NODES[2].netns]
+
+
+def test_the_calm_since_moves_with_every_disturbance_a_poll_finds(
+    beat: Beats, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``calm_since`` (in mesh.json): the last poll that found a node not answering, booted,
+    cut off, degraded or stressed; calm polls leave it where it was."""
+    now = [1000.0]
+    monkeypatch.setattr("chaos.lab.meshd.time.time", lambda: now[0])
+    beat()
+    calm = beat.sup.calm_since
+    for _ in range(3):
+        now[0] += 1
+        beat()
+    assert beat.sup.calm_since == calm
+
+    def nothing() -> None:
+        pass
+
+    disturbances: list[tuple[Callable[[], object], Callable[[], object]]] = [
+        (lambda: beat.down.add("node-002"), beat.down.clear),
+        (lambda: beat.faults.update({"node-003": (True, False)}),
+         lambda: beat.faults.update({"node-003": (False, False)})),
+        (lambda: beat.faults.update({"node-001": (False, True)}),
+         lambda: beat.faults.update({"node-001": (False, False)})),
+        (lambda: beat.pids.update({"node-002": beat.pids["node-002"] + 1}), nothing),
+        (lambda: beat.pressed.add("node-003"), beat.pressed.clear),
+    ]  # fmt: skip
+    for disturb, undo in disturbances:
+        now[0] += 1
+        disturb()
+        beat()
+        assert beat.sup.calm_since == now[0]
+        undo()
+        now[0] += 1
+        beat()  # the poll that finds it over is calm
+        assert beat.sup.calm_since == now[0] - 1
 
 
 def test_a_change_of_routes_and_each_forgetting_is_logged_once(
