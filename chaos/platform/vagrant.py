@@ -357,7 +357,7 @@ class VagrantPlatform(ShellFaults):
         total = len(images.IMAGES) * len(self.node_names())
         say(
             f"images loaded on every node: {', '.join(i.ref for i in images.IMAGES)} "
-            f"({imported} of {total} imported; the others were there already)"
+            f"({imported} of {total} imported, {total - imported} already there)"
         )
 
     def _swarm(self, say: Callable[[str], None]) -> None:
