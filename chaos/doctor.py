@@ -2,11 +2,12 @@
 
 Checks, in order, each ``ok``, ``warn`` or ``fail`` with what to do about it:
 
-- engines: every node's engine answers, and its version (versions that differ: warn);
+- engines: every node's engine answers (all asked at once, 5 s each), and its version
+  (versions that differ: warn);
 - swarm: a manager answers, one leader, every node Ready (managers Reachable);
 - ports: from each node, TCP 2377 (cluster management) and 7946 (gossip) on every other node
-  answer (UDP 7946/4789 cannot be probed by a connect; Ready nodes and a working overlay are
-  their evidence);
+  answer within 2 s (UDP 7946/4789 cannot be probed by a connect; Ready nodes and a working
+  overlay are their evidence); every node probes all its targets at once, all nodes at once;
 - mesh: swarm's ingress (IPVS on the nodes) or the emulated one, and whether that works here;
 - clock: skew between the nodes' clocks (each engine's ``SystemTime`` against this host's,
   measured around the call), which skews every timeline and can break swarm's TLS.
