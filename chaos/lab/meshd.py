@@ -105,7 +105,8 @@ class Supervisor:
         self.engine_pids: dict[str, int | None] = {}  # the dockerd that gave that answer
         self.joining: set[str] = set()  # booted, its engine not yet active in the swarm
         # the wall-clock time of the last poll that found a node disturbed: not answering,
-        # just booted, cut off or degraded (a test fixture's clue that raft may still move)
+        # just booted, cut off, degraded or stressed (a test fixture's clue that raft may
+        # still move)
         self.calm_since = time.time()
         self.isolated: set[str] = set()
         self.services: list[MeshService] = []  # from the last manager that answered

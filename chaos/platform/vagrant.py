@@ -365,7 +365,7 @@ class VagrantPlatform(ShellFaults):
         names = self.node_names()
         first = names[0]
         with self.engine(first, timeout=30.0) as eng:
-            if _active(eng):
+            if eng.local_node_state() == "active":
                 say(f"swarm: already active on {first}")
             else:
                 eng.swarm_init(self.node_ip(first))
@@ -373,7 +373,7 @@ class VagrantPlatform(ShellFaults):
             token = eng.join_tokens()[1]
         for n in names[1:]:
             with self.engine(n, timeout=30.0) as eng:
-                if _active(eng):
+                if eng.local_node_state() == "active":
                     continue
                 eng.swarm_join(f"{self.node_ip(first)}:2377", token, self.node_ip(n))
                 say(f"swarm: {n} joined as manager advertising {self.node_ip(n)}")
@@ -389,11 +389,6 @@ class VagrantPlatform(ShellFaults):
             else:
                 cache.unlink(missing_ok=True)
         return f"vagrant down: VMs halted, {len(closed)} ssh forwards closed"
-
-
-def _active(engine: DockerEngine) -> bool:
-    swarm = engine.info().get("Swarm") or {}
-    return bool(swarm.get("LocalNodeState") == "active")
 
 
 def status_lines(platform: VagrantPlatform) -> list[str]:

@@ -378,7 +378,7 @@ class DockerEngine:
         """The engine's ``LocalNodeState``: ``inactive`` (no swarm), ``pending`` (in one, not
         yet ready), ``active`` (its node has been ready since this engine started: the agent
         got a session with a dispatcher, which needs a leader), ``error`` or ``locked``."""
-        return str(self.info().get("Swarm", {}).get("LocalNodeState", ""))
+        return str((self.info().get("Swarm") or {}).get("LocalNodeState", ""))
 
     def swarm_member(self) -> bool:
         """Whether this engine is part of a swarm (``LocalNodeState`` active or pending)."""
